@@ -1,0 +1,322 @@
+//! The command line, in two stages (as ripgrep splits low and high arguments): clap parses
+//! and validates flags, then [`parse_from`] resolves them into a [`Command`] holding the
+//! registry row, the bounds and the run options. Each exercise is a subcommand whose bound
+//! flags come from its registry row, so `check raft --help` lists raft's bounds.
+
+use crate::explore::{default_threads, RunOptions, Strategy};
+use crate::registry::{self, Exercise, Selection, EXERCISES};
+use clap::builder::PossibleValuesParser;
+use clap::error::ErrorKind;
+use clap::{value_parser, Arg, ArgAction, ArgMatches, Command as Cli};
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How to print results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// One JSON document on stdout, for CI.
+    Json,
+}
+
+/// A parsed and resolved command line.
+pub enum Command {
+    /// `check list`: every exercise with its properties, variants and default bounds.
+    List {
+        /// Output format.
+        format: Format,
+    },
+    /// `check all`: every default configuration must hold and every variant be caught.
+    All {
+        /// Output format.
+        format: Format,
+        /// Checker threads.
+        threads: usize,
+    },
+    /// `check <exercise> ...`: one model-checking run.
+    Check {
+        /// The registry row.
+        exercise: &'static Exercise,
+        /// Bounds and bug variant.
+        selection: Selection,
+        /// Strategy, threads and run bounds.
+        opts: RunOptions,
+        /// Output format.
+        format: Format,
+        /// Also write the JSON report here.
+        trace_out: Option<PathBuf>,
+        /// Serve the Explorer here instead of checking.
+        explore: Option<SocketAddr>,
+    },
+}
+
+fn format_arg() -> Arg {
+    Arg::new("format")
+        .long("format")
+        .value_parser(["text", "json"])
+        .default_value("text")
+        .global(true)
+        .help("Output format: text for people, json for CI (schema in the README)")
+}
+
+fn threads_arg() -> Arg {
+    Arg::new("threads")
+        .long("threads")
+        .value_parser(value_parser!(u64).range(1..=256))
+        .help("Checker threads [default: the number of cores]")
+}
+
+fn exercise_command(e: &'static Exercise) -> Cli {
+    let mut cmd = Cli::new(e.name)
+        .about(e.summary)
+        .arg(
+            Arg::new("bug")
+                .long("bug")
+                .value_name("NAME")
+                .value_parser(PossibleValuesParser::new(e.variants.iter().map(|v| v.name)))
+                .help("Build the model with a known bug, which the check must catch"),
+        )
+        .arg(
+            Arg::new("strategy")
+                .long("strategy")
+                .value_parser(["dfs", "bfs", "simulate"])
+                .default_value("dfs")
+                .help("dfs: exhaustive, least memory, symmetry reduction; bfs: exhaustive; simulate: random walks"),
+        )
+        .arg(threads_arg())
+        .arg(
+            Arg::new("depth")
+                .long("depth")
+                .value_name("STEPS")
+                .value_parser(value_parser!(u64).range(0..=100_000))
+                .help("Explore paths of at most this many steps (the run is then bounded)"),
+        )
+        .arg(
+            Arg::new("max-states")
+                .long("max-states")
+                .value_name("N")
+                .value_parser(value_parser!(u64).range(1..))
+                .help("Stop after about N generated states (the run is then bounded)"),
+        )
+        .arg(
+            Arg::new("timeout")
+                .long("timeout")
+                .value_name("DURATION")
+                .value_parser(parse_duration)
+                .help("Stop after this long, e.g. 30s, 2m, 500ms (the run is then bounded)"),
+        )
+        .arg(
+            Arg::new("seed")
+                .long("seed")
+                .value_parser(value_parser!(u64))
+                .default_value("0")
+                .help("Seed for --strategy simulate"),
+        )
+        .arg(
+            Arg::new("no-symmetry")
+                .long("no-symmetry")
+                .action(ArgAction::SetTrue)
+                .help("Do not identify states up to renaming of interchangeable processes"),
+        )
+        .arg(
+            Arg::new("trace-out")
+                .long("trace-out")
+                .value_name("FILE")
+                .value_parser(value_parser!(PathBuf))
+                .help("Also write the JSON report, counterexample included, to FILE"),
+        )
+        .arg(
+            Arg::new("explore")
+                .long("explore")
+                .value_name("ADDR")
+                .value_parser(value_parser!(SocketAddr))
+                .help("Serve stateright's Explorer on ADDR (e.g. 127.0.0.1:3000) instead of checking"),
+        );
+    for b in e.bounds {
+        cmd = cmd.arg(
+            Arg::new(b.flag)
+                .long(b.flag)
+                .value_name("N")
+                .value_parser(value_parser!(u64).range(b.min..=b.max))
+                .default_value(b.default.to_string())
+                .help(format!("{} ({}..={})", b.help, b.min, b.max)),
+        );
+    }
+    cmd
+}
+
+/// The clap command, built from the registry.
+pub fn cli() -> Cli {
+    let mut cmd = Cli::new("check")
+        .about("Model-checks protocol exercises and prints the shortest counterexamples")
+        .after_help(
+            "Exit codes: 0 everything holds, 1 a property failed or a bug variant was missed, \
+             2 usage or input error.",
+        )
+        .subcommand_required(true)
+        .allow_external_subcommands(true)
+        .arg(format_arg())
+        .subcommand(
+            Cli::new("list").about("List exercises, properties, bug variants and default bounds"),
+        )
+        .subcommand(
+            Cli::new("all")
+                .about("CI gate: every default configuration holds and every bug variant is caught")
+                .arg(threads_arg()),
+        );
+    for e in EXERCISES {
+        cmd = cmd.subcommand(exercise_command(e));
+    }
+    cmd
+}
+
+/// Parses `std::env::args`.
+pub fn parse() -> Result<Command, clap::Error> {
+    parse_from(std::env::args_os())
+}
+
+/// Parses a command line; errors carry clap's exit codes (2 for usage errors, 0 for help).
+pub fn parse_from<I, T>(args: I) -> Result<Command, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut cli = cli();
+    let m = cli.try_get_matches_from_mut(args)?;
+    let format = match m.get_one::<String>("format").map(String::as_str) {
+        Some("json") => Format::Json,
+        _ => Format::Text,
+    };
+    let (name, sub) = m.subcommand().expect("a subcommand is required");
+    match name {
+        "list" => Ok(Command::List { format }),
+        "all" => Ok(Command::All {
+            format,
+            threads: threads(sub),
+        }),
+        _ => match registry::find(name) {
+            Some(exercise) => Ok(resolve(exercise, sub, format)),
+            None => Err(cli.error(ErrorKind::InvalidSubcommand, unknown_exercise(name))),
+        },
+    }
+}
+
+fn unknown_exercise(name: &str) -> String {
+    let names: Vec<&str> = EXERCISES.iter().map(|e| e.name).collect();
+    format!(
+        "unknown exercise '{name}'\n  valid exercises: {}\n  other commands: list, all",
+        names.join(", ")
+    )
+}
+
+fn threads(m: &ArgMatches) -> usize {
+    m.get_one::<u64>("threads")
+        .map_or_else(default_threads, |&n| n as usize)
+}
+
+fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Command {
+    let bug = m
+        .get_one::<String>("bug")
+        .and_then(|b| registry::variant(exercise, b));
+    let mut selection = Selection::defaults(exercise, bug);
+    for b in exercise.bounds {
+        let value = *m.get_one::<u64>(b.flag).expect("bounds have defaults");
+        selection.bounds.insert(b.flag.to_string(), value);
+    }
+    let strategy = match m.get_one::<String>("strategy").map(String::as_str) {
+        Some("bfs") => Strategy::Bfs,
+        Some("simulate") => Strategy::Simulate,
+        _ => Strategy::Dfs,
+    };
+    let opts = RunOptions {
+        strategy,
+        threads: threads(m),
+        depth: m.get_one::<u64>("depth").map(|&d| d as usize),
+        max_states: m.get_one::<u64>("max-states").map(|&n| n as usize),
+        timeout: m.get_one::<Duration>("timeout").copied(),
+        symmetry: exercise.symmetry && !m.get_flag("no-symmetry"),
+        seed: *m.get_one::<u64>("seed").expect("seed has a default"),
+        progress: true,
+    };
+    Command::Check {
+        exercise,
+        selection,
+        opts,
+        format,
+        trace_out: m.get_one::<PathBuf>("trace-out").cloned(),
+        explore: m.get_one::<SocketAddr>("explore").copied(),
+    }
+}
+
+/// `30s`, `2m`, `500ms`, `1h`, or a bare number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration; expected e.g. 30s, 2m, 500ms"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("unknown unit '{unit}' in '{s}'; use ms, s, m or h")),
+    };
+    if !(seconds > 0.0 && seconds.is_finite()) {
+        return Err(format!("'{s}' must be a positive duration"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("10y").is_err());
+        assert!(parse_duration("abc").is_err());
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        cli().debug_assert();
+    }
+
+    #[test]
+    fn an_unknown_exercise_is_a_usage_error_listing_the_valid_ones() {
+        let err = parse_from(["check", "nosuch"]).err().expect("an error");
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("valid exercises: raft"), "{err}");
+    }
+
+    #[test]
+    fn an_out_of_range_bound_is_a_usage_error() {
+        let err = parse_from(["check", "raft", "--servers", "0"])
+            .err()
+            .expect("an error");
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--servers"), "{err}");
+    }
+
+    #[test]
+    fn bounds_default_and_override() {
+        let Ok(Command::Check { selection, .. }) = parse_from(["check", "raft", "--max-term", "3"])
+        else {
+            panic!("a check command")
+        };
+        assert_eq!(selection.bound("max-term"), 3);
+        assert_eq!(selection.bound("servers"), 3);
+    }
+}

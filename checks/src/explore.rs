@@ -1,0 +1,583 @@
+//! Runs a model through stateright: exploration with a progress line and honest coverage,
+//! then, if a property failed, the shortest counterexample by iterative deepening, replayed
+//! and confirmed before it is reported.
+//!
+//! Why not take stateright's trace as is: in 0.31 a BFS discovery can be overwritten by a
+//! longer path, and a DFS trace is whatever branch was explored first. Iterative deepening
+//! (BFS bounded to 0, 1, 2, ... steps) finds a counterexample of minimal length: the
+//! first bound at which any safety property fails is the length of the shortest one.
+
+use crate::report::{
+    Change, Coverage, Field, PropertyOutcome, RunReport, Status, Step, Trace, Verdict,
+};
+use crate::shortest::shortest_violation;
+use anyhow::{anyhow, bail, Result};
+use models::Protocol;
+use stateright::{Checker, CheckerBuilder, Expectation, HasDiscoveries, Model, Path, Property};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// How to explore the state space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Depth-first, exhaustive unless bounded; uses symmetry reduction when the model has it.
+    Dfs,
+    /// Breadth-first, exhaustive unless bounded; stateright ignores symmetry under BFS.
+    Bfs,
+    /// Random walks from the initial state; never exhaustive.
+    Simulate,
+}
+
+impl Strategy {
+    /// The strategy's command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Dfs => "dfs",
+            Strategy::Bfs => "bfs",
+            Strategy::Simulate => "simulate",
+        }
+    }
+}
+
+/// How long a simulation runs when neither `--timeout` nor `--max-states` bounds it.
+pub const SIMULATION_DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The knobs of one run that do not change the model itself.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The exploration strategy.
+    pub strategy: Strategy,
+    /// Checker threads for the exploration. Shortening always uses one thread, so that the
+    /// counterexample printed is the same on every run.
+    pub threads: usize,
+    /// Explore paths of at most this many steps.
+    pub depth: Option<usize>,
+    /// Stop after about this many generated states.
+    pub max_states: Option<usize>,
+    /// Stop after this much wall time.
+    pub timeout: Option<Duration>,
+    /// Identify states up to renaming of interchangeable processes (DFS and simulation).
+    pub symmetry: bool,
+    /// Seed for `simulate`.
+    pub seed: u64,
+    /// Print a progress line on stderr for runs longer than about 2 s.
+    pub progress: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            strategy: Strategy::Dfs,
+            threads: default_threads(),
+            depth: None,
+            max_states: None,
+            timeout: None,
+            symmetry: true,
+            seed: 0,
+            progress: false,
+        }
+    }
+}
+
+/// The machine's available parallelism, or 1 if it cannot be read.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// What a model needs for the harness to check it, explain it and replay its traces.
+pub trait Checkable:
+    Protocol<
+        State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
+        Action: Clone + Debug + PartialEq + Send + Sync + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<M> Checkable for M
+where
+    M: Protocol + Clone + Send + Sync + 'static,
+    M::State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
+    M::Action: Clone + Debug + PartialEq + Send + Sync + 'static,
+{
+}
+
+/// Identifies a run in reports: the exercise, its bounds and its bug variant.
+#[derive(Clone, Debug)]
+pub struct RunLabel {
+    /// The exercise's registry name.
+    pub exercise: String,
+    /// The bound flags and their values.
+    pub bounds: BTreeMap<String, u64>,
+    /// The bug variant's name, if any.
+    pub bug: Option<String>,
+}
+
+/// Checks `model` and reports what was established.
+///
+/// `symmetry` is the model's representative function, if its processes are
+/// interchangeable; it is applied only when `opts.symmetry` is set and the strategy is not
+/// BFS (which stateright 0.31 runs without symmetry).
+pub fn check<M>(
+    model: M,
+    symmetry: Option<fn(&M::State) -> M::State>,
+    label: &RunLabel,
+    opts: &RunOptions,
+) -> Result<RunReport>
+where
+    M: Checkable,
+{
+    let symmetry = symmetry.filter(|_| opts.symmetry && opts.strategy != Strategy::Bfs);
+    let mut builder = model
+        .clone()
+        .checker()
+        .threads(opts.threads)
+        .finish_when(HasDiscoveries::AnyFailures);
+    if let Some(representative) = symmetry {
+        builder = builder.symmetry_fn(representative);
+    }
+    if let Some(n) = opts.max_states {
+        builder = builder.target_state_count(n);
+    }
+    let timeout = match opts.strategy {
+        Strategy::Simulate if opts.timeout.is_none() && opts.max_states.is_none() => {
+            Some(SIMULATION_DEFAULT_TIMEOUT)
+        }
+        _ => opts.timeout,
+    };
+    if let Some(t) = timeout {
+        builder = builder.timeout(t);
+    }
+    // stateright's depth bounds count differently per strategy; both are set so that paths
+    // of at most `depth` steps are checked (see the 0.31 notes in ../shared).
+    let explored = match opts.strategy {
+        Strategy::Dfs => drive(
+            with_depth(builder, opts.depth.map(|d| d + 2)).spawn_dfs(),
+            label,
+            opts,
+        )?,
+        Strategy::Bfs => drive(
+            with_depth(builder, opts.depth.map(|d| d + 2)).spawn_bfs(),
+            label,
+            opts,
+        )?,
+        Strategy::Simulate => {
+            let b = with_depth(builder, opts.depth.map(|d| d + 1));
+            drive(
+                b.spawn_simulation(opts.seed, stateright::UniformChooser),
+                label,
+                opts,
+            )?
+        }
+    };
+
+    let properties = model.properties();
+    let failure = properties.iter().find(|p| {
+        p.expectation.discovery_is_failure() && explored.discoveries.contains_key(p.name)
+    });
+    let depth_cut = opts.strategy != Strategy::Simulate
+        && opts.depth.is_some_and(|d| explored.max_depth >= d + 2);
+    let coverage = if failure.is_some() {
+        Coverage::StoppedAtViolation
+    } else if opts.strategy == Strategy::Simulate {
+        Coverage::Bounded {
+            by: match timeout {
+                Some(t) => format!("simulation, timeout {}s", t.as_secs_f64()),
+                None => "simulation".into(),
+            },
+        }
+    } else if let Some(t) = timeout.filter(|t| explored.elapsed + Duration::from_millis(50) >= *t) {
+        Coverage::Bounded {
+            by: format!("timeout {}s", t.as_secs_f64()),
+        }
+    } else if let Some(n) = opts.max_states.filter(|n| explored.generated >= *n) {
+        Coverage::Bounded {
+            by: format!("state count {n}"),
+        }
+    } else if depth_cut {
+        Coverage::Bounded {
+            by: format!("depth {}", opts.depth.unwrap_or_default()),
+        }
+    } else {
+        Coverage::Exhausted
+    };
+
+    let mut outcomes = Vec::new();
+    for p in &properties {
+        let found = explored.discoveries.contains_key(p.name);
+        let status = match (&p.expectation, found) {
+            (Expectation::Sometimes, true) => Status::ExampleFound,
+            (Expectation::Sometimes, false) => Status::NotReached,
+            (_, true) => Status::Violated,
+            (_, false) if coverage.is_exhausted() => Status::Holds,
+            (_, false) => Status::HoldsWithinBound,
+        };
+        outcomes.push(PropertyOutcome {
+            name: p.name.to_string(),
+            expectation: expectation_name(&p.expectation).to_string(),
+            status,
+        });
+    }
+
+    let shortening_started = Instant::now();
+    let counterexample = match failure {
+        None => None,
+        Some(p) => {
+            let found = &explored.discoveries[p.name];
+            Some(shortest_counterexample(&model, symmetry, p, found, opts)?)
+        }
+    };
+    // The shortest counterexample may break a different property than the one the
+    // exploration stumbled on first; mark it violated too.
+    if let Some(trace) = &counterexample {
+        for o in outcomes.iter_mut() {
+            if o.name == trace.property {
+                o.status = Status::Violated;
+            }
+        }
+    }
+
+    let verdict = if outcomes.iter().any(|o| o.status.is_failure()) {
+        Verdict::Fails
+    } else {
+        Verdict::Holds
+    };
+    let wall = explored.elapsed.as_secs_f64();
+    Ok(RunReport {
+        exercise: label.exercise.clone(),
+        bug: label.bug.clone(),
+        bounds: label.bounds.clone(),
+        strategy: opts.strategy.name().to_string(),
+        threads: opts.threads,
+        symmetry: symmetry.is_some(),
+        coverage,
+        states_generated: explored.generated,
+        unique_states: explored.unique,
+        max_depth: explored.max_depth_steps(opts),
+        wall_seconds: wall,
+        states_per_second: explored.generated as f64 / wall.max(1e-9),
+        properties: outcomes,
+        counterexample,
+        shortening_seconds: shortening_started.elapsed().as_secs_f64(),
+        verdict,
+    })
+}
+
+fn with_depth<M: Model>(b: CheckerBuilder<M>, depth: Option<usize>) -> CheckerBuilder<M> {
+    match depth {
+        Some(d) => b.target_max_depth(d),
+        None => b,
+    }
+}
+
+/// The property expectation's lowercase name.
+pub fn expectation_name(e: &Expectation) -> &'static str {
+    match e {
+        Expectation::Always => "always",
+        Expectation::Sometimes => "sometimes",
+        Expectation::Eventually => "eventually",
+    }
+}
+
+/// What an exploration saw.
+struct Explored<M: Model> {
+    generated: usize,
+    unique: usize,
+    /// stateright's depth: the initial state is depth 1.
+    max_depth: usize,
+    elapsed: Duration,
+    discoveries: HashMap<&'static str, Path<M::State, M::Action>>,
+}
+
+impl<M: Model> Explored<M> {
+    /// The deepest state that was checked, in steps from the initial state. A depth-bounded
+    /// DFS/BFS pops (and skips) states one level past the bound; those are not counted.
+    fn max_depth_steps(&self, opts: &RunOptions) -> usize {
+        let checked = match (opts.strategy, opts.depth) {
+            (Strategy::Simulate, _) => self.max_depth + 1,
+            (_, Some(d)) => self.max_depth.min(d + 1),
+            (_, None) => self.max_depth,
+        };
+        checked.saturating_sub(1)
+    }
+}
+
+/// Waits for a spawned checker, printing progress on stderr, and collects what it found.
+fn drive<M, C>(mut checker: C, label: &RunLabel, opts: &RunOptions) -> Result<Explored<M>>
+where
+    M: Model,
+    M::State: Clone + PartialEq,
+    M::Action: Clone + PartialEq,
+    C: Checker<M>,
+{
+    let started = Instant::now();
+    let handles = checker.handles();
+    let mut progress = Progress::new(opts.progress, &label.exercise);
+    while !handles.iter().all(|h| h.is_finished()) {
+        std::thread::sleep(Duration::from_millis(20));
+        progress.tick(started, checker.state_count(), checker.unique_state_count());
+    }
+    let elapsed = started.elapsed();
+    progress.finish();
+    for h in handles {
+        h.join()
+            .map_err(|_| anyhow!("the model checker panicked; the message above says where"))?;
+    }
+    Ok(Explored {
+        generated: checker.state_count(),
+        unique: checker.unique_state_count(),
+        max_depth: checker.max_depth(),
+        elapsed,
+        discoveries: checker.discoveries(),
+    })
+}
+
+/// A progress line on stderr once a run has taken more than about 2 s: rewritten in place
+/// on a terminal, one line every 10 s otherwise (so CI logs stay short).
+struct Progress {
+    enabled: bool,
+    tty: bool,
+    label: String,
+    last: Option<Instant>,
+    printed: bool,
+}
+
+impl Progress {
+    fn new(enabled: bool, label: &str) -> Self {
+        Progress {
+            enabled,
+            tty: std::io::stderr().is_terminal(),
+            label: label.to_string(),
+            last: None,
+            printed: false,
+        }
+    }
+
+    fn tick(&mut self, started: Instant, generated: usize, unique: usize) {
+        let elapsed = started.elapsed();
+        if !self.enabled || elapsed < Duration::from_secs(2) {
+            return;
+        }
+        let period = if self.tty { 1 } else { 10 };
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(period))
+        {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let rate = generated as f64 / elapsed.as_secs_f64();
+        let line = format!(
+            "{}: {} states, {} unique, {}/s, {:.0} s",
+            self.label,
+            crate::text::count(generated),
+            crate::text::count(unique),
+            crate::text::count(rate as usize),
+            elapsed.as_secs_f64()
+        );
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let _ = write!(err, "\r\x1b[K{line}");
+        } else {
+            let _ = writeln!(err, "{line}");
+        }
+        self.printed = true;
+    }
+
+    fn finish(&mut self) {
+        if self.tty && self.printed {
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
+        }
+    }
+}
+
+/// Shortens the exploration's counterexample, replays the result and renders it.
+///
+/// Safety properties: [`shortest_violation`] searches breadth-first, level by level, for
+/// the shortest path to any broken `always` property; the exploration already found one in
+/// `found.len()` steps, so the search never goes deeper. `eventually` counterexamples end
+/// in a terminal state, which a depth bound would fake, so they are replayed unshortened.
+fn shortest_counterexample<M: Checkable>(
+    model: &M,
+    symmetry: Option<fn(&M::State) -> M::State>,
+    property: &Property<M>,
+    found: &Path<M::State, M::Action>,
+    opts: &RunOptions,
+) -> Result<Trace> {
+    if property.expectation == Expectation::Eventually {
+        return replay(model, property.name, found.clone(), false);
+    }
+    let found_steps = found.clone().into_actions().len();
+    let shortest = shortest_violation(model, symmetry, found_steps, opts.threads, opts.progress)
+        .ok_or_else(|| {
+            anyhow!(
+                "internal error: no counterexample to {} within {} steps, though exploration found one",
+                property.name,
+                found_steps
+            )
+        })?;
+    let path = Path::from_actions(model, shortest.init, &shortest.actions)
+        .ok_or_else(|| anyhow!("internal error: the shortest counterexample does not replay"))?;
+    replay(model, shortest.property, path, true)
+}
+
+/// Rebuilds `path` from its initial state and actions, confirms that it breaks `property`
+/// at its last state and at no earlier one, and renders it.
+fn replay<M>(
+    model: &M,
+    property: &'static str,
+    path: Path<M::State, M::Action>,
+    shortest: bool,
+) -> Result<Trace>
+where
+    M: Checkable,
+{
+    let pairs = path.into_vec();
+    let init = pairs[0].0.clone();
+    let actions: Vec<M::Action> = pairs.iter().filter_map(|(_, a)| a.clone()).collect();
+    let replayed = Path::from_actions(model, init, &actions).ok_or_else(|| {
+        anyhow!("internal error: the counterexample to {property} does not replay: a step is not enabled")
+    })?;
+    let states = replayed.into_states();
+    let properties = model.properties();
+    let p = properties
+        .iter()
+        .find(|p| p.name == property)
+        .expect("the property comes from this model");
+    let holds_at = |s: &M::State| (p.condition)(model, s);
+    let last = states.last().expect("a path has a state");
+    let confirmed = match p.expectation {
+        // A safety counterexample breaks the property at its end and nowhere before.
+        Expectation::Always => !holds_at(last) && states[..states.len() - 1].iter().all(&holds_at),
+        // A liveness counterexample never satisfies the property and cannot continue.
+        Expectation::Eventually => {
+            states.iter().all(|s| !holds_at(s))
+                && model
+                    .next_states(last)
+                    .iter()
+                    .all(|s| !model.within_boundary(s))
+        }
+        Expectation::Sometimes => false,
+    };
+    if !confirmed {
+        bail!("internal error: the replayed trace does not break {property}");
+    }
+
+    let fields = |s: &M::State| model.fields(s);
+    let mut steps = Vec::new();
+    for (i, action) in actions.iter().enumerate() {
+        let before = fields(&states[i]);
+        let after = fields(&states[i + 1]);
+        steps.push(Step {
+            number: i + 1,
+            action: model.describe_action(&states[i], action),
+            changes: diff(&before, &after),
+        });
+    }
+    let also_violated = properties
+        .iter()
+        .filter(|q| q.name != property && q.expectation == Expectation::Always)
+        .filter(|q| !(q.condition)(model, last))
+        .map(|q| q.name.to_string())
+        .collect();
+    Ok(Trace {
+        property: property.to_string(),
+        expectation: expectation_name(&p.expectation).to_string(),
+        length: actions.len(),
+        shortest,
+        replayed: true,
+        initial_state: to_fields(fields(&states[0])),
+        steps,
+        final_state: to_fields(fields(last)),
+        explanation: model.explain(property, last),
+        also_violated,
+    })
+}
+
+fn to_fields(pairs: Vec<(String, String)>) -> Vec<Field> {
+    pairs
+        .into_iter()
+        .map(|(name, value)| Field { name, value })
+        .collect()
+}
+
+/// The fields whose values differ, in `after`'s order. A field present on one side only
+/// shows `-` on the other.
+fn diff(before: &[(String, String)], after: &[(String, String)]) -> Vec<Change> {
+    let old: HashMap<&str, &str> = before
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let new: HashMap<&str, &str> = after
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut changes: Vec<Change> = after
+        .iter()
+        .filter(|(k, v)| old.get(k.as_str()) != Some(&v.as_str()))
+        .map(|(k, v)| Change {
+            field: k.clone(),
+            from: old.get(k.as_str()).unwrap_or(&"-").to_string(),
+            to: v.clone(),
+        })
+        .collect();
+    changes.extend(
+        before
+            .iter()
+            .filter(|(k, _)| !new.contains_key(k.as_str()))
+            .map(|(k, v)| Change {
+                field: k.clone(),
+                from: v.clone(),
+                to: "-".into(),
+            }),
+    );
+    changes
+}
+
+/// Serves stateright's Explorer for `model` on `addr` and never returns, unless the
+/// address cannot be bound.
+pub fn serve<M: Checkable>(model: M, addr: SocketAddr, threads: usize) -> Result<()> {
+    // stateright panics if it cannot bind, so find out first and say so cleanly.
+    drop(
+        std::net::TcpListener::bind(addr)
+            .map_err(|e| anyhow!("cannot serve the Explorer on {addr}: {e}"))?,
+    );
+    eprintln!("Explorer: http://{addr}/ (Ctrl-C to stop)");
+    model.checker().threads(threads).serve(addr);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(xs: &[(&str, &str)]) -> Vec<(String, String)> {
+        xs.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn diff_reports_changed_added_and_removed_fields() {
+        let before = pairs(&[("a", "1"), ("b", "2"), ("gone", "x")]);
+        let after = pairs(&[("a", "1"), ("b", "3"), ("new", "y")]);
+        let changes: Vec<_> = diff(&before, &after)
+            .into_iter()
+            .map(|c| (c.field, c.from, c.to))
+            .collect();
+        assert_eq!(
+            changes,
+            vec![
+                ("b".into(), "2".into(), "3".into()),
+                ("new".into(), "-".into(), "y".into()),
+                ("gone".into(), "x".into(), "-".into()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! One row per exercise: its name, bounds, bug variants, properties and the functions that
+//! check it and serve it to the Explorer. Adding an exercise means adding a row here and a
+//! module beside this one; `main`, `list` and `all` pick it up from [`EXERCISES`].
+
+use crate::explore::RunOptions;
+use crate::report::RunReport;
+use anyhow::Result;
+use models::Variant;
+use stateright::Expectation;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+/// A bound flag of an exercise, such as `--servers 3`.
+#[derive(Clone, Copy, Debug)]
+pub struct Bound {
+    /// The flag's name without dashes, e.g. `max-term`.
+    pub flag: &'static str,
+    /// What it bounds.
+    pub help: &'static str,
+    /// The value of the default configuration, which `check all` runs.
+    pub default: u64,
+    /// The smallest value the model accepts.
+    pub min: u64,
+    /// The largest value the model accepts.
+    pub max: u64,
+}
+
+/// A resolved configuration: a value for every bound, and an optional bug variant.
+#[derive(Clone, Debug)]
+pub struct Selection {
+    /// Bound flag name to value; every bound of the exercise is present.
+    pub bounds: BTreeMap<String, u64>,
+    /// The bug variant's name; always one of the exercise's variants.
+    pub bug: Option<&'static str>,
+}
+
+impl Selection {
+    /// The default configuration of `exercise`, with `bug` built in.
+    pub fn defaults(exercise: &Exercise, bug: Option<&'static str>) -> Selection {
+        Selection {
+            bounds: exercise
+                .bounds
+                .iter()
+                .map(|b| (b.flag.to_string(), b.default))
+                .collect(),
+            bug,
+        }
+    }
+
+    /// The value of a bound flag.
+    ///
+    /// # Panics
+    /// If the exercise has no such bound: the registry row and its model disagree.
+    pub fn bound(&self, flag: &str) -> u64 {
+        *self
+            .bounds
+            .get(flag)
+            .unwrap_or_else(|| panic!("the registry row declares no bound --{flag}"))
+    }
+}
+
+/// An exercise as the `check` command sees it.
+pub struct Exercise {
+    /// The name used everywhere: module names and `check <name>`.
+    pub name: &'static str,
+    /// One line: what is modelled.
+    pub summary: &'static str,
+    /// The bound flags, with defaults that `check all` runs and that finish exhaustively.
+    pub bounds: &'static [Bound],
+    /// The known-bug variants, each of which `check all` must catch.
+    pub variants: &'static [Variant],
+    /// Whether the model has a symmetry reduction (used by DFS and simulation).
+    pub symmetry: bool,
+    /// The model's properties, in report order.
+    pub properties: fn() -> Vec<(&'static str, Expectation)>,
+    /// Checks the model built from a selection.
+    pub check: fn(&Selection, &RunOptions) -> Result<RunReport>,
+    /// Serves stateright's Explorer for the model built from a selection; never returns
+    /// unless the address cannot be bound.
+    pub explore: fn(&Selection, SocketAddr, usize) -> Result<()>,
+}
+
+/// Every exercise, in `check list` order.
+pub static EXERCISES: &[&Exercise] = &[&crate::raft::EXERCISE];
+
+/// Looks an exercise up by name.
+pub fn find(name: &str) -> Option<&'static Exercise> {
+    EXERCISES.iter().copied().find(|e| e.name == name)
+}
+
+/// Looks a variant of `exercise` up by name.
+pub fn variant(exercise: &Exercise, name: &str) -> Option<&'static str> {
+    exercise
+        .variants
+        .iter()
+        .find(|v| v.name == name)
+        .map(|v| v.name)
+}

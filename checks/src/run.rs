@@ -1,0 +1,286 @@
+//! The subcommands: one `match` over the parsed [`Command`].
+
+use crate::args::{Command, Format};
+use crate::explore::{expectation_name, RunOptions};
+use crate::registry::{Exercise, Selection, EXERCISES};
+use crate::report::{RunReport, Verdict};
+use crate::text;
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Runs a command. `Ok` carries the exit code of a completed run (0 holds, 1 fails); `Err`
+/// is a usage, input or internal error, which `main` reports with exit code 2.
+pub fn run(cmd: Command) -> Result<ExitCode> {
+    match cmd {
+        Command::List { format } => list(format),
+        Command::All { format, threads } => all(format, threads),
+        Command::Check {
+            exercise,
+            selection,
+            opts,
+            format,
+            trace_out,
+            explore,
+        } => {
+            if let Some(addr) = explore {
+                (exercise.explore)(&selection, addr, opts.threads)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            if let Some(path) = &trace_out {
+                check_writable(path)?;
+            }
+            let report = (exercise.check)(&selection, &opts)?;
+            let json = serde_json::to_string_pretty(&report)?;
+            match format {
+                Format::Text => print!("{}", text::render(&report)),
+                Format::Json => println!("{json}"),
+            }
+            if let Some(path) = &trace_out {
+                write_atomically(path, &json)?;
+            }
+            Ok(exit_code(report.verdict == Verdict::Holds))
+        }
+    }
+}
+
+fn exit_code(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Fails before a long run if the report could not be written afterwards.
+fn check_writable(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "--trace-out {}: directory {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    if path.is_dir() {
+        bail!("--trace-out {}: is a directory", path.display());
+    }
+    Ok(())
+}
+
+/// Writes `content` to a temporary file beside `path`, then renames it over `path`, so a
+/// reader never sees half a report.
+fn write_atomically(path: &Path, content: &str) -> Result<()> {
+    let file_name = path.file_name().context("--trace-out needs a file name")?;
+    let tmp = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(content.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().with_context(|| format!("--trace-out {}", path.display()))
+}
+
+#[derive(Serialize)]
+struct ListedBound {
+    flag: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+    help: &'static str,
+}
+
+#[derive(Serialize)]
+struct ListedProperty {
+    name: &'static str,
+    expectation: &'static str,
+}
+
+#[derive(Serialize)]
+struct ListedExercise {
+    name: &'static str,
+    summary: &'static str,
+    bounds: Vec<ListedBound>,
+    symmetry: bool,
+    properties: Vec<ListedProperty>,
+    variants: &'static [models::Variant],
+}
+
+fn listed(e: &Exercise) -> ListedExercise {
+    ListedExercise {
+        name: e.name,
+        summary: e.summary,
+        bounds: e
+            .bounds
+            .iter()
+            .map(|b| ListedBound {
+                flag: b.flag,
+                default: b.default,
+                min: b.min,
+                max: b.max,
+                help: b.help,
+            })
+            .collect(),
+        symmetry: e.symmetry,
+        properties: (e.properties)()
+            .into_iter()
+            .map(|(name, exp)| ListedProperty {
+                name,
+                expectation: expectation_name(&exp),
+            })
+            .collect(),
+        variants: e.variants,
+    }
+}
+
+fn list(format: Format) -> Result<ExitCode> {
+    let exercises: Vec<ListedExercise> = EXERCISES.iter().map(|e| listed(e)).collect();
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&exercises)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for e in &exercises {
+        println!("{}: {}", e.name, e.summary);
+        let bounds: Vec<String> = e
+            .bounds
+            .iter()
+            .map(|b| format!("--{} {} ({}..={})", b.flag, b.default, b.min, b.max))
+            .collect();
+        println!("  default bounds: {}", bounds.join("  "));
+        for exp in ["always", "sometimes", "eventually"] {
+            let names: Vec<&str> = e
+                .properties
+                .iter()
+                .filter(|p| p.expectation == exp)
+                .map(|p| p.name)
+                .collect();
+            if !names.is_empty() {
+                println!("  {exp}: {}", names.join(", "));
+            }
+        }
+        println!("  bug variants (--bug NAME):");
+        let width = e.variants.iter().map(|v| v.name.len()).max().unwrap_or(0);
+        for v in e.variants {
+            println!(
+                "    {:<width$}  {}; breaks {}",
+                v.name,
+                v.summary,
+                v.breaks.join(" or ")
+            );
+        }
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One run of `check all` and whether it came out as the harness expects.
+#[derive(Serialize)]
+struct GateRun {
+    exercise: &'static str,
+    bug: Option<&'static str>,
+    expected: &'static str,
+    ok: bool,
+    report: RunReport,
+}
+
+#[derive(Serialize)]
+struct GateReport {
+    ok: bool,
+    runs: Vec<GateRun>,
+}
+
+fn all(format: Format, threads: usize) -> Result<ExitCode> {
+    let opts = RunOptions {
+        threads,
+        progress: true,
+        ..RunOptions::default()
+    };
+    let started = Instant::now();
+    let mut runs = Vec::new();
+    for e in EXERCISES {
+        let mut configs: Vec<Option<&'static str>> = vec![None];
+        configs.extend(e.variants.iter().map(|v| Some(v.name)));
+        for bug in configs {
+            let report = (e.check)(&Selection::defaults(e, bug), &opts)?;
+            let (expected, ok) = match bug {
+                None => (
+                    "holds, exhaustively",
+                    report.verdict == Verdict::Holds && report.coverage.is_exhausted(),
+                ),
+                Some(name) => {
+                    let breaks = e
+                        .variants
+                        .iter()
+                        .find(|v| v.name == name)
+                        .map_or(&[][..], |v| v.breaks);
+                    let caught = report
+                        .counterexample
+                        .as_ref()
+                        .is_some_and(|t| breaks.contains(&t.property.as_str()));
+                    ("caught", caught)
+                }
+            };
+            if format == Format::Text {
+                println!("{}", gate_line(e.name, bug, ok, &report));
+            }
+            runs.push(GateRun {
+                exercise: e.name,
+                bug,
+                expected,
+                ok,
+                report,
+            });
+        }
+    }
+    let failed = runs.iter().filter(|r| !r.ok).count();
+    match format {
+        Format::Json => {
+            let gate = GateReport {
+                ok: failed == 0,
+                runs,
+            };
+            println!("{}", serde_json::to_string_pretty(&gate)?);
+        }
+        Format::Text => println!(
+            "\ncheck all: {} runs, {} as expected, {} not, {:.1} s",
+            runs.len(),
+            runs.len() - failed,
+            failed,
+            started.elapsed().as_secs_f64()
+        ),
+    }
+    Ok(exit_code(failed == 0))
+}
+
+fn gate_line(exercise: &str, bug: Option<&str>, ok: bool, r: &RunReport) -> String {
+    let mark = if ok { "ok  " } else { "FAIL" };
+    let what = match (bug, &r.counterexample) {
+        (None, _) => format!(
+            "{} unique states, {}",
+            text::count(r.unique_states),
+            text::verdict_line(r)
+        ),
+        (Some(_), Some(t)) => format!(
+            "caught: {} in {} steps{}",
+            t.property,
+            t.length,
+            if t.shortest { " (shortest)" } else { "" }
+        ),
+        (Some(_), None) => format!("NOT CAUGHT: {}", text::verdict_line(r)),
+    };
+    format!(
+        "{mark} {:<8} {:<24} {:<60} {:>6.1} s",
+        exercise,
+        bug.unwrap_or("default"),
+        what,
+        r.wall_seconds + r.shortening_seconds
+    )
+}

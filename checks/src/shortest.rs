@@ -1,0 +1,184 @@
+//! Shortest counterexamples to safety properties, by breadth-first iterative deepening.
+//!
+//! The search expands the state space one level (one step) at a time and stops at the end
+//! of the first level that holds a state breaking an `always` property. Every state at a
+//! level is reached in exactly that many steps and no fewer, so the first such level is the
+//! length of the shortest counterexample.
+//!
+//! Why not stateright's BFS: in 0.31 it can overwrite a discovery's path with a longer one,
+//! and it ignores symmetry. Running it once per depth bound (0, 1, 2, ... steps) is correct
+//! but re-explores every level each round and took over two minutes for Figure 8. This
+//! search does the same rounds in one pass, uses the model's symmetry reduction (sound here
+//! because the properties do not depend on process names, which is what makes the
+//! reduction sound at all), expands each level on several threads, and merges the results
+//! in a fixed order, so the trace printed is the same whatever the thread count.
+
+use crate::explore::Checkable;
+use stateright::{Expectation, Model};
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::Instant;
+
+/// A shortest counterexample: the property it breaks, the initial state and the actions.
+pub struct Shortest<M: Model> {
+    /// The name of the `always` property broken at the end of the path.
+    pub property: &'static str,
+    /// The initial state the path starts from.
+    pub init: M::State,
+    /// The actions, in order.
+    pub actions: Vec<M::Action>,
+    /// Distinct states the search visited.
+    pub states_visited: usize,
+}
+
+/// 64-bit fingerprint of a state. SipHash with fixed keys, so runs are reproducible.
+fn fingerprint<T: Hash>(value: &T) -> u64 {
+    let mut h = DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// The index of the first `always` property `state` breaks, in the model's order.
+fn first_broken<M: Model>(model: &M, state: &M::State) -> Option<usize> {
+    model
+        .properties()
+        .iter()
+        .position(|p| p.expectation == Expectation::Always && !(p.condition)(model, state))
+}
+
+/// Searches paths of at most `max_steps` steps for the shortest one that ends in a state
+/// breaking an `always` property. Among the shortest, the property listed first wins, then
+/// the state reached first in breadth-first order. Returns `None` if there is none.
+pub fn shortest_violation<M: Checkable>(
+    model: &M,
+    symmetry: Option<fn(&M::State) -> M::State>,
+    max_steps: usize,
+    threads: usize,
+    progress: bool,
+) -> Option<Shortest<M>> {
+    let key = |s: &M::State| match symmetry {
+        Some(representative) => fingerprint(&representative(s)),
+        None => fingerprint(s),
+    };
+    let inits: Vec<M::State> = model
+        .init_states()
+        .into_iter()
+        .filter(|s| model.within_boundary(s))
+        .collect();
+    let mut visited: HashSet<u64> = inits.iter().map(key).collect();
+    // levels[d][i] = (index of the parent in level d-1, index of the action taken); at
+    // level 0 the "parent" is the index of the initial state.
+    let mut levels: Vec<Vec<(u32, u32)>> = vec![(0..inits.len() as u32).map(|i| (i, 0)).collect()];
+    let mut frontier = inits.clone();
+    let started = Instant::now();
+    for depth in 0..=max_steps {
+        let broken = parallel_map(&frontier, threads, |s| first_broken(model, s));
+        let hit = broken
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|p| (p, i)))
+            .min();
+        if let Some((property, index)) = hit {
+            let (init, actions) = rebuild(model, &inits, &levels, index);
+            return Some(Shortest {
+                property: model.properties()[property].name,
+                init,
+                actions,
+                states_visited: visited.len(),
+            });
+        }
+        if depth == max_steps {
+            break;
+        }
+        let successors = parallel_map(&frontier, threads, |s| {
+            let mut actions = Vec::new();
+            model.actions(s, &mut actions);
+            let mut out = Vec::new();
+            for (a, action) in actions.into_iter().enumerate() {
+                if let Some(next) = model.next_state(s, action) {
+                    if model.within_boundary(&next) {
+                        let k = key(&next);
+                        out.push((a as u32, k, next));
+                    }
+                }
+            }
+            out
+        });
+        let mut level = Vec::new();
+        let mut next_frontier = Vec::new();
+        for (parent, succ) in successors.into_iter().enumerate() {
+            for (a, k, next) in succ {
+                if visited.insert(k) {
+                    level.push((parent as u32, a));
+                    next_frontier.push(next);
+                }
+            }
+        }
+        if next_frontier.is_empty() {
+            return None;
+        }
+        levels.push(level);
+        frontier = next_frontier;
+        if progress && started.elapsed().as_secs() >= 2 {
+            eprintln!(
+                "shortening: depth {} done, {} distinct states, {:.0} s",
+                depth + 1,
+                crate::text::count(visited.len()),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    None
+}
+
+/// Follows parent links from `index` in the last level back to an initial state and
+/// replays the action indices forward to recover the actions themselves.
+fn rebuild<M: Checkable>(
+    model: &M,
+    inits: &[M::State],
+    levels: &[Vec<(u32, u32)>],
+    mut index: usize,
+) -> (M::State, Vec<M::Action>) {
+    let mut action_indices = Vec::new();
+    for level in levels.iter().skip(1).rev() {
+        let (parent, action) = level[index];
+        action_indices.push(action as usize);
+        index = parent as usize;
+    }
+    action_indices.reverse();
+    let init = inits[levels[0][index].0 as usize].clone();
+    let mut state = init.clone();
+    let mut actions = Vec::new();
+    for a in action_indices {
+        let mut enabled = Vec::new();
+        model.actions(&state, &mut enabled);
+        let action = enabled.swap_remove(a);
+        state = model
+            .next_state(&state, action.clone())
+            .expect("the action was enabled when the search took it");
+        actions.push(action);
+    }
+    (init, actions)
+}
+
+/// `items.iter().map(f)` on up to `threads` threads, results in input order.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    if threads <= 1 || items.len() < 1024 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a shortening thread panicked"))
+            .collect()
+    })
+}

@@ -1,0 +1,228 @@
+//! The text report: what people read. It carries the same content as the JSON report.
+
+use crate::report::{Change, Coverage, Field, RunReport, Trace, Verdict};
+use std::fmt::Write as _;
+
+/// `1234567` as `1,234,567`.
+pub fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The bounds as `servers=3 max-term=4`.
+pub fn bounds(report: &RunReport) -> String {
+    let parts: Vec<String> = report
+        .bounds
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    parts.join(" ")
+}
+
+/// Renders a whole run report.
+pub fn render(report: &RunReport) -> String {
+    let mut out = String::new();
+    let bug = report.bug.as_deref().unwrap_or("none");
+    let _ = writeln!(out, "{} [{}] bug: {}", report.exercise, bounds(report), bug);
+    let _ = writeln!(
+        out,
+        "strategy: {}, {} thread{}, symmetry reduction {}",
+        report.strategy,
+        report.threads,
+        if report.threads == 1 { "" } else { "s" },
+        if report.symmetry { "on" } else { "off" }
+    );
+    let width = report
+        .properties
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0);
+    for p in &report.properties {
+        let _ = writeln!(
+            out,
+            "  {:<10} {:<width$}  {}",
+            p.expectation,
+            p.name,
+            p.status.words()
+        );
+    }
+    let coverage = match &report.coverage {
+        Coverage::Exhausted => "exhausted: every reachable state was checked".to_string(),
+        Coverage::Bounded { by } => {
+            format!("BOUNDED by {by}: properties hold only within the bound, nothing is verified")
+        }
+        Coverage::StoppedAtViolation => "stopped at the first counterexample".to_string(),
+    };
+    let _ = writeln!(out, "coverage: {coverage}");
+    let _ = writeln!(
+        out,
+        "states: {} generated, {} unique, max depth {} steps",
+        count(report.states_generated),
+        count(report.unique_states),
+        report.max_depth
+    );
+    let _ = writeln!(
+        out,
+        "time: {:.2} s, {} states/s",
+        report.wall_seconds,
+        count(report.states_per_second as usize)
+    );
+    if let Some(trace) = &report.counterexample {
+        out.push('\n');
+        out.push_str(&render_trace(trace));
+        let _ = writeln!(
+            out,
+            "  (shortened and replayed in {:.2} s)",
+            report.shortening_seconds
+        );
+    }
+    out.push('\n');
+    let _ = writeln!(out, "result: {}", verdict_line(report));
+    out
+}
+
+/// One line: the verdict and, if it failed, why.
+pub fn verdict_line(report: &RunReport) -> String {
+    match report.verdict {
+        Verdict::Holds if report.coverage.is_exhausted() => "all properties hold".into(),
+        Verdict::Holds => "all properties hold within the bound (not verified)".into(),
+        Verdict::Fails => {
+            let failed: Vec<String> = report
+                .properties
+                .iter()
+                .filter(|p| p.status.is_failure())
+                .map(|p| format!("{} {}", p.name, p.status.words().to_lowercase()))
+                .collect();
+            format!("FAILS: {}", failed.join(", "))
+        }
+    }
+}
+
+/// Renders a counterexample as numbered steps with the fields each step changed.
+pub fn render_trace(trace: &Trace) -> String {
+    let mut out = String::new();
+    let mut notes = vec![if trace.shortest {
+        "shortest"
+    } else {
+        "not shortened"
+    }];
+    if trace.replayed {
+        notes.push("replayed");
+    }
+    let _ = writeln!(
+        out,
+        "counterexample to {} ({}): {} step{} ({})",
+        trace.property,
+        trace.expectation,
+        trace.length,
+        if trace.length == 1 { "" } else { "s" },
+        notes.join(", ")
+    );
+    let _ = writeln!(out, "  initial state:");
+    for line in group_fields(&trace.initial_state) {
+        let _ = writeln!(out, "      {line}");
+    }
+    let number_width = trace.length.to_string().len();
+    for step in &trace.steps {
+        let _ = writeln!(out, "  {:>number_width$}. {}", step.number, step.action);
+        for line in group_changes(&step.changes) {
+            let _ = writeln!(out, "  {:>number_width$}    {line}", "");
+        }
+    }
+    let _ = writeln!(out, "  state that breaks {}:", trace.property);
+    for line in group_fields(&trace.final_state) {
+        let _ = writeln!(out, "      {line}");
+    }
+    for why in &trace.explanation {
+        let _ = writeln!(out, "  why: {why}");
+    }
+    if !trace.also_violated.is_empty() {
+        let _ = writeln!(
+            out,
+            "  also violated here: {}",
+            trace.also_violated.join(", ")
+        );
+    }
+    out
+}
+
+/// The part of a field name before its first `.`, which names the process it belongs to.
+fn owner(name: &str) -> (&str, &str) {
+    name.split_once('.').unwrap_or(("", name))
+}
+
+/// One line per owner: `n1: currentTerm=0 votedFor=- ...`.
+fn group_fields(fields: &[Field]) -> Vec<String> {
+    let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+    for f in fields {
+        let (who, what) = owner(&f.name);
+        let item = format!("{what}={}", f.value);
+        match lines.last_mut() {
+            Some((w, items)) if w == who => items.push(item),
+            _ => lines.push((who.to_string(), vec![item])),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(who, items)| format!("{who}: {}", items.join("  ")))
+        .collect()
+}
+
+/// One line per owner: `n2: currentTerm 0 -> 1, votedFor - -> n1`.
+fn group_changes(changes: &[Change]) -> Vec<String> {
+    let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+    for c in changes {
+        let (who, what) = owner(&c.field);
+        let item = format!("{what} {} -> {}", c.from, c.to);
+        match lines.iter_mut().find(|(w, _)| w == who) {
+            Some((_, items)) => items.push(item),
+            None => lines.push((who.to_string(), vec![item])),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(who, items)| format!("{who}: {}", items.join(", ")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(13206289), "13,206,289");
+    }
+
+    #[test]
+    fn changes_are_grouped_by_owner_in_first_seen_order() {
+        let c = |f: &str, a: &str, b: &str| Change {
+            field: f.into(),
+            from: a.into(),
+            to: b.into(),
+        };
+        let lines = group_changes(&[
+            c("n2.currentTerm", "0", "1"),
+            c("n1.role", "candidate", "leader"),
+            c("n2.votedFor", "-", "n1"),
+        ]);
+        assert_eq!(
+            lines,
+            vec![
+                "n2: currentTerm 0 -> 1, votedFor - -> n1",
+                "n1: role candidate -> leader"
+            ]
+        );
+    }
+}
