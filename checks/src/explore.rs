@@ -108,6 +108,10 @@ where
 {
 }
 
+/// A model's symmetry reduction: maps a state to the canonical member of its class under
+/// renaming of interchangeable processes. Properties must not depend on those names.
+pub type Representative<M> = fn(&<M as Model>::State) -> <M as Model>::State;
+
 /// Identifies a run in reports: the exercise, its bounds and its bug variant.
 #[derive(Clone, Debug)]
 pub struct RunLabel {
@@ -126,7 +130,7 @@ pub struct RunLabel {
 /// BFS (which stateright 0.31 runs without symmetry).
 pub fn check<M>(
     model: M,
-    symmetry: Option<fn(&M::State) -> M::State>,
+    symmetry: Option<Representative<M>>,
     label: &RunLabel,
     opts: &RunOptions,
 ) -> Result<RunReport>
@@ -211,7 +215,9 @@ where
     let mut outcomes = Vec::new();
     for p in &properties {
         let found = explored.discoveries.contains_key(p.name);
+        let stopped = coverage == Coverage::StoppedAtViolation;
         let status = match (&p.expectation, found) {
+            (_, false) if stopped => Status::Undecided,
             (Expectation::Sometimes, true) => Status::ExampleFound,
             (Expectation::Sometimes, false) => Status::NotReached,
             (_, true) => Status::Violated,
@@ -405,7 +411,7 @@ impl Progress {
 /// in a terminal state, which a depth bound would fake, so they are replayed unshortened.
 fn shortest_counterexample<M: Checkable>(
     model: &M,
-    symmetry: Option<fn(&M::State) -> M::State>,
+    symmetry: Option<Representative<M>>,
     property: &Property<M>,
     found: &Path<M::State, M::Action>,
     opts: &RunOptions,

@@ -2,6 +2,11 @@
 
 use std::process::ExitCode;
 
+// Model checking clones and drops millions of small states; glibc's malloc spent a third
+// of the run in allocation and free (measured with perf), mimalloc much less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cmd = match checks::args::parse() {
         Ok(cmd) => cmd,

@@ -88,6 +88,8 @@ pub enum Status {
     ExampleFound,
     /// A `sometimes` property: no state satisfying it was reached.
     NotReached,
+    /// The run stopped at another property's counterexample before deciding this one.
+    Undecided,
 }
 
 impl Status {
@@ -99,6 +101,7 @@ impl Status {
             Status::Violated => "VIOLATED",
             Status::ExampleFound => "example found",
             Status::NotReached => "NOT REACHED",
+            Status::Undecided => "undecided (run stopped at a counterexample)",
         }
     }
 

@@ -13,7 +13,7 @@
 //! reduction sound at all), expands each level on several threads, and merges the results
 //! in a fixed order, so the trace printed is the same whatever the thread count.
 
-use crate::explore::Checkable;
+use crate::explore::{Checkable, Representative};
 use stateright::{Expectation, Model};
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -51,7 +51,7 @@ fn first_broken<M: Model>(model: &M, state: &M::State) -> Option<usize> {
 /// the state reached first in breadth-first order. Returns `None` if there is none.
 pub fn shortest_violation<M: Checkable>(
     model: &M,
-    symmetry: Option<fn(&M::State) -> M::State>,
+    symmetry: Option<Representative<M>>,
     max_steps: usize,
     threads: usize,
     progress: bool,
