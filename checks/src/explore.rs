@@ -8,7 +8,7 @@
 //! first bound at which any safety property fails is the length of the shortest one.
 
 use crate::report::{
-    Change, Coverage, Field, PropertyOutcome, RunReport, Status, Step, Trace, Verdict,
+    Change, Coverage, Field, PropertyOutcome, RunReport, Status, Step, Trace, Verdict, SCHEMA,
 };
 use crate::shortest::shortest_violation;
 use anyhow::{anyhow, bail, Result};
@@ -256,6 +256,7 @@ where
     };
     let wall = explored.elapsed.as_secs_f64();
     Ok(RunReport {
+        schema: SCHEMA,
         exercise: label.exercise.clone(),
         bug: label.bug.clone(),
         bounds: label.bounds.clone(),

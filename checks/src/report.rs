@@ -4,9 +4,14 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// The version of the JSON report documented in the README.
+pub const SCHEMA: &str = "check-run/1";
+
 /// Everything one `check <exercise>` run established.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
+    /// The report format's name and version, [`SCHEMA`]; bumped on incompatible change.
+    pub schema: &'static str,
     /// The exercise's registry name, e.g. `raft`.
     pub exercise: String,
     /// The bug variant the model was built with, if any.

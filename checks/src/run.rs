@@ -277,7 +277,7 @@ fn gate_line(exercise: &str, bug: Option<&str>, ok: bool, r: &RunReport) -> Stri
         (Some(_), None) => format!("NOT CAUGHT: {}", text::verdict_line(r)),
     };
     format!(
-        "{mark} {:<8} {:<24} {:<60} {:>6.1} s",
+        "{mark} {:<8} {:<28} {:<60} {:>6.1} s",
         exercise,
         bug.unwrap_or("default"),
         what,
