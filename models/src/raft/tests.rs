@@ -1,0 +1,140 @@
+//! Unit tests of the Raft model: pinned state counts, the paper's Figure 8, restarts.
+
+use super::symmetry::permutations;
+use super::*;
+use crate::Protocol;
+use stateright::Checker;
+
+/// Small enough for a debug build, large enough to reach every `sometimes` property.
+fn small() -> RaftModel {
+    RaftModel {
+        servers: 3,
+        max_term: 2,
+        max_log: 2,
+        bug: None,
+    }
+}
+
+#[test]
+fn representative_is_canonical_across_renamings() {
+    let model = RaftModel::default();
+    let s0 = &model.init_states()[0];
+    let s1 = model.next_state(s0, RaftAction::Timeout(2)).unwrap();
+    let s2 = model
+        .next_state(
+            &s1,
+            RaftAction::BecomeLeader {
+                candidate: 2,
+                voters: vec![0, 2],
+            },
+        )
+        .unwrap();
+    for perm in permutations(3) {
+        assert_eq!(s2.renamed(&perm).representative(), s2.representative());
+    }
+}
+
+#[test]
+fn state_counts_are_pinned_and_agree_across_strategies() {
+    // A changed count is a question for review: it means the model changed.
+    let dfs = small().checker().threads(2).spawn_dfs().join();
+    let bfs = small().checker().threads(2).spawn_bfs().join();
+    let sym = small().checker().threads(2).symmetry().spawn_dfs().join();
+    dfs.assert_properties();
+    sym.assert_properties();
+    assert_eq!(dfs.unique_state_count(), bfs.unique_state_count());
+    assert_eq!(dfs.unique_state_count(), PLAIN_3_2_2);
+    assert_eq!(sym.unique_state_count(), SYMMETRIC_3_2_2);
+}
+
+/// Unique states of 3 servers, max term 2, max log 2.
+const PLAIN_3_2_2: usize = 199_079;
+/// The same with symmetry reduction over servers.
+const SYMMETRIC_3_2_2: usize = 33_428;
+
+#[test]
+fn figure_8_of_the_paper_is_reached_with_the_buggy_commit_rule() {
+    // Figure 8 on three servers: n1 leads term 1 and writes a term-1 entry; n2 leads
+    // term 2; n1 comes back in term 3, copies its entry to n3 and, counting replicas,
+    // commits it. n2 restarts, wins term 4 with its term-2 entry, and lacks it.
+    let model = RaftModel {
+        bug: Some(Bug::CommitPreviousTerm),
+        ..RaftModel::default()
+    };
+    use RaftAction::*;
+    let elect = |c, v: [usize; 2]| BecomeLeader {
+        candidate: c,
+        voters: v.to_vec(),
+    };
+    let append = |l, f| AppendEntries {
+        leader: l,
+        follower: f,
+    };
+    #[rustfmt::skip]
+    let steps = vec![
+        Timeout(0), elect(0, [0, 1]),
+        Timeout(1), elect(1, [1, 2]),
+        ClientRequest(0), append(1, 0),
+        Timeout(0), elect(0, [0, 2]), append(0, 2),
+        AdvanceCommit { leader: 0, index: 1 },
+        ClientRequest(1), Restart(1), Timeout(1), Timeout(1), elect(1, [0, 1]),
+    ];
+    let mut s = model.init_states().remove(0);
+    for a in steps {
+        let mut enabled = Vec::new();
+        model.actions(&s, &mut enabled);
+        assert!(enabled.contains(&a), "{a:?} not enabled in {s:?}");
+        s = model.next_state(&s, a).unwrap();
+    }
+    assert_eq!(
+        model.explain("LeaderCompleteness", &s),
+        vec!["n2 leads term 4 with log [2], which lacks the term-1 entry committed at index 1 in term 3"]
+    );
+    // The correct commit rule refuses step 10: the entry is not from the leader's term.
+    let correct = RaftModel::default();
+    let mut s = correct.init_states().remove(0);
+    #[rustfmt::skip]
+    let prefix = vec![
+        Timeout(0), elect(0, [0, 1]), Timeout(1), elect(1, [1, 2]),
+        ClientRequest(0), append(1, 0), Timeout(0), elect(0, [0, 2]), append(0, 2),
+    ];
+    for a in prefix {
+        s = correct.next_state(&s, a).unwrap();
+    }
+    let mut enabled = Vec::new();
+    correct.actions(&s, &mut enabled);
+    assert!(!enabled.contains(&AdvanceCommit {
+        leader: 0,
+        index: 1
+    }));
+}
+
+#[test]
+fn restart_keeps_persistent_state_and_loses_volatile_state() {
+    let srv = Server {
+        current_term: 3,
+        voted_for: Some(1),
+        log: vec![1, 3],
+        role: Role::Leader,
+        commit_index: 2,
+    };
+    let after = RaftModel::default().restart(&srv);
+    assert_eq!(
+        (after.current_term, after.voted_for, &after.log),
+        (3, Some(1), &vec![1, 3])
+    );
+    assert_eq!((after.role, after.commit_index), (Role::Follower, 0));
+    let buggy = RaftModel {
+        bug: Some(Bug::ForgetVoteOnRestart),
+        ..RaftModel::default()
+    };
+    assert_eq!(buggy.restart(&srv).voted_for, None);
+}
+
+#[test]
+fn every_variant_has_a_distinct_name_that_round_trips() {
+    for bug in Bug::ALL {
+        assert_eq!(Bug::from_name(bug.variant().name), Some(bug));
+    }
+    assert_eq!(Bug::from_name("nosuch"), None);
+}

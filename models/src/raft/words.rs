@@ -1,0 +1,214 @@
+//! Protocol words: how the Raft model names its actions and fields in counterexamples.
+
+use super::properties::*;
+use super::{
+    common_prefix_len, last_term, Bug, RaftAction, RaftModel, RaftState, Role, ServerId, Term,
+};
+use crate::Protocol;
+use std::fmt::Write as _;
+
+fn name(id: ServerId) -> String {
+    format!("n{}", id + 1)
+}
+
+fn names(ids: impl IntoIterator<Item = ServerId>) -> String {
+    ids.into_iter().map(name).collect::<Vec<_>>().join(", ")
+}
+
+fn show_log(log: &[Term]) -> String {
+    let terms: Vec<String> = log.iter().map(|t| t.to_string()).collect();
+    format!("[{}]", terms.join(","))
+}
+
+impl Protocol for RaftModel {
+    fn describe_action(&self, s: &RaftState, action: &RaftAction) -> String {
+        match action {
+            RaftAction::Timeout(i) => format!(
+                "{} times out and starts an election for term {}",
+                name(*i),
+                s.servers[*i].current_term + 1
+            ),
+            RaftAction::BecomeLeader { candidate, voters } => {
+                let c = &s.servers[*candidate];
+                format!(
+                    "{} wins term {}: RequestVote{{term: {}, lastLogIndex: {}, lastLogTerm: {}}} granted by {}",
+                    name(*candidate),
+                    c.current_term,
+                    c.current_term,
+                    c.log.len(),
+                    last_term(&c.log),
+                    names(voters.iter().copied())
+                )
+            }
+            RaftAction::ClientRequest(i) => {
+                let srv = &s.servers[*i];
+                format!(
+                    "client -> {} Request; leader appends entry {{index: {}, term: {}}}",
+                    name(*i),
+                    srv.log.len() + 1,
+                    srv.current_term
+                )
+            }
+            RaftAction::AppendEntries { leader, follower } => {
+                let l = &s.servers[*leader];
+                let f = &s.servers[*follower];
+                let prefix = common_prefix_len(&l.log, &f.log);
+                let prev = if self.has(Bug::SkipPrevLogCheck) && prefix < l.log.len() {
+                    f.log.len().min(l.log.len() - 1)
+                } else {
+                    prefix
+                };
+                let entries = match l.log.get(prev) {
+                    Some(t) => format!("[{{index: {}, term: {}}}]", prev + 1, t),
+                    None => "[]".to_string(),
+                };
+                format!(
+                    "{} -> {} AppendEntries{{term: {}, prevLogIndex: {}, prevLogTerm: {}, entries: {}, leaderCommit: {}}}",
+                    name(*leader),
+                    name(*follower),
+                    l.current_term,
+                    prev,
+                    if prev == 0 { 0 } else { l.log[prev - 1] },
+                    entries,
+                    l.commit_index
+                )
+            }
+            RaftAction::AdvanceCommit { leader, index } => {
+                let l = &s.servers[*leader];
+                let holders = (0..self.servers).filter(|&j| {
+                    let log = &s.servers[j].log;
+                    log.len() >= *index && log[index - 1] == l.log[index - 1]
+                });
+                format!(
+                    "{} (leader, term {}) commits index {} (entry of term {}), stored on {}",
+                    name(*leader),
+                    l.current_term,
+                    index,
+                    l.log[index - 1],
+                    names(holders)
+                )
+            }
+            RaftAction::Restart(i) => format!(
+                "{} crashes and restarts from its persistent state",
+                name(*i)
+            ),
+        }
+    }
+
+    fn fields(&self, s: &RaftState) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (id, srv) in s.servers.iter().enumerate() {
+            let n = name(id);
+            let voted = srv.voted_for.map(name).unwrap_or_else(|| "-".into());
+            let role = format!("{:?}", srv.role).to_lowercase();
+            out.push((format!("{n}.currentTerm"), srv.current_term.to_string()));
+            out.push((format!("{n}.votedFor"), voted));
+            out.push((format!("{n}.role"), role));
+            out.push((format!("{n}.log"), show_log(&srv.log)));
+            out.push((format!("{n}.commitIndex"), srv.commit_index.to_string()));
+        }
+        let mut leaders = String::new();
+        for (t, id) in &s.leaders {
+            let _ = write!(leaders, "{}term {}: {}", sep(&leaders), t, name(*id));
+        }
+        let mut committed = String::new();
+        for (k, c) in &s.committed {
+            let _ = write!(
+                committed,
+                "{}index {}: term-{} entry (in term {})",
+                sep(&committed),
+                k,
+                c.entry_term,
+                c.in_term
+            );
+        }
+        out.push(("history.leaders".into(), or_none(leaders)));
+        out.push(("history.committed".into(), or_none(committed)));
+        out
+    }
+
+    fn explain(&self, property: &str, s: &RaftState) -> Vec<String> {
+        let line = match property {
+            "ElectionSafety" => election_safety_violation(s)
+                .map(|(t, a, b)| format!("{} and {} both led term {}", name(a), name(b), t)),
+            "LogMatching" => log_matching_violation(s).map(|(a, b, k)| {
+                format!(
+                    "{} {} and {} {} hold the same entry at index {} but differ before it",
+                    name(a),
+                    show_log(&s.servers[a].log),
+                    name(b),
+                    show_log(&s.servers[b].log),
+                    k
+                )
+            }),
+            "LeaderCompleteness" => leader_completeness_violation(s).map(|(id, k, c)| {
+                format!(
+                    "{} leads term {} with log {}, which lacks the term-{} entry committed at index {} in term {}",
+                    name(id),
+                    s.servers[id].current_term,
+                    show_log(&s.servers[id].log),
+                    c.entry_term,
+                    k,
+                    c.in_term
+                )
+            }),
+            "StateMachineSafety" => state_machine_safety_violation(s).map(|(id, k, t, c)| {
+                format!(
+                    "{} applied a term-{} entry at index {}, where a term-{} entry was applied before",
+                    name(id),
+                    t,
+                    k,
+                    c.entry_term
+                )
+            }),
+            "LeaderAppendOnly" => s.leader_log_rewritten.as_ref().map(|(id, a, b)| {
+                format!(
+                    "leader {}'s log went from {} to {} while it stayed leader",
+                    name(*id),
+                    show_log(a),
+                    show_log(b)
+                )
+            }),
+            "LeaderElected" => s
+                .servers
+                .iter()
+                .position(|srv| srv.role == Role::Leader)
+                .map(|id| format!("{} leads term {}", name(id), s.servers[id].current_term)),
+            "EntryCommitted" => s.committed.iter().next().map(|(k, c)| {
+                format!("index {} committed in term {}", k, c.in_term)
+            }),
+            "LaterTermCommit" => later_term_commit(s).map(|((k1, c1), (k2, c2))| {
+                format!(
+                    "index {} committed in term {}, then index {} in term {}",
+                    k1, c1.in_term, k2, c2.in_term
+                )
+            }),
+            "RestartedServerCatchesUp" => caught_up(s).map(|(id, k)| {
+                format!(
+                    "{} restarted with commitIndex {} and has committed up to {} again",
+                    name(id),
+                    k,
+                    s.servers[id].commit_index
+                )
+            }),
+            _ => None,
+        };
+        line.into_iter().collect()
+    }
+}
+
+fn sep(s: &str) -> &'static str {
+    if s.is_empty() {
+        ""
+    } else {
+        "; "
+    }
+}
+
+fn or_none(s: String) -> String {
+    if s.is_empty() {
+        "-".into()
+    } else {
+        s
+    }
+}
