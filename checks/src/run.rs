@@ -249,13 +249,11 @@ fn all(format: Format, threads: usize) -> Result<ExitCode> {
             };
             println!("{}", serde_json::to_string_pretty(&gate)?);
         }
-        Format::Text => println!(
-            "\ncheck all: {} runs, {} as expected, {} not, {:.1} s",
-            runs.len(),
-            runs.len() - failed,
-            failed,
-            started.elapsed().as_secs_f64()
-        ),
+        Format::Text => {
+            println!("\ncheck all took {:.1} s", started.elapsed().as_secs_f64());
+            // The closing line CI tools read: runs as expected, and not.
+            println!("all: {} passed, {} failed", runs.len() - failed, failed);
+        }
     }
     Ok(exit_code(failed == 0))
 }

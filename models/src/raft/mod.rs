@@ -504,4 +504,22 @@ impl Model for RaftModel {
     fn properties(&self) -> Vec<Property<Self>> {
         properties::table()
     }
+
+    /// The Explorer's name for an action, e.g. `n1 -> n2 AppendEntries`.
+    fn format_action(&self, action: &RaftAction) -> String {
+        action.to_string()
+    }
+
+    /// The Explorer's view of a step: what it does in protocol words, then the next state.
+    fn format_step(&self, last: &RaftState, action: RaftAction) -> Option<String> {
+        use crate::Protocol;
+        let described = self.describe_action(last, &action);
+        let next = self.next_state(last, action)?;
+        let fields: Vec<String> = self
+            .fields(&next)
+            .into_iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect();
+        Some(format!("{described}\n\n{}", fields.join("\n")))
+    }
 }

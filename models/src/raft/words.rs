@@ -5,7 +5,7 @@ use super::{
     common_prefix_len, last_term, Bug, RaftAction, RaftModel, RaftState, Role, ServerId, Term,
 };
 use crate::Protocol;
-use std::fmt::Write as _;
+use std::fmt::{self, Display, Write as _};
 
 fn name(id: ServerId) -> String {
     format!("n{}", id + 1)
@@ -210,5 +210,28 @@ fn or_none(s: String) -> String {
         "-".into()
     } else {
         s
+    }
+}
+
+impl Display for RaftAction {
+    /// A name that needs no state: `n1 times out`, `n1 -> n2 AppendEntries`, ...
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RaftAction::Timeout(i) => write!(f, "{} times out", name(*i)),
+            RaftAction::BecomeLeader { candidate, voters } => write!(
+                f,
+                "{} wins an election with votes from {}",
+                name(*candidate),
+                names(voters.iter().copied())
+            ),
+            RaftAction::ClientRequest(i) => write!(f, "client -> {} Request", name(*i)),
+            RaftAction::AppendEntries { leader, follower } => {
+                write!(f, "{} -> {} AppendEntries", name(*leader), name(*follower))
+            }
+            RaftAction::AdvanceCommit { leader, index } => {
+                write!(f, "{} commits up to index {}", name(*leader), index)
+            }
+            RaftAction::Restart(i) => write!(f, "{} restarts", name(*i)),
+        }
     }
 }
