@@ -587,4 +587,28 @@ mod tests {
             ]
         );
     }
+
+    quickcheck::quickcheck! {
+        /// Applying the changes to `before` gives `after`, whatever the two hold.
+        fn diff_changes_turn_before_into_after(before: Vec<(u8, u8)>, after: Vec<(u8, u8)>) -> bool {
+            // Field names are unique within a state.
+            let unique = |v: Vec<(u8, u8)>| {
+                let map: std::collections::BTreeMap<String, String> = v
+                    .into_iter()
+                    .map(|(k, v)| (format!("f{k}"), v.to_string()))
+                    .collect();
+                map.into_iter().collect::<Vec<_>>()
+            };
+            let (before, after) = (unique(before), unique(after));
+            let mut state: HashMap<String, String> = before.iter().cloned().collect();
+            for c in diff(&before, &after) {
+                if c.to == "-" {
+                    state.remove(&c.field);
+                } else {
+                    state.insert(c.field, c.to);
+                }
+            }
+            state == after.into_iter().collect::<HashMap<_, _>>()
+        }
+    }
 }

@@ -138,3 +138,39 @@ fn every_variant_has_a_distinct_name_that_round_trips() {
     }
     assert_eq!(Bug::from_name("nosuch"), None);
 }
+
+proptest::proptest! {
+    /// Symmetry reduction is sound only if renaming servers changes no property's verdict
+    /// and maps every state of a class to one representative. Random walks through every
+    /// variant (buggy states included) check both.
+    #[test]
+    fn renaming_servers_preserves_properties_and_the_representative(
+        variant in 0usize..=Bug::ALL.len(),
+        choices in proptest::collection::vec(0usize..1000, 0..40),
+        perm in 0usize..6,
+    ) {
+        let model = RaftModel {
+            bug: Bug::ALL.get(variant).copied(),
+            ..RaftModel::default()
+        };
+        let mut s = model.init_states().remove(0);
+        for c in choices {
+            let mut enabled = Vec::new();
+            model.actions(&s, &mut enabled);
+            if enabled.is_empty() {
+                break;
+            }
+            let a = enabled.swap_remove(c % enabled.len());
+            s = model.next_state(&s, a).unwrap();
+        }
+        let renamed = s.renamed(&permutations(3)[perm]);
+        proptest::prop_assert_eq!(renamed.representative(), s.representative());
+        for p in model.properties() {
+            proptest::prop_assert_eq!(
+                (p.condition)(&model, &s),
+                (p.condition)(&model, &renamed),
+                "{}", p.name
+            );
+        }
+    }
+}
