@@ -90,30 +90,39 @@ pub fn shortest_violation<M: Checkable>(
         if depth == max_steps {
             break;
         }
-        let successors = parallel_map(&frontier, threads, |s| {
+        // Three passes keep only new states in memory: fingerprint every successor (in
+        // parallel), keep the first occurrence of each in breadth-first order, then rebuild
+        // just those states (in parallel).
+        let keyed = parallel_map(&frontier, threads, |s| {
             let mut actions = Vec::new();
             model.actions(s, &mut actions);
             let mut out = Vec::new();
             for (a, action) in actions.into_iter().enumerate() {
                 if let Some(next) = model.next_state(s, action) {
                     if model.within_boundary(&next) {
-                        let k = key(&next);
-                        out.push((a as u32, k, next));
+                        out.push((a as u32, key(&next)));
                     }
                 }
             }
             out
         });
         let mut level = Vec::new();
-        let mut next_frontier = Vec::new();
-        for (parent, succ) in successors.into_iter().enumerate() {
-            for (a, k, next) in succ {
+        for (parent, successors) in keyed.into_iter().enumerate() {
+            for (a, k) in successors {
                 if visited.insert(k) {
                     level.push((parent as u32, a));
-                    next_frontier.push(next);
                 }
             }
         }
+        let next_frontier = parallel_map(&level, threads, |&(parent, a)| {
+            let s = &frontier[parent as usize];
+            let mut actions = Vec::new();
+            model.actions(s, &mut actions);
+            let action = actions.swap_remove(a as usize);
+            model
+                .next_state(s, action)
+                .expect("the action was enabled a moment ago")
+        });
         if next_frontier.is_empty() {
             return None;
         }

@@ -187,3 +187,20 @@ fn simulation_is_bounded_and_still_catches_a_bug() {
     let r = explore::check(correct, None, &label, &opts).unwrap();
     assert!(matches!(r.coverage, Coverage::Bounded { .. }));
 }
+
+#[test]
+fn the_trace_printed_does_not_depend_on_the_thread_count() {
+    let sel = Selection::defaults(&EXERCISE, Some("skip-prev-log-check"));
+    let trace = |threads| {
+        let opts = RunOptions {
+            threads,
+            ..RunOptions::default()
+        };
+        let t = (EXERCISE.check)(&sel, &opts)
+            .unwrap()
+            .counterexample
+            .unwrap();
+        t.steps.into_iter().map(|s| s.action).collect::<Vec<_>>()
+    };
+    assert_eq!(trace(1), trace(2));
+}
