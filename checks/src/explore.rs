@@ -10,11 +10,11 @@
 use crate::report::{
     Change, Coverage, Field, PropertyOutcome, RunReport, Status, Step, Trace, Verdict, SCHEMA,
 };
-use crate::shortest::shortest_violation;
+use crate::shortest::{search_levels, shortest_violation, Shortest};
 use anyhow::{anyhow, bail, Result};
 use models::Protocol;
 use stateright::{Checker, CheckerBuilder, Expectation, HasDiscoveries, Model, Path, Property};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::io::{IsTerminal, Write};
@@ -128,6 +128,11 @@ pub struct RunLabel {
 /// `symmetry` is the model's representative function, if its processes are
 /// interchangeable; it is applied only when `opts.symmetry` is set and the strategy is not
 /// BFS (which stateright 0.31 runs without symmetry).
+///
+/// With `--depth`, DFS and BFS runs use the level-by-level search of [`search_levels`]:
+/// stateright's DFS marks a state seen when a long path first reaches it and then skips it
+/// at the bound, so a depth-bounded DFS can miss states (and counterexamples) well within
+/// the bound.
 pub fn check<M>(
     model: M,
     symmetry: Option<Representative<M>>,
@@ -138,83 +143,20 @@ where
     M: Checkable,
 {
     let symmetry = symmetry.filter(|_| opts.symmetry && opts.strategy != Strategy::Bfs);
-    let mut builder = model
-        .clone()
-        .checker()
-        .threads(opts.threads)
-        .finish_when(HasDiscoveries::AnyFailures);
-    if let Some(representative) = symmetry {
-        builder = builder.symmetry_fn(representative);
-    }
-    if let Some(n) = opts.max_states {
-        builder = builder.target_state_count(n);
-    }
-    let timeout = match opts.strategy {
-        Strategy::Simulate if opts.timeout.is_none() && opts.max_states.is_none() => {
-            Some(SIMULATION_DEFAULT_TIMEOUT)
+    let (engine, findings) = match (opts.strategy, opts.depth) {
+        (Strategy::Dfs | Strategy::Bfs, Some(depth)) => {
+            ("levels", by_levels(&model, symmetry, depth, opts))
         }
-        _ => opts.timeout,
+        _ => (
+            opts.strategy.name(),
+            with_stateright(&model, symmetry, label, opts)?,
+        ),
     };
-    if let Some(t) = timeout {
-        builder = builder.timeout(t);
-    }
-    // stateright's depth bounds count differently per strategy; both are set so that paths
-    // of at most `depth` steps are checked (see the 0.31 notes in ../shared).
-    let explored = match opts.strategy {
-        Strategy::Dfs => drive(
-            with_depth(builder, opts.depth.map(|d| d + 2)).spawn_dfs(),
-            label,
-            opts,
-        )?,
-        Strategy::Bfs => drive(
-            with_depth(builder, opts.depth.map(|d| d + 2)).spawn_bfs(),
-            label,
-            opts,
-        )?,
-        Strategy::Simulate => {
-            let b = with_depth(builder, opts.depth.map(|d| d + 1));
-            drive(
-                b.spawn_simulation(opts.seed, stateright::UniformChooser),
-                label,
-                opts,
-            )?
-        }
-    };
-
     let properties = model.properties();
-    let failure = properties.iter().find(|p| {
-        p.expectation.discovery_is_failure() && explored.discoveries.contains_key(p.name)
-    });
-    let depth_cut = opts.strategy != Strategy::Simulate
-        && opts.depth.is_some_and(|d| explored.max_depth >= d + 2);
-    let coverage = if failure.is_some() {
-        Coverage::StoppedAtViolation
-    } else if opts.strategy == Strategy::Simulate {
-        Coverage::Bounded {
-            by: match timeout {
-                Some(t) => format!("simulation, timeout {}s", t.as_secs_f64()),
-                None => "simulation".into(),
-            },
-        }
-    } else if let Some(t) = timeout.filter(|t| explored.elapsed + Duration::from_millis(50) >= *t) {
-        Coverage::Bounded {
-            by: format!("timeout {}s", t.as_secs_f64()),
-        }
-    } else if let Some(n) = opts.max_states.filter(|n| explored.generated >= *n) {
-        Coverage::Bounded {
-            by: format!("state count {n}"),
-        }
-    } else if depth_cut {
-        Coverage::Bounded {
-            by: format!("depth {}", opts.depth.unwrap_or_default()),
-        }
-    } else {
-        Coverage::Exhausted
-    };
-
+    let coverage = findings.coverage.clone();
     let mut outcomes = Vec::new();
     for p in &properties {
-        let found = explored.discoveries.contains_key(p.name);
+        let found = findings.discovered.contains(p.name);
         let stopped = coverage == Coverage::StoppedAtViolation;
         let status = match (&p.expectation, found) {
             (_, false) if stopped => Status::Undecided,
@@ -232,11 +174,19 @@ where
     }
 
     let shortening_started = Instant::now();
-    let counterexample = match failure {
+    let counterexample = match findings.failure {
         None => None,
-        Some(p) => {
-            let found = &explored.discoveries[p.name];
-            Some(shortest_counterexample(&model, symmetry, p, found, opts)?)
+        Some(Failure::Shortest(shortest)) => {
+            let path = Path::from_actions(&model, shortest.init, &shortest.actions)
+                .ok_or_else(|| anyhow!("internal error: the counterexample does not replay"))?;
+            Some(replay(&model, shortest.property, path, true)?)
+        }
+        Some(Failure::Found(name, path)) => {
+            let p = properties
+                .iter()
+                .find(|p| p.name == name)
+                .expect("a discovery names a property of this model");
+            Some(shortest_counterexample(&model, symmetry, p, &path, opts)?)
         }
     };
     // The shortest counterexample may break a different property than the one the
@@ -254,25 +204,174 @@ where
     } else {
         Verdict::Holds
     };
-    let wall = explored.elapsed.as_secs_f64();
+    let wall = findings.elapsed.as_secs_f64();
     Ok(RunReport {
         schema: SCHEMA,
         exercise: label.exercise.clone(),
         bug: label.bug.clone(),
         bounds: label.bounds.clone(),
-        strategy: opts.strategy.name().to_string(),
+        strategy: engine.to_string(),
         threads: opts.threads,
         symmetry: symmetry.is_some(),
         coverage,
-        states_generated: explored.generated,
-        unique_states: explored.unique,
-        max_depth: explored.max_depth_steps(opts),
+        states_generated: findings.generated,
+        unique_states: findings.unique,
+        max_depth: findings.max_depth,
         wall_seconds: wall,
-        states_per_second: explored.generated as f64 / wall.max(1e-9),
+        states_per_second: findings.generated as f64 / wall.max(1e-9),
         properties: outcomes,
         counterexample,
         shortening_seconds: shortening_started.elapsed().as_secs_f64(),
         verdict,
+    })
+}
+
+/// A failure an exploration found: either a path still to be shortened, or one already
+/// proved shortest by the level search.
+enum Failure<M: Model> {
+    Found(&'static str, Path<M::State, M::Action>),
+    Shortest(Shortest<M>),
+}
+
+/// What an exploration established, whichever engine ran it.
+struct Findings<M: Model> {
+    generated: usize,
+    unique: usize,
+    /// The deepest state checked, in steps.
+    max_depth: usize,
+    elapsed: Duration,
+    /// Names of the properties with a discovery (an example or a counterexample).
+    discovered: BTreeSet<&'static str>,
+    coverage: Coverage,
+    failure: Option<Failure<M>>,
+}
+
+/// A depth-bounded run by levels: exact coverage, and a violation is already shortest.
+fn by_levels<M: Checkable>(
+    model: &M,
+    symmetry: Option<Representative<M>>,
+    depth: usize,
+    opts: &RunOptions,
+) -> Findings<M> {
+    let started = Instant::now();
+    let levels = search_levels(
+        model,
+        symmetry,
+        depth,
+        opts.threads,
+        opts.progress,
+        "levels",
+    );
+    let mut discovered = levels.examples.clone();
+    let coverage = if let Some(v) = &levels.violation {
+        discovered.insert(v.property);
+        Coverage::StoppedAtViolation
+    } else if levels.cut {
+        Coverage::Bounded {
+            by: format!("depth {depth}"),
+        }
+    } else {
+        Coverage::Exhausted
+    };
+    Findings {
+        generated: levels.generated,
+        unique: levels.unique,
+        max_depth: levels.max_depth,
+        elapsed: started.elapsed(),
+        discovered,
+        coverage,
+        failure: levels.violation.map(Failure::Shortest),
+    }
+}
+
+/// A run by one of stateright's checkers (DFS or BFS without a depth bound, simulation).
+fn with_stateright<M: Checkable>(
+    model: &M,
+    symmetry: Option<Representative<M>>,
+    label: &RunLabel,
+    opts: &RunOptions,
+) -> Result<Findings<M>> {
+    let timeout = match opts.strategy {
+        Strategy::Simulate if opts.timeout.is_none() && opts.max_states.is_none() => {
+            Some(SIMULATION_DEFAULT_TIMEOUT)
+        }
+        _ => opts.timeout,
+    };
+    // stateright's timeout closes its shared job queue, which a lone DFS thread does not
+    // look at until its own stack is empty: with a timeout, run at least two threads.
+    let threads = if timeout.is_some() {
+        opts.threads.max(2)
+    } else {
+        opts.threads
+    };
+    let mut builder = model
+        .clone()
+        .checker()
+        .threads(threads)
+        .finish_when(HasDiscoveries::AnyFailures);
+    if let Some(representative) = symmetry {
+        builder = builder.symmetry_fn(representative);
+    }
+    if let Some(n) = opts.max_states {
+        builder = builder.target_state_count(n);
+    }
+    if let Some(t) = timeout {
+        builder = builder.timeout(t);
+    }
+    let explored = match opts.strategy {
+        Strategy::Dfs => drive(builder.spawn_dfs(), label, opts)?,
+        Strategy::Bfs => drive(builder.spawn_bfs(), label, opts)?,
+        Strategy::Simulate => {
+            // Simulation counts the initial state in its path length: walks of at most
+            // `depth` steps.
+            let b = with_depth(builder, opts.depth.map(|d| d + 1));
+            drive(
+                b.spawn_simulation(opts.seed, stateright::UniformChooser),
+                label,
+                opts,
+            )?
+        }
+    };
+    let properties = model.properties();
+    let failure = properties
+        .iter()
+        .find(|p| p.expectation.discovery_is_failure() && explored.discoveries.contains_key(p.name))
+        .map(|p| Failure::Found(p.name, explored.discoveries[p.name].clone()));
+    let coverage = if failure.is_some() {
+        Coverage::StoppedAtViolation
+    } else if opts.strategy == Strategy::Simulate {
+        Coverage::Bounded {
+            by: match timeout {
+                Some(t) => format!("simulation, timeout {}s", t.as_secs_f64()),
+                None => "simulation".into(),
+            },
+        }
+    } else if let Some(t) = timeout.filter(|t| explored.elapsed + Duration::from_millis(50) >= *t) {
+        Coverage::Bounded {
+            by: format!("timeout {}s", t.as_secs_f64()),
+        }
+    } else if let Some(n) = opts.max_states.filter(|n| explored.generated >= *n) {
+        // stateright checks its target every 1,500 states: a small space can be exhausted
+        // and still reach the target. Saying "bounded" then errs on the safe side.
+        Coverage::Bounded {
+            by: format!("state count {n}"),
+        }
+    } else {
+        Coverage::Exhausted
+    };
+    let max_depth = match opts.strategy {
+        // Simulation's max depth already counts steps.
+        Strategy::Simulate => explored.max_depth,
+        _ => explored.max_depth.saturating_sub(1),
+    };
+    Ok(Findings {
+        generated: explored.generated,
+        unique: explored.unique,
+        max_depth,
+        elapsed: explored.elapsed,
+        discovered: explored.discoveries.keys().copied().collect(),
+        coverage,
+        failure,
     })
 }
 
@@ -300,19 +399,6 @@ struct Explored<M: Model> {
     max_depth: usize,
     elapsed: Duration,
     discoveries: HashMap<&'static str, Path<M::State, M::Action>>,
-}
-
-impl<M: Model> Explored<M> {
-    /// The deepest state that was checked, in steps from the initial state. A depth-bounded
-    /// DFS/BFS pops (and skips) states one level past the bound; those are not counted.
-    fn max_depth_steps(&self, opts: &RunOptions) -> usize {
-        let checked = match (opts.strategy, opts.depth) {
-            (Strategy::Simulate, _) => self.max_depth + 1,
-            (_, Some(d)) => self.max_depth.min(d + 1),
-            (_, None) => self.max_depth,
-        };
-        checked.saturating_sub(1)
-    }
 }
 
 /// Waits for a spawned checker, printing progress on stderr, and collects what it found.

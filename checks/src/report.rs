@@ -18,7 +18,8 @@ pub struct RunReport {
     pub bug: Option<String>,
     /// The bound flags and their values, e.g. `{"servers": 3, "max-term": 4}`.
     pub bounds: BTreeMap<String, u64>,
-    /// `dfs`, `bfs` or `simulate`.
+    /// The engine that ran: `dfs`, `bfs`, `simulate`, or `levels` (the level-by-level
+    /// search that `--depth` uses with DFS and BFS).
     pub strategy: String,
     /// Checker threads used for the exploration.
     pub threads: usize,

@@ -15,7 +15,7 @@
 
 use crate::explore::{Checkable, Representative};
 use stateright::{Expectation, Model};
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Instant;
 
@@ -46,6 +46,23 @@ fn first_broken<M: Model>(model: &M, state: &M::State) -> Option<usize> {
         .position(|p| p.expectation == Expectation::Always && !(p.condition)(model, state))
 }
 
+/// What a level-by-level search established.
+pub struct Levels<M: Model> {
+    /// The shortest path to a broken `always` property, if one exists within the bound.
+    pub violation: Option<Shortest<M>>,
+    /// The `sometimes` properties satisfied by some state within the bound.
+    pub examples: BTreeSet<&'static str>,
+    /// Successor states generated, counting revisits.
+    pub generated: usize,
+    /// Distinct states (distinct symmetry classes with a representative).
+    pub unique: usize,
+    /// The deepest level that holds a state, in steps.
+    pub max_depth: usize,
+    /// Whether a state exists one step past the bound that the search did not visit: the
+    /// bound cut the space. `false` with no violation means the space was exhausted.
+    pub cut: bool,
+}
+
 /// Searches paths of at most `max_steps` steps for the shortest one that ends in a state
 /// breaking an `always` property. Among the shortest, the property listed first wins, then
 /// the state reached first in breadth-first order. Returns `None` if there is none.
@@ -56,39 +73,84 @@ pub fn shortest_violation<M: Checkable>(
     threads: usize,
     progress: bool,
 ) -> Option<Shortest<M>> {
+    search_levels(model, symmetry, max_steps, threads, progress, "shortening").violation
+}
+
+/// Explores every state within `max_steps` steps, one level at a time, stopping at the end
+/// of the first level where an `always` property breaks.
+///
+/// Unlike a depth-bounded DFS, which marks a state seen when a long path first reaches it
+/// and then never expands it from a shorter path, every state here is first reached by a
+/// shortest path, so "within `max_steps`" means exactly that.
+pub fn search_levels<M: Checkable>(
+    model: &M,
+    symmetry: Option<Representative<M>>,
+    max_steps: usize,
+    threads: usize,
+    progress: bool,
+    label: &str,
+) -> Levels<M> {
     let key = |s: &M::State| match symmetry {
         Some(representative) => fingerprint(&representative(s)),
         None => fingerprint(s),
     };
+    let properties = model.properties();
     let inits: Vec<M::State> = model
         .init_states()
         .into_iter()
         .filter(|s| model.within_boundary(s))
         .collect();
     let mut visited: HashSet<u64> = inits.iter().map(key).collect();
+    let mut generated = inits.len();
+    let mut examples = BTreeSet::new();
     // levels[d][i] = (index of the parent in level d-1, index of the action taken); at
     // level 0 the "parent" is the index of the initial state.
     let mut levels: Vec<Vec<(u32, u32)>> = vec![(0..inits.len() as u32).map(|i| (i, 0)).collect()];
     let mut frontier = inits.clone();
     let started = Instant::now();
-    for depth in 0..=max_steps {
-        let broken = parallel_map(&frontier, threads, |s| first_broken(model, s));
-        let hit = broken
+    let mut depth = 0;
+    let finish = |violation, examples, generated, unique, max_depth, cut| Levels {
+        violation,
+        examples,
+        generated,
+        unique,
+        max_depth,
+        cut,
+    };
+    loop {
+        let verdicts = parallel_map(&frontier, threads, |s| {
+            let satisfied: Vec<usize> = properties
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.expectation == Expectation::Sometimes && (p.condition)(model, s))
+                .map(|(i, _)| i)
+                .collect();
+            (first_broken(model, s), satisfied)
+        });
+        for (_, satisfied) in &verdicts {
+            examples.extend(satisfied.iter().map(|&i| properties[i].name));
+        }
+        let hit = verdicts
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| p.map(|p| (p, i)))
+            .filter_map(|(i, (p, _))| p.map(|p| (p, i)))
             .min();
         if let Some((property, index)) = hit {
             let (init, actions) = rebuild(model, &inits, &levels, index);
-            return Some(Shortest {
-                property: model.properties()[property].name,
+            let violation = Shortest {
+                property: properties[property].name,
                 init,
                 actions,
                 states_visited: visited.len(),
-            });
-        }
-        if depth == max_steps {
-            break;
+            };
+            return finish(
+                Some(violation),
+                examples,
+                generated,
+                visited.len(),
+                depth,
+                false,
+            );
         }
         // Three passes keep only new states in memory: fingerprint every successor (in
         // parallel), keep the first occurrence of each in breadth-first order, then rebuild
@@ -106,13 +168,22 @@ pub fn shortest_violation<M: Checkable>(
             }
             out
         });
+        if depth == max_steps {
+            // One level past the bound: was anything left unvisited?
+            let cut = keyed.iter().flatten().any(|(_, k)| !visited.contains(k));
+            return finish(None, examples, generated, visited.len(), depth, cut);
+        }
         let mut level = Vec::new();
         for (parent, successors) in keyed.into_iter().enumerate() {
+            generated += successors.len();
             for (a, k) in successors {
                 if visited.insert(k) {
                     level.push((parent as u32, a));
                 }
             }
+        }
+        if level.is_empty() {
+            return finish(None, examples, generated, visited.len(), depth, false);
         }
         let next_frontier = parallel_map(&level, threads, |&(parent, a)| {
             let s = &frontier[parent as usize];
@@ -123,21 +194,17 @@ pub fn shortest_violation<M: Checkable>(
                 .next_state(s, action)
                 .expect("the action was enabled a moment ago")
         });
-        if next_frontier.is_empty() {
-            return None;
-        }
         levels.push(level);
         frontier = next_frontier;
+        depth += 1;
         if progress && started.elapsed().as_secs() >= 2 {
             eprintln!(
-                "shortening: depth {} done, {} distinct states, {:.0} s",
-                depth + 1,
+                "{label}: depth {depth} done, {} distinct states, {:.0} s",
                 crate::text::count(visited.len()),
                 started.elapsed().as_secs_f64()
             );
         }
     }
-    None
 }
 
 /// Follows parent links from `index` in the last level back to an initial state and

@@ -96,7 +96,7 @@ fn json_output_is_one_valid_document() {
     assert_eq!(v["exercise"], "raft");
     assert_eq!(v["verdict"], "holds");
     assert_eq!(v["coverage"]["kind"], "exhausted");
-    assert_eq!(v["unique_states"], 396_190);
+    assert_eq!(v["unique_states"], 704_044);
     assert!(v["counterexample"].is_null());
 }
 

@@ -14,8 +14,10 @@
 //! What is abstracted away, and why it cannot hide a safety bug the model claims to catch:
 //! - Votes for candidates that lose. A vote only ever restricts later votes, so leaving the
 //!   losers out allows at least every election the real protocol allows.
-//! - `nextIndex`/`matchIndex`. A leader sends the entry right after the longest prefix it
-//!   shares with the follower, which is where `nextIndex` backtracking ends up.
+//! - `nextIndex`. A leader sends the entry right after the longest prefix it shares with
+//!   the follower, which is where `nextIndex` backtracking ends up. `matchIndex` is kept:
+//!   a leader commits on acknowledgements it received, not on what logs hold now (a
+//!   follower may hold the entry from another leader and never have acknowledged it).
 //! - The state machine. A server "applies" the entries up to its `commitIndex`.
 //!
 //! # State, actions, properties
@@ -84,6 +86,10 @@ pub struct Server {
     pub role: Role,
     /// The highest index this server knows to be committed (and has applied).
     pub commit_index: Index,
+    // leader state
+    /// For each server, the highest index it acknowledged replicating in this leader's
+    /// term (Figure 2's `matchIndex`). Empty unless this server leads.
+    pub match_index: Vec<Index>,
 }
 
 /// A history record of the first time an index was committed.
@@ -143,6 +149,14 @@ pub enum RaftAction {
         leader: ServerId,
         /// The new commitIndex.
         index: Index,
+    },
+    /// `to` learns `from`'s higher term from any message (a RequestVote of a candidate
+    /// that may lose, a reply) and becomes a follower of that term, with no vote cast.
+    UpdateTerm {
+        /// The server whose term is higher.
+        from: ServerId,
+        /// The server that adopts it.
+        to: ServerId,
     },
     /// The server crashes and restarts from its persistent state.
     Restart(ServerId),
@@ -282,14 +296,15 @@ impl RaftModel {
         free && (self.has(Bug::VoteWithoutLogCheck) || at_least_as_up_to_date(&c.log, &v.log))
     }
 
-    /// What `AppendEntries{leader, follower}` does to the follower, or `None` if the
-    /// follower rejects it or nothing would change.
+    /// What `AppendEntries{leader, follower}` does: the follower's new state and the index
+    /// it acknowledges, or `None` if the follower rejects it or nothing would change (at
+    /// the follower or in the leader's `matchIndex`).
     fn append_entries(
         &self,
         s: &RaftState,
         leader: ServerId,
         follower: ServerId,
-    ) -> Option<Server> {
+    ) -> Option<(Server, Index)> {
         let l = &s.servers[leader];
         let f = &s.servers[follower];
         let stale = l.current_term < f.current_term;
@@ -308,6 +323,7 @@ impl RaftModel {
                 next.voted_for = None;
             }
             next.role = Role::Follower;
+            next.match_index.clear();
         }
         let prefix = common_prefix_len(&l.log, &f.log);
         let matched = if prefix < l.log.len() {
@@ -329,17 +345,21 @@ impl RaftModel {
         // "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last
         // new entry)" (Figure 2).
         next.commit_index = next.commit_index.max(l.commit_index.min(matched));
-        (next != *f).then_some(next)
+        let learns = l.match_index[follower] < matched;
+        (next != *f || learns).then_some((next, matched))
     }
 
     /// Whether the leader may mark index `k` committed.
     fn can_commit(&self, s: &RaftState, leader: ServerId, k: Index) -> bool {
         let l = &s.servers[leader];
-        let replicas = s
-            .servers
+        // The leader holds entry k itself; the others count once they acknowledged it.
+        let acknowledged = l
+            .match_index
             .iter()
-            .filter(|srv| srv.log.len() >= k && srv.log[k - 1] == l.log[k - 1])
+            .enumerate()
+            .filter(|&(j, &m)| j != leader && m >= k)
             .count();
+        let replicas = 1 + acknowledged;
         // §5.4.2: only entries of the leader's own term are committed by counting replicas.
         let own_term = l.log[k - 1] == l.current_term;
         replicas >= self.quorum() && (own_term || self.has(Bug::CommitPreviousTerm))
@@ -356,6 +376,7 @@ impl RaftModel {
             log: srv.log.clone(),
             role: Role::Follower,
             commit_index: 0,
+            match_index: Vec::new(),
         }
     }
 
@@ -395,6 +416,7 @@ impl Model for RaftModel {
             log: Vec::new(),
             role: Role::Follower,
             commit_index: 0,
+            match_index: Vec::new(),
         };
         vec![RaftState {
             servers: vec![server; self.servers],
@@ -453,6 +475,13 @@ impl Model for RaftModel {
                 }
             }
         }
+        for (i, from) in s.servers.iter().enumerate() {
+            for (j, to) in s.servers.iter().enumerate() {
+                if from.current_term > to.current_term {
+                    actions.push(RaftAction::UpdateTerm { from: i, to: j });
+                }
+            }
+        }
         for (i, srv) in s.servers.iter().enumerate() {
             if self.restart(srv) != *srv {
                 actions.push(RaftAction::Restart(i));
@@ -476,18 +505,31 @@ impl Model for RaftModel {
                     v.current_term = term;
                     v.voted_for = Some(candidate);
                     v.role = Role::Follower;
+                    v.match_index.clear();
                 }
-                next.servers[candidate].role = Role::Leader;
+                let c = &mut next.servers[candidate];
+                c.role = Role::Leader;
+                c.match_index = vec![0; self.servers];
             }
             RaftAction::ClientRequest(i) => {
                 let srv = &mut next.servers[i];
                 srv.log.push(srv.current_term);
             }
             RaftAction::AppendEntries { leader, follower } => {
-                next.servers[follower] = self.append_entries(s, leader, follower)?;
+                let (f, matched) = self.append_entries(s, leader, follower)?;
+                next.servers[follower] = f;
+                let m = &mut next.servers[leader].match_index[follower];
+                *m = (*m).max(matched);
             }
             RaftAction::AdvanceCommit { leader, index } => {
                 next.servers[leader].commit_index = index;
+            }
+            RaftAction::UpdateTerm { from, to } => {
+                let t = &mut next.servers[to];
+                t.current_term = s.servers[from].current_term;
+                t.voted_for = None;
+                t.role = Role::Follower;
+                t.match_index.clear();
             }
             RaftAction::Restart(i) => {
                 let before = s.servers[i].commit_index;

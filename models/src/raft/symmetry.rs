@@ -11,6 +11,9 @@ impl RaftState {
         for (i, srv) in self.servers.iter().enumerate() {
             let mut srv = srv.clone();
             srv.voted_for = srv.voted_for.map(|v| perm[v]);
+            for (j, &m) in self.servers[i].match_index.iter().enumerate() {
+                srv.match_index[perm[j]] = m;
+            }
             servers[perm[i]] = srv;
         }
         RaftState {
@@ -38,7 +41,16 @@ impl RaftState {
         let key = |i: ServerId| {
             let srv = &self.servers[i];
             let vote = srv.voted_for.map(|v| v == i);
-            (srv.current_term, srv.role, &srv.log, srv.commit_index, vote)
+            let mut acks = srv.match_index.clone();
+            acks.sort_unstable();
+            (
+                srv.current_term,
+                srv.role,
+                &srv.log,
+                srv.commit_index,
+                vote,
+                acks,
+            )
         };
         let mut order: Vec<ServerId> = (0..self.servers.len()).collect();
         order.sort_by(|&a, &b| key(a).cmp(&key(b)));

@@ -75,12 +75,10 @@ impl Protocol for RaftModel {
             }
             RaftAction::AdvanceCommit { leader, index } => {
                 let l = &s.servers[*leader];
-                let holders = (0..self.servers).filter(|&j| {
-                    let log = &s.servers[j].log;
-                    log.len() >= *index && log[index - 1] == l.log[index - 1]
-                });
+                let holders = (0..self.servers)
+                    .filter(|&j| j == *leader || l.match_index.get(j).is_some_and(|m| m >= index));
                 format!(
-                    "{} (leader, term {}) commits index {} (entry of term {}), stored on {}",
+                    "{} (leader, term {}) commits index {} (entry of term {}), acknowledged by {}",
                     name(*leader),
                     l.current_term,
                     index,
@@ -88,6 +86,13 @@ impl Protocol for RaftModel {
                     names(holders)
                 )
             }
+            RaftAction::UpdateTerm { from, to } => format!(
+                "{} -> {} message with term {}; {} adopts the term and follows",
+                name(*from),
+                name(*to),
+                s.servers[*from].current_term,
+                name(*to)
+            ),
             RaftAction::Restart(i) => format!(
                 "{} crashes and restarts from its persistent state",
                 name(*i)
@@ -106,6 +111,19 @@ impl Protocol for RaftModel {
             out.push((format!("{n}.role"), role));
             out.push((format!("{n}.log"), show_log(&srv.log)));
             out.push((format!("{n}.commitIndex"), srv.commit_index.to_string()));
+            let acks: Vec<String> = srv
+                .match_index
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != id)
+                .map(|(j, m)| format!("{}:{m}", name(j)))
+                .collect();
+            let acks = if acks.is_empty() {
+                "-".to_string()
+            } else {
+                acks.join(" ")
+            };
+            out.push((format!("{n}.matchIndex"), acks));
         }
         let mut leaders = String::new();
         for (t, id) in &s.leaders {
@@ -230,6 +248,9 @@ impl Display for RaftAction {
             }
             RaftAction::AdvanceCommit { leader, index } => {
                 write!(f, "{} commits up to index {}", name(*leader), index)
+            }
+            RaftAction::UpdateTerm { from, to } => {
+                write!(f, "{} learns {}'s term", name(*to), name(*from))
             }
             RaftAction::Restart(i) => write!(f, "{} restarts", name(*i)),
         }
