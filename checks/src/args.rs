@@ -268,10 +268,12 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => value * 3600.0,
         _ => return Err(format!("unknown unit '{unit}' in '{s}'; use ms, s, m or h")),
     };
-    if !(seconds > 0.0 && seconds.is_finite()) {
-        return Err(format!("'{s}' must be a positive duration"));
+    let duration = Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("'{s}' is out of range; expected e.g. 30s, 2m, 500ms"))?;
+    if duration < Duration::from_millis(1) {
+        return Err(format!("'{s}' must be at least 1ms"));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    Ok(duration)
 }
 
 #[cfg(test)]
@@ -287,6 +289,8 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("10y").is_err());
         assert!(parse_duration("abc").is_err());
+        assert!(parse_duration("999999999999999999999999h").is_err());
+        assert!(parse_duration("0.0000001s").is_err());
     }
 
     #[test]

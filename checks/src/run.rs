@@ -8,7 +8,7 @@ use crate::text;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -30,17 +30,16 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
                 (exercise.explore)(&selection, addr, opts.threads)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            if let Some(path) = &trace_out {
-                check_writable(path)?;
-            }
+            // Created before the run, so an unwritable place fails in a second, not after it.
+            let pending = trace_out.as_deref().map(PendingFile::create).transpose()?;
             let report = (exercise.check)(&selection, &opts)?;
             let json = serde_json::to_string_pretty(&report)?;
             match format {
                 Format::Text => print!("{}", text::render(&report)),
                 Format::Json => println!("{json}"),
             }
-            if let Some(path) = &trace_out {
-                write_atomically(path, &json)?;
+            if let Some(file) = pending {
+                file.commit(&json)?;
             }
             Ok(exit_code(report.verdict == Verdict::Holds))
         }
@@ -55,38 +54,51 @@ fn exit_code(ok: bool) -> ExitCode {
     }
 }
 
-/// Fails before a long run if the report could not be written afterwards.
-fn check_writable(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        bail!(
-            "--trace-out {}: directory {} does not exist",
-            path.display(),
-            dir.display()
-        );
-    }
-    if path.is_dir() {
-        bail!("--trace-out {}: is a directory", path.display());
-    }
-    Ok(())
+/// A report file being written: a uniquely named temporary file beside the target, renamed
+/// over it once complete, so a reader never sees half a report and two runs writing the
+/// same path cannot interleave.
+struct PendingFile {
+    path: PathBuf,
+    tmp: tempfile::NamedTempFile,
 }
 
-/// Writes `content` to a temporary file beside `path`, then renames it over `path`, so a
-/// reader never sees half a report.
-fn write_atomically(path: &Path, content: &str) -> Result<()> {
-    let file_name = path.file_name().context("--trace-out needs a file name")?;
-    let tmp = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(content.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().with_context(|| format!("--trace-out {}", path.display()))
+impl PendingFile {
+    fn create(path: &Path) -> Result<PendingFile> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if path.is_dir() {
+            bail!("--trace-out {}: is a directory", path.display());
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix(".check-report-")
+            .tempfile_in(dir)
+            .with_context(|| {
+                format!(
+                    "--trace-out {}: cannot create a file in {}",
+                    path.display(),
+                    dir.display()
+                )
+            })?;
+        Ok(PendingFile {
+            path: path.to_path_buf(),
+            tmp,
+        })
+    }
+
+    fn commit(mut self, content: &str) -> Result<()> {
+        let context = || format!("--trace-out {}", self.path.display());
+        let f = self.tmp.as_file_mut();
+        f.write_all(content.as_bytes()).with_context(context)?;
+        f.write_all(b"\n").with_context(context)?;
+        f.sync_all().with_context(context)?;
+        self.tmp
+            .persist(&self.path)
+            .map_err(|e| e.error)
+            .with_context(context)?;
+        Ok(())
+    }
 }
 
 #[derive(Serialize)]
