@@ -11,9 +11,10 @@
 //! protocol passes millions of distinct states in TLC at two elections without finishing;
 //! the message-level model (reordering, loss, duplication) is the implementation's job.
 //!
-//! What is abstracted away, and why it cannot hide a safety bug the model claims to catch:
+//! What is abstracted away, and why:
 //! - Votes for candidates that lose. A vote only ever restricts later votes, so leaving the
-//!   losers out allows at least every election the real protocol allows.
+//!   losers out allows at least every election the real protocol allows. The other effect
+//!   of a losing candidacy, spreading its term, is `UpdateTerm`.
 //! - `nextIndex`. A leader sends the entry right after the longest prefix it shares with
 //!   the follower, which is where `nextIndex` backtracking ends up. `matchIndex` is kept:
 //!   a leader commits on acknowledgements it received, not on what logs hold now (a
@@ -22,8 +23,8 @@
 //!
 //! # State, actions, properties
 //!
-//! Each server has `currentTerm`, `votedFor` and `log` (persistent) and `role` and
-//! `commitIndex` (volatile). A log entry is written as its term: an entry is identified by
+//! Each server has `currentTerm`, `votedFor` and `log` (persistent), `role` and
+//! `commitIndex` (volatile), and, while it leads, `matchIndex`. A log entry is written as its term: an entry is identified by
 //! its index and term. History variables, read only by the properties, record every
 //! leader of every term, every committed entry, what each restarted server had committed,
 //! and the first time a leader's log did not grow by appending.
@@ -33,8 +34,9 @@
 //! | `Timeout(i)` | `Timeout` | `i` is not leader and `currentTerm < max_term` |
 //! | `BecomeLeader{i, voters}` | `RequestVote` + `BecomeLeader` | a quorum grants `i` its vote |
 //! | `ClientRequest(i)` | `ClientRequest` | `i` leads and its log is shorter than `max_log` |
-//! | `AppendEntries{i, j}` | `AppendEntries` + `HandleAppendEntriesRequest` | `i` leads, the step changes `j` |
-//! | `AdvanceCommit{i, k}` | `AdvanceCommitIndex` | entry `k` of `i`'s term is on a quorum |
+//! | `AppendEntries{i, j}` | `AppendEntries` + its request and response handlers | `i` leads, the step changes `j` or `i`'s `matchIndex[j]` |
+//! | `AdvanceCommit{i, k}` | `AdvanceCommitIndex` | entry `k` of `i`'s term is acknowledged by a quorum |
+//! | `UpdateTerm{i, j}` | `UpdateTerm` (any message) | `i`'s term is higher than `j`'s |
 //! | `Restart(i)` | `Restart` | the restart loses something |
 //!
 //! Always: `ElectionSafety`, `LogMatching`, `LeaderCompleteness`, `StateMachineSafety`,
