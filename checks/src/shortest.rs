@@ -16,7 +16,7 @@
 use crate::explore::{Checkable, Representative};
 use stateright::{Expectation, Model};
 use std::collections::{BTreeSet, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::time::Instant;
 
 /// A shortest counterexample: the property it breaks, the initial state and the actions.
@@ -30,6 +30,29 @@ pub struct Shortest<M: Model> {
     /// Distinct states the search visited.
     pub states_visited: usize,
 }
+
+/// Hashes a `u64` fingerprint to itself: fingerprints are already uniformly distributed,
+/// so hashing them again only costs time.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are stored; fold anything else in rather than panic.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The set of fingerprints already visited.
+type Visited = HashSet<u64, BuildHasherDefault<IdentityHasher>>;
 
 /// 64-bit fingerprint of a state. SipHash with fixed keys, so runs are reproducible.
 fn fingerprint<T: Hash>(value: &T) -> u64 {
@@ -100,7 +123,7 @@ pub fn search_levels<M: Checkable>(
         .into_iter()
         .filter(|s| model.within_boundary(s))
         .collect();
-    let mut visited: HashSet<u64> = inits.iter().map(key).collect();
+    let mut visited: Visited = inits.iter().map(key).collect();
     let mut generated = inits.len();
     let mut examples = BTreeSet::new();
     // levels[d][i] = (index of the parent in level d-1, index of the action taken); at
