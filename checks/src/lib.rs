@@ -14,3 +14,4 @@ pub mod report;
 pub mod run;
 pub mod shortest;
 pub mod text;
+pub mod trace;
