@@ -1,0 +1,38 @@
+//! Sequential specifications.
+
+use crate::Operation;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// A sequential specification: the object's states, and which operations are legal in
+/// each state.
+///
+/// [`Model::step`] must be a pure function: the search calls it many times on the same
+/// arguments and memoizes on its results.
+pub trait Model: Sync {
+    /// The object's state. Two states that compare equal must behave the same.
+    type State: Clone + Eq + Hash + Debug + Send;
+    /// An operation's input.
+    type Input: Debug + Sync;
+    /// An operation's output.
+    type Output: Debug + Sync;
+
+    /// The state before any operation.
+    fn init(&self) -> Self::State;
+
+    /// The state after applying `input` in `state` and observing `output`, or `None` if
+    /// that observation is impossible in `state`. `output` is `None` when it is unknown.
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> Option<Self::State>;
+
+    /// Splits a history into independent parts, as lists of indices into `history`. The
+    /// default keeps the history whole. A history is linearizable if and only if every
+    /// part is, so a model must only split operations that never interact.
+    fn partition(&self, history: &[Operation<Self::Input, Self::Output>]) -> Vec<Vec<usize>> {
+        vec![(0..history.len()).collect()]
+    }
+}

@@ -1,0 +1,197 @@
+//! The checker against a brute-force oracle that tries every order real time allows.
+//!
+//! Random small histories (with indeterminate operations, whose return and output are
+//! unknown) must get the oracle's verdict; histories recorded from a real sequential
+//! execution, with each operation's interval stretched at random around the moment it
+//! took effect, must all be linearizable.
+
+use linearizability::models::{CasOp, CasOutput, CasRegister, Register, RegisterOp};
+use linearizability::{check_operations, CheckOptions, CheckResult, Model, Operation};
+use proptest::prelude::*;
+
+/// Whether some order of the operations respects real time (a before b if a returned
+/// before b was called), places every operation that returned, and is legal for `model`.
+/// Operations that never returned may be placed anywhere after their call, or left out.
+fn oracle<M: Model>(model: &M, history: &[Operation<M::Input, M::Output>]) -> bool {
+    fn search<M: Model>(
+        model: &M,
+        history: &[Operation<M::Input, M::Output>],
+        placed: &mut Vec<bool>,
+        state: &M::State,
+    ) -> bool {
+        let unplaced_returned = history
+            .iter()
+            .zip(placed.iter())
+            .any(|(op, &p)| !p && op.ret.is_some());
+        if !unplaced_returned {
+            return true;
+        }
+        for (i, op) in history.iter().enumerate() {
+            if placed[i] {
+                continue;
+            }
+            // `op` may go next only if no unplaced operation had to come before it.
+            let blocked = history
+                .iter()
+                .enumerate()
+                .any(|(j, other)| j != i && !placed[j] && other.ret.is_some_and(|r| r < op.call));
+            if blocked {
+                continue;
+            }
+            if let Some(next) = model.step(state, &op.input, op.output.as_ref()) {
+                placed[i] = true;
+                let found = search(model, history, placed, &next);
+                placed[i] = false;
+                if found {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    search(
+        model,
+        history,
+        &mut vec![false; history.len()],
+        &model.init(),
+    )
+}
+
+fn verdict<M: Model>(model: &M, history: &[Operation<M::Input, M::Output>]) -> bool {
+    let v = check_operations(model, history, &CheckOptions::default());
+    assert_ne!(v.result, CheckResult::Unknown);
+    v.result == CheckResult::Ok
+}
+
+/// (call, length, returned?) for an interval, and a value.
+fn interval() -> impl Strategy<Value = (u64, u64, bool)> {
+    (0u64..20, 0u64..8, prop::bool::weighted(0.85))
+}
+
+fn register_history() -> impl Strategy<Value = Vec<Operation<RegisterOp<u8>, Option<u8>>>> {
+    prop::collection::vec((interval(), prop::bool::ANY, 0u8..3), 0..7).prop_map(|ops| {
+        ops.into_iter()
+            .enumerate()
+            .map(|(p, ((call, len, returned), is_write, v))| Operation {
+                process: p as u64,
+                input: if is_write {
+                    RegisterOp::Write(v)
+                } else {
+                    RegisterOp::Read
+                },
+                call,
+                ret: returned.then_some(call + len),
+                output: match (returned, is_write) {
+                    (false, _) => None,
+                    (true, true) => Some(None),
+                    (true, false) => Some(Some(v)),
+                },
+            })
+            .collect()
+    })
+}
+
+fn cas_history() -> impl Strategy<Value = Vec<Operation<CasOp<u8>, CasOutput<u8>>>> {
+    prop::collection::vec((interval(), 0u8..3, 0u8..3, 0u8..3, prop::bool::ANY), 0..7).prop_map(
+        |ops| {
+            ops.into_iter()
+                .enumerate()
+                .map(|(p, ((call, len, returned), kind, a, b, ok))| {
+                    let (input, output) = match kind {
+                        0 => (CasOp::Read, CasOutput::Value(a)),
+                        1 => (CasOp::Write(a), CasOutput::Done),
+                        _ => (CasOp::Cas { from: a, to: b }, CasOutput::Swapped(ok)),
+                    };
+                    Operation {
+                        process: p as u64,
+                        input,
+                        call,
+                        ret: returned.then_some(call + len),
+                        output: returned.then_some(output),
+                    }
+                })
+                .collect()
+        },
+    )
+}
+
+/// A sequential execution: operation i takes effect at time 10 * i + 5 and its interval
+/// is stretched around that moment; some operations lose their return.
+fn sequential_register_history() -> impl Strategy<Value = Vec<Operation<RegisterOp<u8>, Option<u8>>>>
+{
+    prop::collection::vec(
+        (
+            prop::bool::ANY,
+            0u8..4,
+            0u64..30,
+            0u64..30,
+            prop::bool::weighted(0.9),
+        ),
+        0..40,
+    )
+    .prop_map(|ops| {
+        let mut value = 0u8;
+        ops.into_iter()
+            .enumerate()
+            .map(|(i, (is_write, v, before, after, returned))| {
+                let at = 10 * i as u64 + 40;
+                let output = if is_write {
+                    value = v;
+                    None
+                } else {
+                    Some(value)
+                };
+                Operation {
+                    process: i as u64,
+                    input: if is_write {
+                        RegisterOp::Write(v)
+                    } else {
+                        RegisterOp::Read
+                    },
+                    call: at - before,
+                    ret: returned.then_some(at + after),
+                    output: returned.then_some(output),
+                }
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn register_verdicts_match_the_oracle(history in register_history()) {
+        let model = Register { init: 0u8 };
+        prop_assert_eq!(verdict(&model, &history), oracle(&model, &history), "{:?}", history);
+    }
+
+    #[test]
+    fn cas_register_verdicts_match_the_oracle(history in cas_history()) {
+        let model = CasRegister { init: 0u8 };
+        prop_assert_eq!(verdict(&model, &history), oracle(&model, &history), "{:?}", history);
+    }
+
+    #[test]
+    fn histories_of_a_sequential_execution_are_linearizable(history in sequential_register_history()) {
+        prop_assert!(verdict(&Register { init: 0u8 }, &history), "{:?}", history);
+    }
+}
+
+/// The generators must produce both verdicts, or the comparison above proves little.
+#[test]
+fn random_histories_cover_both_verdicts() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let (mut ok, mut illegal) = (0, 0);
+    for _ in 0..500 {
+        let h = register_history().new_tree(&mut runner).unwrap().current();
+        if oracle(&Register { init: 0u8 }, &h) {
+            ok += 1;
+        } else {
+            illegal += 1;
+        }
+    }
+    assert!(ok > 50 && illegal > 50, "ok {ok}, illegal {illegal}");
+}
