@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 
 mod check;
+pub mod etcd;
 mod history;
 mod model;
 pub mod models;

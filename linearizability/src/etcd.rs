@@ -1,0 +1,281 @@
+//! Porcupine's etcd semantics and its Jepsen log format.
+//!
+//! The object is one key of etcd, used as a compare-and-set register that starts absent.
+//! A read of `nil` means the key is absent; a `:fail` compare-and-set observed a mismatch
+//! (Porcupine keeps it as an observation); an `:info` write or compare-and-set timed out
+//! and may take effect at any time after its call, or never; a `:fail` read that timed
+//! out returns with an unknown value.
+//!
+//! A log line reads `INFO  jepsen.util - <process> :<type> :<f> <value>`, fields separated
+//! by tabs or runs of spaces. Times are positions in the event stream.
+
+use crate::{Model, Operation};
+use std::collections::HashMap;
+use std::fmt;
+
+/// An operation on an etcd key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EtcdOp {
+    /// Read the key.
+    Read,
+    /// Write a value.
+    Write(i64),
+    /// Set the key to `to` if it holds `from`.
+    Cas {
+        /// The expected value.
+        from: i64,
+        /// The new value.
+        to: i64,
+    },
+}
+
+/// What an etcd operation returned.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EtcdOutput {
+    /// A read's value; `None` means the key was absent.
+    Read(Option<i64>),
+    /// A write completed.
+    Written,
+    /// Whether a compare-and-set swapped (`:ok`) or observed a mismatch (`:fail`).
+    Cas(bool),
+}
+
+/// Porcupine's etcd model: a compare-and-set register that starts absent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Etcd;
+
+impl Model for Etcd {
+    type State = Option<i64>;
+    type Input = EtcdOp;
+    type Output = EtcdOutput;
+
+    fn init(&self) -> Option<i64> {
+        None
+    }
+
+    fn step(
+        &self,
+        state: &Option<i64>,
+        input: &EtcdOp,
+        output: Option<&EtcdOutput>,
+    ) -> Option<Option<i64>> {
+        match (input, output) {
+            (EtcdOp::Read, None) => Some(*state),
+            (EtcdOp::Read, Some(EtcdOutput::Read(seen))) => (seen == state).then_some(*state),
+            (EtcdOp::Write(v), None | Some(EtcdOutput::Written)) => Some(Some(*v)),
+            (EtcdOp::Cas { from, to }, Some(EtcdOutput::Cas(true))) => {
+                (*state == Some(*from)).then_some(Some(*to))
+            }
+            (EtcdOp::Cas { from, .. }, Some(EtcdOutput::Cas(false))) => {
+                (*state != Some(*from)).then_some(*state)
+            }
+            (EtcdOp::Cas { from, to }, None) => Some(if *state == Some(*from) {
+                Some(*to)
+            } else {
+                *state
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A line of a history that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadError {
+    /// The file, as the caller named it.
+    pub file: String,
+    /// The 1-based line number.
+    pub line: usize,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+const EXPECTED: &str = "expected `INFO  jepsen.util - <process> :<invoke|ok|fail|info> :<read|write|cas> <nil|N|[A B]|:timed-out>`";
+
+/// Reads an etcd Jepsen log. `file` names the input in errors. Blank lines are skipped;
+/// any other line that does not parse is an error naming its line.
+pub fn read_etcd_log(
+    file: &str,
+    text: &str,
+) -> Result<Vec<Operation<EtcdOp, EtcdOutput>>, ReadError> {
+    let mut ops: Vec<Operation<EtcdOp, EtcdOutput>> = Vec::new();
+    let mut pending: HashMap<u64, usize> = HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let error = |message: String| ReadError {
+            file: file.to_string(),
+            line: n + 1,
+            message,
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let rest = line
+            .split_once("jepsen.util - ")
+            .map(|(_, r)| r)
+            .ok_or_else(|| error(EXPECTED.to_string()))?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let [process, kind, f, value @ ..] = fields.as_slice() else {
+            return Err(error(EXPECTED.to_string()));
+        };
+        let process: u64 = process
+            .parse()
+            .map_err(|_| error(format!("process `{process}` is not a number; {EXPECTED}")))?;
+        let value = value.join(" ");
+        let time = n as u64;
+        match *kind {
+            ":invoke" => {
+                if pending.contains_key(&process) {
+                    return Err(error(format!(
+                        "process {process} invokes while its previous operation is pending"
+                    )));
+                }
+                let input = match (*f, value.as_str()) {
+                    (":read", _) => EtcdOp::Read,
+                    (":write", v) => EtcdOp::Write(
+                        int(v)
+                            .ok_or_else(|| error(format!("write of `{v}`: expected an integer")))?,
+                    ),
+                    (":cas", v) => {
+                        let (from, to) = pair(v)
+                            .ok_or_else(|| error(format!("cas of `{v}`: expected [A B]")))?;
+                        EtcdOp::Cas { from, to }
+                    }
+                    (other, _) => {
+                        return Err(error(format!(
+                            "unknown function `{other}`; expected :read, :write or :cas"
+                        )))
+                    }
+                };
+                pending.insert(process, ops.len());
+                ops.push(Operation {
+                    process,
+                    input,
+                    call: time,
+                    ret: None,
+                    output: None,
+                });
+            }
+            ":ok" | ":fail" | ":info" => {
+                let index = pending.remove(&process).ok_or_else(|| {
+                    error(format!(
+                        "process {process} completes an operation it never invoked"
+                    ))
+                })?;
+                let output = match (*kind, &ops[index].input) {
+                    (":info", _) => continue, // indeterminate: stays open, no output
+                    (":ok", EtcdOp::Read) => {
+                        if value == "nil" {
+                            Some(EtcdOutput::Read(None))
+                        } else {
+                            Some(EtcdOutput::Read(Some(int(&value).ok_or_else(|| {
+                                error(format!(
+                                    "read returned `{value}`: expected nil or an integer"
+                                ))
+                            })?)))
+                        }
+                    }
+                    (":fail", EtcdOp::Read) => None, // timed out: returned, value unknown
+                    (":ok", EtcdOp::Write(_)) => Some(EtcdOutput::Written),
+                    (":ok", EtcdOp::Cas { .. }) => Some(EtcdOutput::Cas(true)),
+                    (":fail", EtcdOp::Cas { .. }) => Some(EtcdOutput::Cas(false)),
+                    (":fail", EtcdOp::Write(_)) => {
+                        // A failed write did not happen.
+                        ops.remove(index);
+                        for i in pending.values_mut() {
+                            if *i > index {
+                                *i -= 1;
+                            }
+                        }
+                        continue;
+                    }
+                    _ => unreachable!("kind is one of :ok, :fail, :info"),
+                };
+                ops[index].ret = Some(time);
+                ops[index].output = output;
+            }
+            other => {
+                return Err(error(format!(
+                    "unknown type `{other}`; expected :invoke, :ok, :fail or :info"
+                )))
+            }
+        }
+    }
+    Ok(ops)
+}
+
+fn int(s: &str) -> Option<i64> {
+    s.trim().parse().ok()
+}
+
+fn pair(s: &str) -> Option<(i64, i64)> {
+    let inner = s.trim().strip_prefix('[')?.strip_suffix(']')?;
+    let mut parts = inner.split_whitespace();
+    let a = int(parts.next()?)?;
+    let b = int(parts.next()?)?;
+    parts.next().is_none().then_some((a, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_reads_into_operations_with_etcd_semantics() {
+        let log = "INFO  jepsen.util - 0\t:invoke\t:read\tnil\n\
+                   INFO  jepsen.util - 1\t:invoke\t:cas\t[1 2]\n\
+                   INFO  jepsen.util - 0\t:ok\t:read\tnil\n\
+                   INFO  jepsen.util - 1\t:fail\t:cas\t[1 2]\n\
+                   INFO  jepsen.util - 2   :invoke   :write   3\n\
+                   INFO  jepsen.util - 2\t:info\t:write\t:timed-out\n";
+        let ops = read_etcd_log("t.log", log).unwrap();
+        assert_eq!(ops.len(), 3);
+        assert_eq!((ops[0].call, ops[0].ret), (0, Some(2)));
+        assert_eq!(ops[0].output, Some(EtcdOutput::Read(None)));
+        assert_eq!(ops[1].output, Some(EtcdOutput::Cas(false)));
+        assert_eq!((ops[2].input.clone(), ops[2].ret), (EtcdOp::Write(3), None));
+    }
+
+    #[test]
+    fn a_malformed_line_names_the_file_and_line() {
+        let log = "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:read\tbanana\n";
+        let e = read_etcd_log("h.log", log).unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("h.log", 2));
+        assert!(
+            e.to_string().starts_with("h.log:2: read returned `banana`"),
+            "{e}"
+        );
+        let e = read_etcd_log("h.log", "hello\n").unwrap_err();
+        assert!(e.message.contains("expected `INFO  jepsen.util"), "{e}");
+    }
+
+    #[test]
+    fn the_model_follows_porcupine_etcd_semantics() {
+        let m = Etcd;
+        assert_eq!(
+            m.step(&None, &EtcdOp::Read, Some(&EtcdOutput::Read(None))),
+            Some(None)
+        );
+        assert_eq!(
+            m.step(&Some(1), &EtcdOp::Read, Some(&EtcdOutput::Read(None))),
+            None
+        );
+        let cas = EtcdOp::Cas { from: 1, to: 2 };
+        assert_eq!(
+            m.step(&Some(1), &cas, Some(&EtcdOutput::Cas(true))),
+            Some(Some(2))
+        );
+        assert_eq!(
+            m.step(&None, &cas, Some(&EtcdOutput::Cas(false))),
+            Some(None)
+        );
+        assert_eq!(m.step(&Some(1), &cas, Some(&EtcdOutput::Cas(false))), None);
+    }
+}

@@ -1,0 +1,63 @@
+//! Agreement with the public histories in `../shared/histories`: every file gets the
+//! verdict its MANIFEST.md gives. The manifest is read, not copied, so a file added there
+//! is checked here too.
+
+use linearizability::etcd::{read_etcd_log, Etcd};
+use linearizability::{check_operations, CheckOptions, CheckResult};
+use std::path::PathBuf;
+
+fn histories() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/histories");
+    assert!(
+        dir.join("MANIFEST.md").is_file(),
+        "the shared histories are missing: expected {}",
+        dir.display()
+    );
+    dir
+}
+
+/// (path under porcupine/test_data/, linearizable?) for every row of the manifest whose
+/// path starts with `prefix`.
+fn manifest_rows(prefix: &str) -> Vec<(String, bool)> {
+    let manifest = std::fs::read_to_string(histories().join("MANIFEST.md")).unwrap();
+    manifest
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let path = *cells.get(1)?;
+            let expected = *cells.get(4)?;
+            if !path.starts_with(prefix) {
+                return None;
+            }
+            let linearizable = if expected.starts_with("**NOT linearizable") {
+                false
+            } else if expected.starts_with("**linearizable") {
+                true
+            } else {
+                return None;
+            };
+            Some((path.to_string(), linearizable))
+        })
+        .collect()
+}
+
+#[test]
+fn every_etcd_history_gets_the_manifest_verdict() {
+    let rows = manifest_rows("jepsen/etcd_");
+    assert_eq!(rows.len(), 103, "the manifest lists 103 etcd histories");
+    let mut wrong = Vec::new();
+    for (path, expected) in &rows {
+        let file = histories().join("porcupine/test_data").join(path);
+        let text = std::fs::read_to_string(&file).unwrap();
+        let ops = read_etcd_log(path, &text).unwrap_or_else(|e| panic!("{e}"));
+        let verdict = check_operations(&Etcd, &ops, &CheckOptions::default());
+        assert_ne!(verdict.result, CheckResult::Unknown, "{path}");
+        if (verdict.result == CheckResult::Ok) != *expected {
+            wrong.push(format!(
+                "{path}: expected linearizable = {expected}, got {:?}",
+                verdict.result
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
