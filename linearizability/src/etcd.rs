@@ -9,9 +9,8 @@
 //! A log line reads `INFO  jepsen.util - <process> :<type> :<f> <value>`, fields separated
 //! by tabs or runs of spaces. Times are positions in the event stream.
 
-use crate::{Model, Operation};
+use crate::{Model, Operation, ReadError};
 use std::collections::HashMap;
-use std::fmt;
 
 /// An operation on an etcd key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -78,25 +77,6 @@ impl Model for Etcd {
         }
     }
 }
-
-/// A line of a history that could not be read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReadError {
-    /// The file, as the caller named it.
-    pub file: String,
-    /// The 1-based line number.
-    pub line: usize,
-    /// What was wrong and what was expected.
-    pub message: String,
-}
-
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.message)
-    }
-}
-
-impl std::error::Error for ReadError {}
 
 const EXPECTED: &str = "expected `INFO  jepsen.util - <process> :<invoke|ok|fail|info> :<read|write|cas> <nil|N|[A B]|:timed-out>`";
 

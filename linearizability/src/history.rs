@@ -1,4 +1,6 @@
-//! Operations, the unit of a history.
+//! Operations, the unit of a history, and the error every history reader returns.
+
+use std::fmt;
 
 /// One operation of a history.
 ///
@@ -17,3 +19,22 @@ pub struct Operation<I, O> {
     /// What it returned, or `None` if that is unknown.
     pub output: Option<O>,
 }
+
+/// A line of a history that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadError {
+    /// The file, as the caller named it.
+    pub file: String,
+    /// The 1-based line number.
+    pub line: usize,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+impl std::error::Error for ReadError {}

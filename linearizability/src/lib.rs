@@ -40,11 +40,13 @@
 #![deny(missing_docs)]
 
 mod check;
+pub mod edn;
 pub mod etcd;
 mod history;
+pub mod kv;
 mod model;
 pub mod models;
 
 pub use check::{check_operations, CheckOptions, CheckResult, Failure, Verdict};
-pub use history::Operation;
+pub use history::{Operation, ReadError};
 pub use model::Model;

@@ -3,6 +3,7 @@
 //! is checked here too.
 
 use linearizability::etcd::{read_etcd_log, Etcd};
+use linearizability::kv::{read_kv_log, Kv};
 use linearizability::{check_operations, CheckOptions, CheckResult};
 use std::path::PathBuf;
 
@@ -60,4 +61,30 @@ fn every_etcd_history_gets_the_manifest_verdict() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_kv_history_gets_the_manifest_verdict_partitioned_by_key() {
+    let rows = manifest_rows("kv/");
+    assert_eq!(rows.len(), 6, "the manifest lists 6 kv histories");
+    for (path, expected) in &rows {
+        let file = histories().join("porcupine/test_data").join(path);
+        let text = std::fs::read_to_string(&file).unwrap();
+        let ops = read_kv_log(path, &text).unwrap_or_else(|e| panic!("{e}"));
+        let verdict = check_operations(&Kv, &ops, &CheckOptions::default());
+        assert!(verdict.partitions > 1, "{path}: partitioned by key");
+        assert_eq!(
+            verdict.result == CheckResult::Ok,
+            *expected,
+            "{path}: {:?}",
+            verdict.result
+        );
+        if !expected {
+            let f = verdict.failure.expect("an illegal verdict explains itself");
+            assert!(
+                f.partition.contains(&f.blocked),
+                "{path}: the blocked op is in the failing key"
+            );
+        }
+    }
 }
