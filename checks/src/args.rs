@@ -36,6 +36,8 @@ pub enum Command {
         /// Checker threads.
         threads: usize,
     },
+    /// `check lin FILE --model NAME`: is a recorded history linearizable?
+    Lin(crate::lin::LinArgs),
     /// `check <exercise> ...`: one model-checking run.
     Check {
         /// The registry row.
@@ -163,6 +165,36 @@ pub fn cli() -> Cli {
             Cli::new("list").about("List exercises, properties, bug variants and default bounds"),
         )
         .subcommand(
+            Cli::new("lin")
+                .about("Check a recorded history for linearizability (exit 0 yes, 1 no, 3 unknown, 2 input error)")
+                .arg(
+                    Arg::new("file")
+                        .required(true)
+                        .value_name("FILE")
+                        .value_parser(value_parser!(PathBuf)),
+                )
+                .arg(
+                    Arg::new("model")
+                        .long("model")
+                        .required(true)
+                        .value_parser(crate::lin::MODELS)
+                        .help("The sequential specification"),
+                )
+                .arg(
+                    Arg::new("input")
+                        .long("input")
+                        .value_parser(crate::lin::INPUTS)
+                        .help("The history format [default: detected from the first line]"),
+                )
+                .arg(
+                    Arg::new("timeout")
+                        .long("timeout")
+                        .value_name("DURATION")
+                        .value_parser(parse_duration)
+                        .help("Give up with 'unknown' (exit 3) after this long"),
+                ),
+        )
+        .subcommand(
             Cli::new("all")
                 .about("CI gate: every default configuration holds and every bug variant is caught")
                 .arg(threads_arg()),
@@ -193,6 +225,13 @@ where
     let (name, sub) = m.subcommand().expect("a subcommand is required");
     match name {
         "list" => Ok(Command::List { format }),
+        "lin" => Ok(Command::Lin(crate::lin::LinArgs {
+            file: sub.get_one::<PathBuf>("file").expect("required").clone(),
+            model: sub.get_one::<String>("model").expect("required").clone(),
+            input: sub.get_one::<String>("input").cloned(),
+            timeout: sub.get_one::<Duration>("timeout").copied(),
+            format,
+        })),
         "all" => Ok(Command::All {
             format,
             threads: threads(sub),
@@ -207,7 +246,7 @@ where
 fn unknown_exercise(name: &str) -> String {
     let names: Vec<&str> = EXERCISES.iter().map(|e| e.name).collect();
     format!(
-        "unknown exercise '{name}'\n  valid exercises: {}\n  other commands: list, all",
+        "unknown exercise '{name}'\n  valid exercises: {}\n  other commands: list, all, lin",
         names.join(", ")
     )
 }

@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod explore;
+pub mod lin;
 pub mod raft;
 pub mod registry;
 pub mod report;

@@ -18,6 +18,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
         Command::List { format } => list(format),
         Command::All { format, threads } => all(format, threads),
+        Command::Lin(args) => crate::lin::run(&args),
         Command::Check {
             exercise,
             selection,

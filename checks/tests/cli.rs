@@ -156,3 +156,61 @@ fn a_bounded_run_says_so() {
     assert!(out.contains("BOUNDED by depth 3"), "{out}");
     assert!(!out.contains("exhausted"), "{out}");
 }
+
+fn history(path: &str) -> String {
+    format!(
+        "{}/../../shared/histories/porcupine/test_data/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn lin_exit_codes_follow_the_verdict() {
+    let ok = check(&["lin", &history("jepsen/etcd_002.log"), "--model", "etcd"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    assert!(stdout(&ok).contains("result: linearizable"));
+
+    let bad = check(&["lin", &history("jepsen/etcd_000.log"), "--model", "etcd"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let out = stdout(&bad);
+    assert!(out.contains("result: not linearizable"), "{out}");
+    assert!(
+        out.contains("cannot be placed after it:\n  #43 process 11 Read"),
+        "{out}"
+    );
+
+    let kv = check(&[
+        "lin",
+        &history("kv/c10-bad.txt"),
+        "--model",
+        "kv",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(kv.status.code(), Some(1));
+    let v: Value = serde_json::from_str(&stdout(&kv)).unwrap();
+    assert_eq!(v["verdict"], "not linearizable");
+    assert_eq!(v["input"], "kv-log");
+}
+
+#[test]
+fn lin_input_errors_exit_2_naming_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("check-lin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.log");
+    std::fs::write(
+        &file,
+        "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:read\tbanana\n",
+    )
+    .unwrap();
+    let o = check(&["lin", file.to_str().unwrap(), "--model", "etcd"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("bad.log:2: read returned `banana`"),
+        "{}",
+        stderr(&o)
+    );
+    let wrong = check(&["lin", file.to_str().unwrap(), "--model", "kv"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
