@@ -9,8 +9,7 @@
 //! A log line reads `INFO  jepsen.util - <process> :<type> :<f> <value>`, fields separated
 //! by tabs or runs of spaces. Times are positions in the event stream.
 
-use crate::{Model, Operation, ReadError};
-use std::collections::HashMap;
+use crate::{HistoryBuilder, Model, Operation, ReadError};
 
 /// An operation on an etcd key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -86,8 +85,7 @@ pub fn read_etcd_log(
     file: &str,
     text: &str,
 ) -> Result<Vec<Operation<EtcdOp, EtcdOutput>>, ReadError> {
-    let mut ops: Vec<Operation<EtcdOp, EtcdOutput>> = Vec::new();
-    let mut pending: HashMap<u64, usize> = HashMap::new();
+    let mut history = HistoryBuilder::default();
     for (n, line) in text.lines().enumerate() {
         let error = |message: String| ReadError {
             file: file.to_string(),
@@ -112,11 +110,6 @@ pub fn read_etcd_log(
         let time = n as u64;
         match *kind {
             ":invoke" => {
-                if pending.contains_key(&process) {
-                    return Err(error(format!(
-                        "process {process} invokes while its previous operation is pending"
-                    )));
-                }
                 let input = match (*f, value.as_str()) {
                     (":read", _) => EtcdOp::Read,
                     (":write", v) => EtcdOp::Write(
@@ -134,23 +127,15 @@ pub fn read_etcd_log(
                         )))
                     }
                 };
-                pending.insert(process, ops.len());
-                ops.push(Operation {
-                    process,
-                    input,
-                    call: time,
-                    ret: None,
-                    output: None,
-                });
+                history.invoke(process, input, time).map_err(error)?;
             }
             ":ok" | ":fail" | ":info" => {
-                let index = pending.remove(&process).ok_or_else(|| {
-                    error(format!(
-                        "process {process} completes an operation it never invoked"
-                    ))
-                })?;
-                let output = match (*kind, &ops[index].input) {
-                    (":info", _) => continue, // indeterminate: stays open, no output
+                let output = match (*kind, history.open_input(process).map_err(error)?) {
+                    (":info", _) => {
+                        // Indeterminate: stays open, no output.
+                        history.info(process).map_err(error)?;
+                        continue;
+                    }
                     (":ok", EtcdOp::Read) => {
                         if value == "nil" {
                             Some(EtcdOutput::Read(None))
@@ -168,18 +153,12 @@ pub fn read_etcd_log(
                     (":fail", EtcdOp::Cas { .. }) => Some(EtcdOutput::Cas(false)),
                     (":fail", EtcdOp::Write(_)) => {
                         // A failed write did not happen.
-                        ops.remove(index);
-                        for i in pending.values_mut() {
-                            if *i > index {
-                                *i -= 1;
-                            }
-                        }
+                        history.fail(process).map_err(error)?;
                         continue;
                     }
                     _ => unreachable!("kind is one of :ok, :fail, :info"),
                 };
-                ops[index].ret = Some(time);
-                ops[index].output = output;
+                history.ok(process, time, output).map_err(error)?;
             }
             other => {
                 return Err(error(format!(
@@ -188,7 +167,7 @@ pub fn read_etcd_log(
             }
         }
     }
-    Ok(ops)
+    Ok(history.finish())
 }
 
 fn int(s: &str) -> Option<i64> {

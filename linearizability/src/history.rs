@@ -38,3 +38,113 @@ impl fmt::Display for ReadError {
 }
 
 impl std::error::Error for ReadError {}
+
+/// Builds a history from a stream of invocations and completions, as every reader needs:
+/// an invocation opens an operation for its process, a completion closes it. Errors are
+/// messages for the reader to wrap with its file and line.
+#[derive(Debug)]
+pub struct HistoryBuilder<I, O> {
+    ops: Vec<Operation<I, O>>,
+    failed: Vec<bool>,
+    pending: std::collections::HashMap<u64, usize>,
+}
+
+impl<I, O> Default for HistoryBuilder<I, O> {
+    fn default() -> Self {
+        HistoryBuilder {
+            ops: Vec::new(),
+            failed: Vec::new(),
+            pending: std::collections::HashMap::new(),
+        }
+    }
+}
+
+impl<I, O> HistoryBuilder<I, O> {
+    /// Opens an operation. A process has at most one operation open at a time.
+    pub fn invoke(&mut self, process: u64, input: I, time: u64) -> Result<(), String> {
+        if self.pending.contains_key(&process) {
+            return Err(format!(
+                "process {process} invokes while its previous operation is pending"
+            ));
+        }
+        self.pending.insert(process, self.ops.len());
+        self.ops.push(Operation {
+            process,
+            input,
+            call: time,
+            ret: None,
+            output: None,
+        });
+        self.failed.push(false);
+        Ok(())
+    }
+
+    /// The input of the process's open operation, to interpret its completion.
+    pub fn open_input(&self, process: u64) -> Result<&I, String> {
+        self.pending
+            .get(&process)
+            .map(|&i| &self.ops[i].input)
+            .ok_or_else(|| format!("process {process} completes an operation it never invoked"))
+    }
+
+    fn close(&mut self, process: u64) -> Result<usize, String> {
+        self.open_input(process)?;
+        Ok(self.pending.remove(&process).expect("checked above"))
+    }
+
+    /// The operation returned at `time`; `output` is `None` if its value is unknown.
+    pub fn ok(&mut self, process: u64, time: u64, output: Option<O>) -> Result<(), String> {
+        let i = self.close(process)?;
+        self.ops[i].ret = Some(time);
+        self.ops[i].output = output;
+        Ok(())
+    }
+
+    /// The operation failed: it did not happen, and is left out of the history.
+    pub fn fail(&mut self, process: u64) -> Result<(), String> {
+        let i = self.close(process)?;
+        self.failed[i] = true;
+        Ok(())
+    }
+
+    /// The operation's outcome is unknown: it stays open, and may take effect at any time
+    /// after its call, or never. The process invokes nothing after it.
+    pub fn info(&mut self, process: u64) -> Result<(), String> {
+        self.close(process).map(|_| ())
+    }
+
+    /// The history, in invocation order. Operations still open are indeterminate.
+    pub fn finish(self) -> Vec<Operation<I, O>> {
+        self.ops
+            .into_iter()
+            .zip(self.failed)
+            .filter(|(_, failed)| !failed)
+            .map(|(op, _)| op)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builder_drops_failures_keeps_indeterminate_operations_open_and_rejects_misuse() {
+        let mut h: HistoryBuilder<&str, u8> = HistoryBuilder::default();
+        h.invoke(0, "a", 0).unwrap();
+        h.invoke(1, "b", 1).unwrap();
+        h.invoke(2, "c", 2).unwrap();
+        assert!(h.invoke(0, "again", 3).unwrap_err().contains("pending"));
+        h.fail(1).unwrap();
+        h.info(2).unwrap();
+        h.ok(0, 4, Some(7)).unwrap();
+        assert!(h.ok(5, 5, None).unwrap_err().contains("never invoked"));
+        let ops = h.finish();
+        assert_eq!(
+            ops.iter().map(|o| o.input).collect::<Vec<_>>(),
+            vec!["a", "c"]
+        );
+        assert_eq!((ops[0].ret, ops[0].output), (Some(4), Some(7)));
+        assert_eq!((ops[1].ret, ops[1].output), (None, None));
+    }
+}

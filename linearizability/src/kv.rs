@@ -9,8 +9,8 @@
 //! numbers. `:fail` operations did not happen and are dropped; `:info` ones stay open.
 
 use crate::edn::{parse_all, Edn};
-use crate::{Model, Operation, ReadError};
-use std::collections::{BTreeMap, HashMap};
+use crate::{HistoryBuilder, Model, Operation, ReadError};
+use std::collections::BTreeMap;
 
 /// What an operation does to its key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -93,9 +93,7 @@ const EXPECTED: &str =
 
 /// Reads a kv log. `file` names the input in errors.
 pub fn read_kv_log(file: &str, text: &str) -> Result<Vec<Operation<KvOp, KvOutput>>, ReadError> {
-    let mut ops: Vec<Operation<KvOp, KvOutput>> = Vec::new();
-    let mut pending: HashMap<u64, usize> = HashMap::new();
-    let mut dropped = vec![];
+    let mut history = HistoryBuilder::default();
     for (n, line) in text.lines().enumerate() {
         let error = |message: String| ReadError {
             file: file.to_string(),
@@ -144,51 +142,25 @@ pub fn read_kv_log(file: &str, text: &str) -> Result<Vec<Operation<KvOp, KvOutpu
                         )))
                     }
                 };
-                if pending.insert(process, ops.len()).is_some() {
-                    return Err(error(format!(
-                        "process {process} invokes while its previous operation is pending"
-                    )));
-                }
-                ops.push(Operation {
-                    process,
-                    input: KvOp {
-                        key: key.clone(),
-                        f,
-                    },
-                    call: time,
-                    ret: None,
-                    output: None,
-                });
+                let input = KvOp {
+                    key: key.clone(),
+                    f,
+                };
+                history.invoke(process, input, time).map_err(error)?;
             }
-            "ok" | "fail" | "info" => {
-                let index = pending.remove(&process).ok_or_else(|| {
-                    error(format!(
-                        "process {process} completes an operation it never invoked"
-                    ))
-                })?;
-                match kind.as_str() {
-                    "ok" => {
-                        let op = &mut ops[index];
-                        op.ret = Some(time);
-                        op.output = Some(match op.input.f {
-                            KvFn::Get => KvOutput::Value(value.unwrap_or_default()),
-                            _ => KvOutput::Done,
-                        });
-                    }
-                    "fail" => dropped.push(index),
-                    _ => {} // info: indeterminate, stays open
-                }
+            "ok" => {
+                let output = match history.open_input(process).map_err(error)?.f {
+                    KvFn::Get => KvOutput::Value(value.unwrap_or_default()),
+                    _ => KvOutput::Done,
+                };
+                history.ok(process, time, Some(output)).map_err(error)?;
             }
+            "fail" => history.fail(process).map_err(error)?,
+            "info" => history.info(process).map_err(error)?,
             other => return Err(error(format!("unknown :type :{other}; {EXPECTED}"))),
         }
     }
-    // Failed operations did not happen.
-    let mut i = 0;
-    ops.retain(|_| {
-        i += 1;
-        !dropped.contains(&(i - 1))
-    });
-    Ok(ops)
+    Ok(history.finish())
 }
 
 #[cfg(test)]

@@ -48,5 +48,5 @@ mod model;
 pub mod models;
 
 pub use check::{check_operations, CheckOptions, CheckResult, Failure, Verdict};
-pub use history::{Operation, ReadError};
+pub use history::{HistoryBuilder, Operation, ReadError};
 pub use model::Model;
