@@ -127,6 +127,7 @@ fn report<M: Model>(
         result,
         partitions,
         failure,
+        ..
     } = check_operations(model, ops, options);
     LinReport {
         file: args.file.display().to_string(),

@@ -57,6 +57,10 @@ pub struct Verdict {
     pub partitions: usize,
     /// For [`CheckResult::Illegal`]: the smallest failing partition found.
     pub failure: Option<Failure>,
+    /// For [`CheckResult::Ok`]: a linearization of every partition, as indices into the
+    /// history in the order the operations took effect, largest partition first.
+    /// Indeterminate operations that never took effect are left out.
+    pub linearizations: Vec<Vec<usize>>,
 }
 
 /// Checks whether `history` is linearizable for `model`.
@@ -109,16 +113,22 @@ pub fn check_operations<M: Model>(
     } else {
         CheckResult::Ok
     };
+    let mut linearizations: Vec<Vec<usize>> = match result {
+        CheckResult::Ok => outcomes.into_iter().filter_map(|(_, o)| o.ok()).collect(),
+        _ => Vec::new(),
+    };
+    linearizations.sort_by_key(|l| std::cmp::Reverse(l.len()));
     Verdict {
         result,
         partitions: parts.len(),
         failure,
+        linearizations,
     }
 }
 
-/// `Ok` if a partition is linearizable; `Err(Some)` if not; `Err(None)` if the search was
+/// `Ok` with a linearization if a partition is linearizable; `Err(Some)` if not; `Err(None)` if the search was
 /// cut short by the deadline or because another partition failed.
-type PartitionOutcome = Result<(), Option<Failure>>;
+type PartitionOutcome = Result<Vec<usize>, Option<Failure>>;
 
 /// One entry of the doubly linked list of calls and returns. Index 0 is the head.
 struct Entry {
@@ -293,7 +303,7 @@ fn check_partition<M: Model>(
             cursor = entries.0[call].next;
         }
     }
-    Ok(())
+    Ok(stack.iter().map(|&(c, _)| part[entries.0[c].op]).collect())
 }
 
 #[cfg(test)]

@@ -57,10 +57,42 @@ fn oracle<M: Model>(model: &M, history: &[Operation<M::Input, M::Output>]) -> bo
     )
 }
 
+/// The checker's verdict; when it says linearizable, its linearization is checked too.
 fn verdict<M: Model>(model: &M, history: &[Operation<M::Input, M::Output>]) -> bool {
     let v = check_operations(model, history, &CheckOptions::default());
     assert_ne!(v.result, CheckResult::Unknown);
+    if v.result == CheckResult::Ok {
+        assert_valid_linearization(model, history, &v.linearizations.concat());
+    }
     v.result == CheckResult::Ok
+}
+
+/// `order` places every operation that returned exactly once, respects real time, and
+/// replays legally through `model`. (These models do not partition, so one order.)
+fn assert_valid_linearization<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    order: &[usize],
+) {
+    let mut seen = vec![false; history.len()];
+    let mut state = model.init();
+    for (k, &i) in order.iter().enumerate() {
+        assert!(!seen[i], "operation {i} placed twice in {order:?}");
+        seen[i] = true;
+        for &later in &order[k + 1..] {
+            assert!(
+                history[later].ret.is_none_or(|r| r >= history[i].call),
+                "{later} returned before {i} was called but is placed after it: {order:?}"
+            );
+        }
+        let op = &history[i];
+        state = model
+            .step(&state, &op.input, op.output.as_ref())
+            .unwrap_or_else(|| panic!("step {k} (operation {i}) is illegal in {order:?}"));
+    }
+    for (i, op) in history.iter().enumerate() {
+        assert!(op.ret.is_none() || seen[i], "returned operation {i} not placed: {order:?}");
+    }
 }
 
 /// (call, length, returned?) for an interval, and a value.
