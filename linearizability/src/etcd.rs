@@ -9,6 +9,8 @@
 //! A log line reads `INFO  jepsen.util - <process> :<type> :<f> <value>`, fields separated
 //! by tabs or runs of spaces. Times are positions in the event stream.
 
+use crate::edn::Edn;
+use crate::events::{RawOp, ReadOp};
 use crate::{HistoryBuilder, Model, Operation, ReadError};
 
 /// An operation on an etcd key.
@@ -73,6 +75,45 @@ impl Model for Etcd {
                 *state
             }),
             _ => None,
+        }
+    }
+}
+
+/// Reads `read`, `write` and `cas` from EDN or JSON Lines histories. A read of `nil`
+/// observed the key absent, as in the logs. A `fail`ed compare-and-set is dropped (as
+/// Jepsen's checker does), not kept as an observation of a mismatch as in the logs.
+impl ReadOp for Etcd {
+    fn read_op(&self, op: &RawOp<'_>) -> Result<(EtcdOp, Option<EtcdOutput>), String> {
+        let int = |v: &Edn| match v {
+            Edn::Int(i) => Ok(*i),
+            other => Err(format!("{} of {other}: expected an integer", op.f)),
+        };
+        match op.f {
+            "read" => {
+                let output = match op.value {
+                    _ if !op.returned => None,
+                    Edn::Nil => Some(EtcdOutput::Read(None)),
+                    v => Some(EtcdOutput::Read(Some(int(v)?))),
+                };
+                Ok((EtcdOp::Read, output))
+            }
+            "write" => Ok((
+                EtcdOp::Write(int(op.value)?),
+                op.returned.then_some(EtcdOutput::Written),
+            )),
+            "cas" => match op.value.items() {
+                Some([from, to]) => Ok((
+                    EtcdOp::Cas {
+                        from: int(from)?,
+                        to: int(to)?,
+                    },
+                    op.returned.then_some(EtcdOutput::Cas(true)),
+                )),
+                _ => Err(format!("cas of {}: expected [from to]", op.value)),
+            },
+            f => Err(format!(
+                "etcd has no operation {f}; its operations are read, write and cas"
+            )),
         }
     }
 }

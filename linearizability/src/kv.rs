@@ -6,10 +6,12 @@
 //!
 //! A log has one EDN map per line:
 //! `{:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0 y"}`. Times are line
-//! numbers. `:fail` operations did not happen and are dropped; `:info` ones stay open.
+//! positions in the log. `:fail` operations did not happen and are dropped; `:info` ones
+//! stay open; a get that returned `nil` is unknown (the logs never have one).
 
-use crate::edn::{parse_all, Edn};
-use crate::{HistoryBuilder, Model, Operation, ReadError};
+use crate::edn::Edn;
+use crate::events::{history_from_events, read_edn_events, RawOp, ReadOp};
+use crate::{Model, Operation, ReadError};
 use std::collections::BTreeMap;
 
 /// What an operation does to its key.
@@ -88,79 +90,47 @@ impl Model for Kv {
     }
 }
 
-const EXPECTED: &str =
-    "expected `{:process N, :type :invoke|:ok|:fail|:info, :f :get|:put|:append, :key \"K\", :value \"V\"|nil}`";
-
-/// Reads a kv log. `file` names the input in errors.
-pub fn read_kv_log(file: &str, text: &str) -> Result<Vec<Operation<KvOp, KvOutput>>, ReadError> {
-    let mut history = HistoryBuilder::default();
-    for (n, line) in text.lines().enumerate() {
-        let error = |message: String| ReadError {
-            file: file.to_string(),
-            line: n + 1,
-            message,
+/// Reads `get`, `put` and `append`, each with a `key`; put and append carry a string.
+impl ReadOp for Kv {
+    fn read_op(&self, op: &RawOp<'_>) -> Result<(KvOp, Option<KvOutput>), String> {
+        let key = match op.key {
+            Some(Edn::Str(k)) => k.clone(),
+            Some(other) => other.to_string(),
+            None => return Err(format!("{} has no key", op.f)),
         };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let values = parse_all(line).map_err(|(_, m)| error(format!("{m}; {EXPECTED}")))?;
-        let [map @ Edn::Map(_)] = values.as_slice() else {
-            return Err(error(EXPECTED.to_string()));
+        let string = || match op.value {
+            Edn::Str(v) => Ok(v.clone()),
+            other => Err(format!("{} of {other}: expected a string", op.f)),
         };
-        let field = |k: &str| {
-            map.get(k)
-                .ok_or_else(|| error(format!("no :{k}; {EXPECTED}")))
-        };
-        let Edn::Int(process) = field("process")? else {
-            return Err(error(format!(":process is not an integer; {EXPECTED}")));
-        };
-        let process = *process as u64;
-        let (Edn::Keyword(kind), Edn::Keyword(f), Edn::Str(key)) =
-            (field("type")?, field("f")?, field("key")?)
-        else {
-            return Err(error(EXPECTED.to_string()));
-        };
-        let value = match field("value")? {
-            Edn::Str(s) => Some(s.clone()),
-            Edn::Nil => None,
-            other => {
-                return Err(error(format!(
-                    ":value {other} is not a string or nil; {EXPECTED}"
-                )))
+        let (f, output) = match op.f {
+            "get" => (
+                KvFn::Get,
+                match op.value {
+                    _ if !op.returned => None,
+                    Edn::Nil => None,
+                    Edn::Str(v) => Some(KvOutput::Value(v.clone())),
+                    other => return Err(format!("get returned {other}: expected a string")),
+                },
+            ),
+            "put" => (KvFn::Put(string()?), op.returned.then_some(KvOutput::Done)),
+            "append" => (
+                KvFn::Append(string()?),
+                op.returned.then_some(KvOutput::Done),
+            ),
+            f => {
+                return Err(format!(
+                    "kv has no operation {f}; its operations are get, put and append"
+                ))
             }
         };
-        let time = n as u64;
-        match kind.as_str() {
-            "invoke" => {
-                let f = match (f.as_str(), value) {
-                    ("get", _) => KvFn::Get,
-                    ("put", Some(v)) => KvFn::Put(v),
-                    ("append", Some(v)) => KvFn::Append(v),
-                    (other, _) => {
-                        return Err(error(format!(
-                            "cannot invoke :{other} with that value; {EXPECTED}"
-                        )))
-                    }
-                };
-                let input = KvOp {
-                    key: key.clone(),
-                    f,
-                };
-                history.invoke(process, input, time).map_err(error)?;
-            }
-            "ok" => {
-                let output = match history.open_input(process).map_err(error)?.f {
-                    KvFn::Get => KvOutput::Value(value.unwrap_or_default()),
-                    _ => KvOutput::Done,
-                };
-                history.ok(process, time, Some(output)).map_err(error)?;
-            }
-            "fail" => history.fail(process).map_err(error)?,
-            "info" => history.info(process).map_err(error)?,
-            other => return Err(error(format!("unknown :type :{other}; {EXPECTED}"))),
-        }
+        Ok((KvOp { key, f }, output))
     }
-    Ok(history.finish())
+}
+
+/// Reads a kv log: EDN, one map per line, with [`Kv`]'s operations. `file` names the input
+/// in errors.
+pub fn read_kv_log(file: &str, text: &str) -> Result<Vec<Operation<KvOp, KvOutput>>, ReadError> {
+    history_from_events(&Kv, file, &read_edn_events(file, text)?)
 }
 
 #[cfg(test)]

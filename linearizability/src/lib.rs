@@ -42,6 +42,7 @@
 mod check;
 pub mod edn;
 pub mod etcd;
+pub mod events;
 mod history;
 pub mod kv;
 mod model;

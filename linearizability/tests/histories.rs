@@ -2,8 +2,11 @@
 //! verdict its MANIFEST.md gives. The manifest is read, not copied, so a file added there
 //! is checked here too.
 
+use linearizability::edn::Edn;
 use linearizability::etcd::{read_etcd_log, Etcd};
+use linearizability::events::{history_from_events, read_edn_events, ReadOp};
 use linearizability::kv::{read_kv_log, Kv};
+use linearizability::models::{CasRegister, MultiRegister, Mutex};
 use linearizability::{check_operations, CheckOptions, CheckResult};
 use std::path::PathBuf;
 
@@ -17,7 +20,7 @@ fn histories() -> PathBuf {
     dir
 }
 
-/// (path under porcupine/test_data/, linearizable?) for every row of the manifest whose
+/// (path as the manifest gives it, linearizable?) for every row of the manifest whose
 /// path starts with `prefix`.
 fn manifest_rows(prefix: &str) -> Vec<(String, bool)> {
     let manifest = std::fs::read_to_string(histories().join("MANIFEST.md")).unwrap();
@@ -86,5 +89,36 @@ fn every_kv_history_gets_the_manifest_verdict_partitioned_by_key() {
                 "{path}: the blocked op is in the failing key"
             );
         }
+    }
+}
+
+/// Reads a Knossos history and checks it under Knossos's semantics.
+fn knossos_verdict<M: ReadOp>(model: &M, path: &str, text: &str) -> CheckResult {
+    let events = read_edn_events(path, text).unwrap_or_else(|e| panic!("{e}"));
+    let ops = history_from_events(model, path, &events).unwrap_or_else(|e| panic!("{e}"));
+    check_operations(model, &ops, &CheckOptions::default()).result
+}
+
+#[test]
+fn every_knossos_history_gets_the_manifest_verdict_under_knossos_semantics() {
+    let rows = manifest_rows("data/");
+    assert_eq!(rows.len(), 11, "the manifest lists 11 knossos histories");
+    for (path, expected) in &rows {
+        let text = std::fs::read_to_string(histories().join("knossos").join(path)).unwrap();
+        // The data set's folder names its model; the manifest gives the initial values.
+        let dataset = path.split('/').nth(1).unwrap();
+        let result = match dataset {
+            "cas-register" => knossos_verdict(&CasRegister { init: Edn::Int(0) }, path, &text),
+            "multi-register" => {
+                let init = [("x", 0), ("y", 0)]
+                    .map(|(k, v)| (Edn::Keyword(k.into()), Edn::Int(v)))
+                    .into();
+                knossos_verdict(&MultiRegister { init }, path, &text)
+            }
+            "mutex" => knossos_verdict(&Mutex::default(), path, &text),
+            other => panic!("{path}: no model for data set {other}"),
+        };
+        assert_ne!(result, CheckResult::Unknown, "{path}");
+        assert_eq!(result == CheckResult::Ok, *expected, "{path}: {result:?}");
     }
 }

@@ -5,6 +5,8 @@
 //! execution, with each operation's interval stretched at random around the moment it
 //! took effect, must all be linearizable.
 
+use linearizability::edn::Edn;
+use linearizability::events::{history_from_events, read_jsonl_events};
 use linearizability::models::{CasOp, CasOutput, CasRegister, Register, RegisterOp};
 use linearizability::{check_operations, CheckOptions, CheckResult, Model, Operation};
 use proptest::prelude::*;
@@ -91,7 +93,10 @@ fn assert_valid_linearization<M: Model>(
             .unwrap_or_else(|| panic!("step {k} (operation {i}) is illegal in {order:?}"));
     }
     for (i, op) in history.iter().enumerate() {
-        assert!(op.ret.is_none() || seen[i], "returned operation {i} not placed: {order:?}");
+        assert!(
+            op.ret.is_none() || seen[i],
+            "returned operation {i} not placed: {order:?}"
+        );
     }
 }
 
@@ -189,8 +194,110 @@ fn sequential_register_history() -> impl Strategy<Value = Vec<Operation<Register
     })
 }
 
+/// How an operation of a generated event history ended.
+#[derive(Clone, Copy, Debug)]
+enum Ending {
+    Ok,
+    Fail,
+    Info,
+    Never,
+}
+
+/// A JSON Lines history of compare-and-set register operations, one per process, whose
+/// events are shuffled into a random real-time order; and the same history as the oracle
+/// sees it, worked out independently of the reader: fail operations removed, info and
+/// never-completed ones without a return, times the events' positions.
+#[allow(clippy::type_complexity)]
+fn event_history() -> impl Strategy<Value = (String, Vec<Operation<CasOp<Edn>, CasOutput<Edn>>>)> {
+    let op = (
+        0u8..3,
+        0i64..3,
+        0i64..3,
+        prop_oneof![
+            6 => Just(Ending::Ok),
+            1 => Just(Ending::Fail),
+            1 => Just(Ending::Info),
+            1 => Just(Ending::Never),
+        ],
+        0u32..100,
+        0u32..100,
+    );
+    prop::collection::vec(op, 0..7).prop_map(|ops| {
+        // Each op's invocation and completion get random sort keys; the completion sorts
+        // after the invocation.
+        let mut events: Vec<(u32, usize, bool)> = Vec::new();
+        for (p, &(_, _, _, ending, start, len)) in ops.iter().enumerate() {
+            events.push((start, p, false));
+            if !matches!(ending, Ending::Never) {
+                events.push((start + len + 1, p, true));
+            }
+        }
+        events.sort();
+        let mut lines = String::new();
+        let mut call = vec![0u64; ops.len()];
+        let mut ret = vec![None; ops.len()];
+        for (position, &(_, p, completes)) in events.iter().enumerate() {
+            let (kind, a, b, ending, _, _) = ops[p];
+            let (f, value) = match kind {
+                0 => ("read", if completes { a.to_string() } else { "null".into() }),
+                1 => ("write", a.to_string()),
+                _ => ("cas", format!("[{a}, {b}]")),
+            };
+            let t = match (completes, ending) {
+                (false, _) => "invoke",
+                (true, Ending::Ok) => "ok",
+                (true, Ending::Fail) => "fail",
+                (true, _) => "info",
+            };
+            lines.push_str(&format!(
+                "{{\"process\": {p}, \"type\": \"{t}\", \"f\": \"{f}\", \"value\": {value}}}\n"
+            ));
+            let time = position as u64 + 1;
+            if !completes {
+                call[p] = time;
+            } else if matches!(ending, Ending::Ok) {
+                ret[p] = Some(time);
+            }
+        }
+        let mut expected: Vec<_> = ops
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| !matches!(op.3, Ending::Fail))
+            .map(|(p, &(kind, a, b, _, _, _))| {
+                let (a, b) = (Edn::Int(a), Edn::Int(b));
+                let (input, output) = match kind {
+                    0 => (CasOp::Read, CasOutput::Value(a)),
+                    1 => (CasOp::Write(a), CasOutput::Done),
+                    _ => (CasOp::Cas { from: a, to: b }, CasOutput::Swapped(true)),
+                };
+                Operation {
+                    process: p as u64,
+                    input,
+                    call: call[p],
+                    ret: ret[p],
+                    output: ret[p].map(|_| output),
+                }
+            })
+            .collect();
+        // The reader lists operations in invocation order.
+        expected.sort_by_key(|op| op.call);
+        (lines, expected)
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn histories_with_fail_and_info_read_from_jsonl_match_the_oracle(
+        (jsonl, expected) in event_history()
+    ) {
+        let model = CasRegister { init: Edn::Int(0) };
+        let events = read_jsonl_events("h.jsonl", &jsonl).unwrap();
+        let ops = history_from_events(&model, "h.jsonl", &events).unwrap();
+        prop_assert_eq!(&ops, &expected, "{}", jsonl);
+        prop_assert_eq!(verdict(&model, &ops), oracle(&model, &expected), "{}", jsonl);
+    }
 
     #[test]
     fn register_verdicts_match_the_oracle(history in register_history()) {

@@ -1,5 +1,8 @@
-//! Built-in sequential specifications.
+//! Registers: read/write, and read/write/compare-and-set.
 
+use super::{observed, unknown_f};
+use crate::edn::Edn;
+use crate::events::{RawOp, ReadOp};
 use crate::Model;
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -107,6 +110,50 @@ impl<V: Clone + Eq + Hash + Debug + Send + Sync> Model for CasRegister<V> {
             }),
             // An output that does not belong to the input is never legal.
             _ => None,
+        }
+    }
+}
+
+/// Reads `read` and `write`.
+impl ReadOp for Register<Edn> {
+    fn read_op(&self, op: &RawOp<'_>) -> Result<(RegisterOp<Edn>, Option<Option<Edn>>), String> {
+        match op.f {
+            "read" => Ok((
+                RegisterOp::Read,
+                observed(op.value, op.returned).map(|v| Some(v.clone())),
+            )),
+            "write" => Ok((
+                RegisterOp::Write(op.value.clone()),
+                op.returned.then_some(None),
+            )),
+            f => Err(unknown_f("register", f, "read and write")),
+        }
+    }
+}
+
+/// Reads `read`, `write` and `cas` with value `[from to]`.
+impl ReadOp for CasRegister<Edn> {
+    fn read_op(&self, op: &RawOp<'_>) -> Result<(CasOp<Edn>, Option<CasOutput<Edn>>), String> {
+        match op.f {
+            "read" => Ok((
+                CasOp::Read,
+                observed(op.value, op.returned).map(|v| CasOutput::Value(v.clone())),
+            )),
+            "write" => Ok((
+                CasOp::Write(op.value.clone()),
+                op.returned.then_some(CasOutput::Done),
+            )),
+            "cas" => match op.value.items() {
+                Some([from, to]) => Ok((
+                    CasOp::Cas {
+                        from: from.clone(),
+                        to: to.clone(),
+                    },
+                    op.returned.then_some(CasOutput::Swapped(true)),
+                )),
+                _ => Err(format!("cas of {}: expected [from to]", op.value)),
+            },
+            f => Err(unknown_f("cas-register", f, "read, write and cas")),
         }
     }
 }

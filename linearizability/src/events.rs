@@ -1,0 +1,294 @@
+//! Jepsen-style histories in two formats, EDN and JSON Lines, read into one shape: a list
+//! of [`Event`]s, each an invocation or a completion of an operation `f` with a `value`.
+//! [`history_from_events`] then pairs them into [`Operation`]s for any model that can
+//! read its operations from `f` and `value` ([`ReadOp`]).
+//!
+//! # Semantics (Knossos's)
+//!
+//! - Events are in real-time order; an event's time is its position in the history.
+//! - An `ok` completion's value replaces the invocation's (a read is invoked with `nil`
+//!   and completes with what it read).
+//! - A `fail` completion means the operation did not happen: it is dropped.
+//! - An `info` completion, or none at all, leaves the operation indeterminate: it may take
+//!   effect at any time after its call, or never.
+//! - Events of a process that is not an integer (Jepsen's `:nemesis`) are ignored.
+//!
+//! # EDN
+//!
+//! The whole file is one vector or list of maps, or one map per line:
+//! `{:process 0, :type :invoke, :f :write, :value 3}`. Other keys (`:time`, `:index`,
+//! `:error`) are allowed and ignored.
+//!
+//! # JSON Lines
+//!
+//! One JSON object per line, with the same fields; names are strings:
+//! `{"process": 0, "type": "invoke", "f": "write", "value": 3}`. An optional `"key"`
+//! names the object the operation acts on, for models that partition by key. JSON values
+//! become [`Edn`] values: `null` is `nil`, arrays are vectors, objects are maps with
+//! string keys, and numbers that are not integers keep their text.
+
+use crate::edn::{parse_ops, Edn};
+use crate::{HistoryBuilder, Model, Operation, ReadError};
+
+/// Whether an event starts an operation or says how it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// The operation was called.
+    Invoke,
+    /// It returned, with a value.
+    Ok,
+    /// It did not happen.
+    Fail,
+    /// Its outcome is unknown.
+    Info,
+}
+
+/// One event of a history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The process, or `None` for a process that is not an integer (a nemesis).
+    pub process: Option<u64>,
+    /// Invocation or completion.
+    pub kind: EventKind,
+    /// The operation's function, such as `read`.
+    pub f: String,
+    /// The object it acts on, if the history names one.
+    pub key: Option<Edn>,
+    /// Its value (`nil` if absent).
+    pub value: Edn,
+    /// The 1-based line the event starts on.
+    pub line: usize,
+}
+
+/// An operation as the history recorded it, for a model to interpret.
+#[derive(Clone, Copy, Debug)]
+pub struct RawOp<'a> {
+    /// The function.
+    pub f: &'a str,
+    /// The object, if named.
+    pub key: Option<&'a Edn>,
+    /// The completion's value if it returned, else the invocation's.
+    pub value: &'a Edn,
+    /// Whether it returned `ok`. If not, its output is unknown.
+    pub returned: bool,
+}
+
+/// A model whose operations can be read from Jepsen-style events.
+pub trait ReadOp: Model {
+    /// The input of `op`, and its output: `None` if the output is unknown (it did not
+    /// return, or, by Knossos's convention, it is a read that returned `nil`). The error
+    /// says what was expected.
+    fn read_op(&self, op: &RawOp<'_>) -> Result<(Self::Input, Option<Self::Output>), String>;
+}
+
+const EDN_EXPECTED: &str = "expected a map like {:process 0, :type :invoke, :f :write, :value 3}";
+const JSON_EXPECTED: &str =
+    "expected an object like {\"process\": 0, \"type\": \"invoke\", \"f\": \"write\", \"value\": 3}";
+
+/// Reads an EDN history. `file` names the input in errors.
+pub fn read_edn_events(file: &str, text: &str) -> Result<Vec<Event>, ReadError> {
+    let ops = parse_ops(text).map_err(|(line, message)| ReadError {
+        file: file.to_string(),
+        line,
+        message,
+    })?;
+    ops.into_iter()
+        .map(|(line, value)| {
+            event_from_map(&value, line).map_err(|m| ReadError {
+                file: file.to_string(),
+                line,
+                message: format!("{m}; {EDN_EXPECTED}"),
+            })
+        })
+        .collect()
+}
+
+/// Reads a JSON Lines history. Blank lines are skipped. `file` names the input in errors.
+pub fn read_jsonl_events(file: &str, text: &str) -> Result<Vec<Event>, ReadError> {
+    let mut events = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let error = |message: String| ReadError {
+            file: file.to_string(),
+            line: n + 1,
+            message: format!("{message}; {JSON_EXPECTED}"),
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| error(format!("not JSON ({e})")))?;
+        events.push(event_from_map(&from_json(&json), n + 1).map_err(error)?);
+    }
+    Ok(events)
+}
+
+fn from_json(v: &serde_json::Value) -> Edn {
+    use serde_json::Value;
+    match v {
+        Value::Null => Edn::Nil,
+        Value::Bool(b) => Edn::Bool(*b),
+        Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| Edn::Symbol(n.to_string()), Edn::Int),
+        Value::String(s) => Edn::Str(s.clone()),
+        Value::Array(items) => Edn::Seq(items.iter().map(from_json).collect()),
+        Value::Object(entries) => Edn::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (Edn::Str(k.clone()), from_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Looks a field up by name, whether the map's keys are keywords (EDN) or strings (JSON).
+fn field<'a>(map: &'a Edn, name: &str) -> Option<&'a Edn> {
+    match map {
+        Edn::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| matches!(k, Edn::Keyword(s) | Edn::Str(s) if s == name))
+            .map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+fn event_from_map(map: &Edn, line: usize) -> Result<Event, String> {
+    if !matches!(map, Edn::Map(_)) {
+        return Err(format!("found {map}"));
+    }
+    let process = match field(map, "process") {
+        Some(Edn::Int(p)) if *p >= 0 => Some(*p as u64),
+        Some(Edn::Int(p)) => return Err(format!("process {p} is negative")),
+        Some(_) => None,
+        None => return Err("no process".into()),
+    };
+    let kind = match field(map, "type").and_then(Edn::name) {
+        Some("invoke") => EventKind::Invoke,
+        Some("ok") => EventKind::Ok,
+        Some("fail") => EventKind::Fail,
+        Some("info") => EventKind::Info,
+        Some(other) => {
+            return Err(format!(
+                "type {other} is not one of invoke, ok, fail or info"
+            ))
+        }
+        None => return Err("no type".into()),
+    };
+    let f = match field(map, "f") {
+        Some(f) => f.name().map_or_else(|| f.to_string(), str::to_string),
+        // A nemesis may leave f out; nobody reads it.
+        None if process.is_none() => String::new(),
+        None => return Err("no f".into()),
+    };
+    Ok(Event {
+        process,
+        kind,
+        f,
+        key: field(map, "key").cloned(),
+        value: field(map, "value").cloned().unwrap_or(Edn::Nil),
+        line,
+    })
+}
+
+/// Pairs invocations with completions, under the semantics in the module docs, and lets
+/// `model` interpret each operation. Errors name `file` and the line of the event.
+pub fn history_from_events<M: ReadOp>(
+    model: &M,
+    file: &str,
+    events: &[Event],
+) -> Result<Vec<Operation<M::Input, M::Output>>, ReadError> {
+    /// What is known of an operation while pairing: its invocation, and the completion's
+    /// value once it returned.
+    type Raw<'a> = &'a Event;
+    let mut builder: HistoryBuilder<Raw<'_>, Raw<'_>> = HistoryBuilder::default();
+    let error = |line: usize, message: String| ReadError {
+        file: file.to_string(),
+        line,
+        message,
+    };
+    let mut time = 0u64;
+    for event in events {
+        let Some(process) = event.process else {
+            continue;
+        };
+        time += 1;
+        let result = match event.kind {
+            EventKind::Invoke => builder.invoke(process, event, time),
+            EventKind::Ok => match builder.open_input(process) {
+                Ok(invoked) if invoked.f != event.f => Err(format!(
+                    "process {process} completes {} but invoked {} on line {}",
+                    event.f, invoked.f, invoked.line
+                )),
+                _ => builder.ok(process, time, Some(event)),
+            },
+            EventKind::Fail => builder.fail(process),
+            EventKind::Info => builder.info(process),
+        };
+        result.map_err(|m| error(event.line, m))?;
+    }
+    builder
+        .finish()
+        .into_iter()
+        .map(|op| {
+            let (value, line) = match op.output {
+                Some(completion) => (&completion.value, completion.line),
+                None => (&op.input.value, op.input.line),
+            };
+            let raw = RawOp {
+                f: &op.input.f,
+                key: op.input.key.as_ref(),
+                value,
+                returned: op.output.is_some(),
+            };
+            let (input, output) = model.read_op(&raw).map_err(|m| error(line, m))?;
+            Ok(Operation {
+                process: op.process,
+                input,
+                call: op.call,
+                ret: op.ret,
+                output,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edn_and_jsonl_read_the_same_events() {
+        let edn = "[{:process 0, :type :invoke, :f :cas, :value [1 2]}\n\
+                   {:process :nemesis, :type :info, :f :start}\n\
+                   {:process 0, :type :ok, :f :cas, :value [1 2], :time 5}]";
+        let jsonl = "{\"process\": 0, \"type\": \"invoke\", \"f\": \"cas\", \"value\": [1, 2]}\n\
+                     {\"process\": \"nemesis\", \"type\": \"info\", \"f\": \"start\"}\n\
+                     {\"process\": 0, \"type\": \"ok\", \"f\": \"cas\", \"value\": [1, 2]}\n";
+        let a = read_edn_events("h.edn", edn).unwrap();
+        let b = read_jsonl_events("h.jsonl", jsonl).unwrap();
+        assert_eq!(a.len(), 3);
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!((x.process, x.kind, &x.f), (y.process, y.kind, &y.f));
+            assert_eq!(x.line, y.line);
+        }
+        assert_eq!(a[0].value, Edn::Seq(vec![Edn::Int(1), Edn::Int(2)]));
+        assert_eq!(a[0].value, b[0].value);
+        assert_eq!(a[1].process, None);
+    }
+
+    #[test]
+    fn a_bad_event_names_its_file_line_and_what_was_expected() {
+        let e = read_edn_events(
+            "h.edn",
+            "[{:process 0 :type :invoke :f :read}\n {:process 0 :type :done :f :read}]",
+        )
+        .unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("h.edn", 2));
+        assert!(e.message.contains("type done is not one of"), "{e}");
+        let e = read_jsonl_events("h.jsonl", "\n{\"process\": 0, \"type\": \"ok\"\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.starts_with("not JSON"), "{e}");
+        let e = read_jsonl_events("h.jsonl", "{\"type\": \"ok\", \"f\": \"read\"}").unwrap_err();
+        assert!(e.message.starts_with("no process"), "{e}");
+    }
+}

@@ -1,0 +1,92 @@
+//! A grow-only set (Knossos's `set`).
+
+use super::{observed, unknown_f};
+use crate::edn::Edn;
+use crate::events::{RawOp, ReadOp};
+use crate::Model;
+use std::collections::BTreeSet;
+
+/// An operation on a set.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SetOp {
+    /// Add an element.
+    Add(Edn),
+    /// Read every element; the output is `Some(elements)`.
+    Read,
+}
+
+/// A set of values, starting at `init`, with `add` and `read`. A read must return exactly
+/// the elements added so far; a read of `nil` is unknown.
+#[derive(Clone, Debug, Default)]
+pub struct Set {
+    /// The elements before any add.
+    pub init: BTreeSet<Edn>,
+}
+
+impl Model for Set {
+    type State = BTreeSet<Edn>;
+    type Input = SetOp;
+    /// A read's elements; `None` for an add.
+    type Output = Option<BTreeSet<Edn>>;
+
+    fn init(&self) -> Self::State {
+        self.init.clone()
+    }
+
+    fn step(
+        &self,
+        state: &Self::State,
+        op: &SetOp,
+        output: Option<&Option<BTreeSet<Edn>>>,
+    ) -> Option<Self::State> {
+        match (op, output) {
+            (SetOp::Add(x), _) => {
+                let mut next = state.clone();
+                next.insert(x.clone());
+                Some(next)
+            }
+            (SetOp::Read, Some(Some(seen))) => (seen == state).then(|| state.clone()),
+            (SetOp::Read, _) => Some(state.clone()),
+        }
+    }
+}
+
+/// Reads `add` with an element and `read` with a vector or set of elements.
+impl ReadOp for Set {
+    fn read_op(&self, op: &RawOp<'_>) -> Result<(SetOp, Option<Option<BTreeSet<Edn>>>), String> {
+        match op.f {
+            "add" => Ok((SetOp::Add(op.value.clone()), op.returned.then_some(None))),
+            "read" => {
+                let output = match observed(op.value, op.returned) {
+                    None => None,
+                    Some(v) => Some(Some(
+                        v.items()
+                            .ok_or_else(|| {
+                                format!("read of {v}: expected a vector or set of elements")
+                            })?
+                            .iter()
+                            .cloned()
+                            .collect(),
+                    )),
+                };
+                Ok((SetOp::Read, output))
+            }
+            f => Err(unknown_f("set", f, "add and read")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_must_see_exactly_the_added_elements() {
+        let m = Set::default();
+        let s = m.step(&m.init(), &SetOp::Add(Edn::Int(1)), None).unwrap();
+        let read = |xs: &[i64]| Some(xs.iter().map(|&x| Edn::Int(x)).collect());
+        assert!(m.step(&s, &SetOp::Read, Some(&read(&[1]))).is_some());
+        assert!(m.step(&s, &SetOp::Read, Some(&read(&[]))).is_none());
+        assert!(m.step(&s, &SetOp::Read, Some(&read(&[1, 2]))).is_none());
+    }
+}
