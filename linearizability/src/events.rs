@@ -28,7 +28,7 @@
 //! string keys, and numbers that are not integers keep their text.
 
 use crate::edn::{parse_ops, Edn};
-use crate::{HistoryBuilder, Model, Operation, ReadError};
+use crate::{History, HistoryBuilder, Model, Operation, ReadError};
 
 /// Whether an event starts an operation or says how it ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,11 +196,10 @@ pub fn history_from_events<M: ReadOp>(
     model: &M,
     file: &str,
     events: &[Event],
-) -> Result<Vec<Operation<M::Input, M::Output>>, ReadError> {
-    /// What is known of an operation while pairing: its invocation, and the completion's
-    /// value once it returned.
-    type Raw<'a> = &'a Event;
-    let mut builder: HistoryBuilder<Raw<'_>, Raw<'_>> = HistoryBuilder::default();
+) -> Result<History<M>, ReadError> {
+    // Pairing keeps the events themselves: the invocation, and the completion once it
+    // returned; the model reads the pair at the end.
+    let mut builder: HistoryBuilder<&Event, &Event> = HistoryBuilder::default();
     let error = |line: usize, message: String| ReadError {
         file: file.to_string(),
         line,

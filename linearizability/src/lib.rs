@@ -50,4 +50,4 @@ pub mod models;
 
 pub use check::{check_operations, CheckOptions, CheckResult, Failure, Verdict};
 pub use history::{HistoryBuilder, Operation, ReadError};
-pub use model::Model;
+pub use model::{History, Model};

@@ -4,6 +4,9 @@ use crate::Operation;
 use std::fmt::Debug;
 use std::hash::Hash;
 
+/// A history of operations on `M`.
+pub type History<M> = Vec<Operation<<M as Model>::Input, <M as Model>::Output>>;
+
 /// A sequential specification: the object's states, and which operations are legal in
 /// each state.
 ///

@@ -239,7 +239,14 @@ fn event_history() -> impl Strategy<Value = (String, Vec<Operation<CasOp<Edn>, C
         for (position, &(_, p, completes)) in events.iter().enumerate() {
             let (kind, a, b, ending, _, _) = ops[p];
             let (f, value) = match kind {
-                0 => ("read", if completes { a.to_string() } else { "null".into() }),
+                0 => (
+                    "read",
+                    if completes {
+                        a.to_string()
+                    } else {
+                        "null".into()
+                    },
+                ),
                 1 => ("write", a.to_string()),
                 _ => ("cas", format!("[{a}, {b}]")),
             };
