@@ -38,6 +38,8 @@ pub enum Command {
     },
     /// `check lin FILE --model NAME`: is a recorded history linearizable?
     Lin(crate::lin::LinArgs),
+    /// `check bench lin DIR`: how long the check of each history takes.
+    BenchLin(crate::bench::BenchLinArgs),
     /// `check <exercise> ...`: one model-checking run.
     Check {
         /// The registry row.
@@ -150,6 +152,63 @@ fn exercise_command(e: &'static Exercise) -> Cli {
     cmd
 }
 
+fn model_arg() -> Arg {
+    let models: Vec<String> = crate::lin_models::LIN_MODELS
+        .iter()
+        .map(|m| format!("  {:<15} {}", m.name, m.summary))
+        .collect();
+    Arg::new("model")
+        .long("model")
+        .value_name("NAME")
+        .value_parser(crate::lin_models::names())
+        .help("The sequential specification")
+        .long_help(format!(
+            "The sequential specification:\n{}",
+            models.join("\n")
+        ))
+}
+
+fn init_arg() -> Arg {
+    Arg::new("init")
+        .long("init")
+        .value_name("EDN")
+        .allow_hyphen_values(true)
+        .help("The model's initial value, in EDN: 0, nil, {:x 0 :y 0}, [1 2]")
+}
+
+fn lin_command() -> Cli {
+    Cli::new("lin")
+        .about("Check a recorded history for linearizability (exit 0 yes, 1 no, 3 unknown, 2 input error)")
+        .arg(
+            Arg::new("file")
+                .required(true)
+                .value_name("FILE")
+                .value_parser(value_parser!(PathBuf)),
+        )
+        .arg(model_arg().required(true))
+        .arg(
+            Arg::new("input")
+                .long("input")
+                .value_parser(crate::lin::Input::ALL.map(|(n, _)| n))
+                .help("The history format [default: detected from the first line]"),
+        )
+        .arg(init_arg())
+        .arg(
+            Arg::new("html")
+                .long("html")
+                .value_name("FILE")
+                .value_parser(value_parser!(PathBuf))
+                .help("Write a self-contained HTML page of the history and the linearization or its failure"),
+        )
+        .arg(
+            Arg::new("timeout")
+                .long("timeout")
+                .value_name("DURATION")
+                .value_parser(parse_duration)
+                .help("Give up with 'unknown' (exit 3) after this long"),
+        )
+}
+
 /// The clap command, built from the registry.
 pub fn cli() -> Cli {
     let mut cmd = Cli::new("check")
@@ -164,34 +223,32 @@ pub fn cli() -> Cli {
         .subcommand(
             Cli::new("list").about("List exercises, properties, bug variants and default bounds"),
         )
+        .subcommand(lin_command())
         .subcommand(
-            Cli::new("lin")
-                .about("Check a recorded history for linearizability (exit 0 yes, 1 no, 3 unknown, 2 input error)")
-                .arg(
-                    Arg::new("file")
-                        .required(true)
-                        .value_name("FILE")
-                        .value_parser(value_parser!(PathBuf)),
-                )
-                .arg(
-                    Arg::new("model")
-                        .long("model")
-                        .required(true)
-                        .value_parser(crate::lin::MODELS)
-                        .help("The sequential specification"),
-                )
-                .arg(
-                    Arg::new("input")
-                        .long("input")
-                        .value_parser(crate::lin::INPUTS)
-                        .help("The history format [default: detected from the first line]"),
-                )
-                .arg(
-                    Arg::new("timeout")
-                        .long("timeout")
-                        .value_name("DURATION")
-                        .value_parser(parse_duration)
-                        .help("Give up with 'unknown' (exit 3) after this long"),
+            Cli::new("bench")
+                .about("Measure speed")
+                .subcommand_required(true)
+                .subcommand(
+                    Cli::new("lin")
+                        .about("Time the linearizability check of every history in a folder")
+                        .arg(
+                            Arg::new("dir")
+                                .required(true)
+                                .value_name("DIR")
+                                .value_parser(value_parser!(PathBuf)),
+                        )
+                        .arg(model_arg().required(false).help(
+                            "The sequential specification [default: etcd for etcd logs, kv for kv logs]",
+                        ))
+                        .arg(init_arg())
+                        .arg(
+                            Arg::new("runs")
+                                .long("runs")
+                                .value_name("N")
+                                .default_value("5")
+                                .value_parser(value_parser!(u64).range(1..=1000))
+                                .help("Check each file N times and report the median"),
+                        ),
                 ),
         )
         .subcommand(
@@ -228,10 +285,24 @@ where
         "lin" => Ok(Command::Lin(crate::lin::LinArgs {
             file: sub.get_one::<PathBuf>("file").expect("required").clone(),
             model: sub.get_one::<String>("model").expect("required").clone(),
-            input: sub.get_one::<String>("input").cloned(),
+            input: sub
+                .get_one::<String>("input")
+                .and_then(|n| crate::lin::Input::from_name(n)),
+            init: sub.get_one::<String>("init").cloned(),
             timeout: sub.get_one::<Duration>("timeout").copied(),
+            html: sub.get_one::<PathBuf>("html").cloned(),
             format,
         })),
+        "bench" => {
+            let (_, lin) = sub.subcommand().expect("a subcommand is required");
+            Ok(Command::BenchLin(crate::bench::BenchLinArgs {
+                dir: lin.get_one::<PathBuf>("dir").expect("required").clone(),
+                model: lin.get_one::<String>("model").cloned(),
+                init: lin.get_one::<String>("init").cloned(),
+                runs: *lin.get_one::<u64>("runs").expect("has a default") as usize,
+                format,
+            }))
+        }
         "all" => Ok(Command::All {
             format,
             threads: threads(sub),
@@ -246,7 +317,7 @@ where
 fn unknown_exercise(name: &str) -> String {
     let names: Vec<&str> = EXERCISES.iter().map(|e| e.name).collect();
     format!(
-        "unknown exercise '{name}'\n  valid exercises: {}\n  other commands: list, all, lin",
+        "unknown exercise '{name}'\n  valid exercises: {}\n  other commands: list, all, lin, bench",
         names.join(", ")
     )
 }

@@ -7,8 +7,11 @@
 #![deny(missing_docs)]
 
 pub mod args;
+pub mod bench;
 pub mod explore;
 pub mod lin;
+pub mod lin_models;
+pub mod pending;
 pub mod raft;
 pub mod registry;
 pub mod report;

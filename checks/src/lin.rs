@@ -4,85 +4,171 @@
 //! (a missing file, a malformed line: the message names the file and line).
 
 use crate::args::Format;
+use crate::lin_models;
+use crate::pending::PendingFile;
 use anyhow::{bail, Context, Result};
-use linearizability::etcd::{read_etcd_log, Etcd};
-use linearizability::kv::{read_kv_log, Kv};
+use linearizability::visualize::{render_html, Page, PageOp, PageVerdict};
 use linearizability::{check_operations, CheckOptions, CheckResult, Model, Operation, Verdict};
 use serde::Serialize;
-use std::fmt::Debug;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-/// The sequential specifications `check lin` knows, by name.
-pub const MODELS: [&str; 2] = ["etcd", "kv"];
+/// A history format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// Jepsen/Knossos EDN: one vector of op maps, or one map per line.
+    Edn,
+    /// Porcupine's etcd logs: `INFO jepsen.util - 0 :invoke :read nil`.
+    EtcdLog,
+    /// Porcupine's kv logs: EDN, one map per line, with a `:key`.
+    KvLog,
+    /// Our JSON Lines format (see the README).
+    Jsonl,
+}
 
-/// The history formats `check lin` reads, by name.
-pub const INPUTS: [&str; 2] = ["etcd-log", "kv-log"];
+impl Input {
+    /// Every format, by its name on the command line.
+    pub const ALL: [(&'static str, Input); 4] = [
+        ("edn", Input::Edn),
+        ("etcd-log", Input::EtcdLog),
+        ("kv-log", Input::KvLog),
+        ("jsonl", Input::Jsonl),
+    ];
+
+    /// The format's name on the command line.
+    pub fn name(self) -> &'static str {
+        Input::ALL
+            .iter()
+            .find(|(_, i)| *i == self)
+            .map(|(n, _)| *n)
+            .expect("every format is listed")
+    }
+
+    /// The format named `name`.
+    pub fn from_name(name: &str) -> Option<Input> {
+        Input::ALL.iter().find(|(n, _)| *n == name).map(|(_, i)| *i)
+    }
+
+    /// Guesses the format from the first line that is neither blank nor an EDN comment.
+    pub fn detect(text: &str) -> Option<Input> {
+        let first = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with(';'))?;
+        if first.contains("jepsen.util - ") {
+            Some(Input::EtcdLog)
+        } else if first.starts_with('{') && serde_json::from_str::<serde_json::Value>(first).is_ok()
+        {
+            Some(Input::Jsonl)
+        } else if first.starts_with('{') && first.contains(":key ") {
+            Some(Input::KvLog)
+        } else if first.starts_with(['{', '[', '(']) {
+            Some(Input::Edn)
+        } else {
+            None
+        }
+    }
+}
 
 /// What `check lin` was asked to do.
 #[derive(Clone, Debug)]
 pub struct LinArgs {
     /// The history file.
-    pub file: std::path::PathBuf,
-    /// One of [`MODELS`].
+    pub file: PathBuf,
+    /// A model in [`lin_models::LIN_MODELS`].
     pub model: String,
-    /// One of [`INPUTS`], or `None` to detect it from the file.
-    pub input: Option<String>,
+    /// The history format, or `None` to detect it from the file.
+    pub input: Option<Input>,
+    /// The model's initial value, as EDN text.
+    pub init: Option<String>,
     /// Give up with "unknown" after this long.
     pub timeout: Option<Duration>,
+    /// Write an HTML page of the result here.
+    pub html: Option<PathBuf>,
     /// Output format.
     pub format: Format,
 }
 
-#[derive(Serialize)]
-struct LinReport {
-    file: String,
-    model: String,
-    input: String,
-    operations: usize,
-    partitions: usize,
-    verdict: &'static str,
-    seconds: f64,
-    failure: Option<LinFailure>,
+impl LinArgs {
+    /// The file's name as given, for messages.
+    pub fn name(&self) -> String {
+        self.file.display().to_string()
+    }
 }
 
+/// The outcome of checking one history, as printed (text) or serialized (JSON, schema
+/// `check-lin/1`).
 #[derive(Serialize)]
-struct LinFailure {
-    partition_operations: usize,
-    longest_prefix: Vec<String>,
-    blocked: String,
+pub struct LinReport {
+    /// Always `check-lin/1`.
+    pub schema: &'static str,
+    /// The history file.
+    pub file: String,
+    /// The model.
+    pub model: String,
+    /// The format it was read as.
+    pub input: &'static str,
+    /// Operations read (failed ones excluded).
+    pub operations: usize,
+    /// Independent parts the model split the history into.
+    pub partitions: usize,
+    /// `linearizable`, `not linearizable` or `unknown`.
+    pub verdict: &'static str,
+    /// Time spent in the search, in seconds (reading excluded).
+    pub seconds: f64,
+    /// Why not, for `not linearizable`.
+    pub failure: Option<LinFailure>,
+    /// The HTML page, when one was asked for.
+    #[serde(skip)]
+    pub page: Option<String>,
+}
+
+/// A violation, in protocol words.
+#[derive(Serialize)]
+pub struct LinFailure {
+    /// Operations in the smallest failing partition.
+    pub partition_operations: usize,
+    /// The longest linearizable prefix of that partition the search found.
+    pub longest_prefix: Vec<String>,
+    /// The operation that cannot be placed after that prefix.
+    pub blocked: String,
 }
 
 /// Runs `check lin`.
 pub fn run(args: &LinArgs) -> Result<ExitCode> {
-    let name = args.file.display().to_string();
+    let name = args.name();
+    let Some(model) = lin_models::find(&args.model) else {
+        bail!(
+            "unknown model {}; the models are {}",
+            args.model,
+            lin_models::names().join(", ")
+        );
+    };
+    // Created before the check, so an unwritable place fails at once, not after it.
+    let pending = args
+        .html
+        .as_deref()
+        .map(|p| PendingFile::create(p, "--html"))
+        .transpose()?;
     let text =
         std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {name}"))?;
-    let input = match &args.input {
-        Some(i) => i.clone(),
-        None => detect(&text).with_context(|| {
+    let input = match args.input {
+        Some(i) => i,
+        None => Input::detect(&text).with_context(|| {
             format!(
                 "{name}: cannot tell the format from its first line; pass --input {}",
-                INPUTS.join("|")
+                Input::ALL.map(|(n, _)| n).join("|")
             )
         })?,
     };
-    let options = CheckOptions {
-        timeout: args.timeout,
-        ..CheckOptions::default()
-    };
-    let report = match (args.model.as_str(), input.as_str()) {
-        ("etcd", "etcd-log") => {
-            report(&Etcd, &read_etcd_log(&name, &text)?, &options, args, &input)
-        }
-        ("kv", "kv-log") => report(&Kv, &read_kv_log(&name, &text)?, &options, args, &input),
-        (model, input) => bail!(
-            "model {model} cannot read {input} histories; etcd reads etcd-log, kv reads kv-log"
-        ),
-    };
+    let mut report = (model.run)(args, input, &text)?;
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => print!("{}", render(&report)),
+    }
+    if let (Some(file), Some(page)) = (pending, report.page.take()) {
+        file.commit(&page)?;
     }
     Ok(ExitCode::from(match report.verdict {
         "linearizable" => 0,
@@ -91,65 +177,132 @@ pub fn run(args: &LinArgs) -> Result<ExitCode> {
     }))
 }
 
-/// Guesses the format from the first non-blank line.
-fn detect(text: &str) -> Option<String> {
-    let first = text.lines().find(|l| !l.trim().is_empty())?;
-    if first.contains("jepsen.util - ") {
-        Some("etcd-log".into())
-    } else if first.trim_start().starts_with('{') && first.contains(":key") {
-        Some("kv-log".into())
-    } else {
-        None
+/// Checks a history that has been read, and renders the page if `args` asks for one.
+pub fn check_history<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    args: &LinArgs,
+    input: Input,
+) -> Result<LinReport> {
+    let options = CheckOptions {
+        timeout: args.timeout,
+        ..CheckOptions::default()
+    };
+    let started = Instant::now();
+    let verdict = check_operations(model, ops, &options);
+    let seconds = started.elapsed().as_secs_f64();
+    let describe = |i: usize| describe(model, i, &ops[i]);
+    let report = LinReport {
+        schema: "check-lin/1",
+        file: args.name(),
+        model: args.model.clone(),
+        input: input.name(),
+        operations: ops.len(),
+        partitions: verdict.partitions,
+        verdict: verdict_name(verdict.result),
+        seconds,
+        failure: verdict.failure.as_ref().map(|f| LinFailure {
+            partition_operations: f.partition.len(),
+            longest_prefix: f.longest_prefix.iter().map(|&i| describe(i)).collect(),
+            blocked: describe(f.blocked),
+        }),
+        page: None,
+    };
+    let page = args
+        .html
+        .as_ref()
+        .map(|_| render_html(&page(model, ops, &verdict, &report)));
+    Ok(LinReport { page, ..report })
+}
+
+/// The name of a verdict, as printed and in JSON.
+pub fn verdict_name(result: CheckResult) -> &'static str {
+    match result {
+        CheckResult::Ok => "linearizable",
+        CheckResult::Illegal => "not linearizable",
+        CheckResult::Unknown => "unknown",
     }
 }
 
-fn describe<I: Debug, O: Debug>(i: usize, op: &Operation<I, O>) -> String {
+fn describe<M: Model>(model: &M, i: usize, op: &Operation<M::Input, M::Output>) -> String {
     let ret = op.ret.map_or("never".to_string(), |t| t.to_string());
-    let output = op
-        .output
-        .as_ref()
-        .map_or("unknown".to_string(), |o| format!("{o:?}"));
     format!(
-        "#{i} process {} {:?} -> {output} (called {}, returned {ret})",
-        op.process, op.input, op.call
+        "#{i} process {}: {} (called {}, returned {ret})",
+        op.process,
+        model.describe_operation(&op.input, op.output.as_ref()),
+        op.call
     )
 }
 
-fn report<M: Model>(
+/// The page: the failing partition with the longest prefix and the blocked operation, or
+/// the largest partition with its linearization, or (unknown) the whole history.
+fn page<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
-    options: &CheckOptions,
-    args: &LinArgs,
-    input: &str,
-) -> LinReport {
-    let started = Instant::now();
-    let Verdict {
-        result,
-        partitions,
-        failure,
-        ..
-    } = check_operations(model, ops, options);
-    LinReport {
-        file: args.file.display().to_string(),
-        model: args.model.clone(),
-        input: input.to_string(),
-        operations: ops.len(),
-        partitions,
-        verdict: match result {
-            CheckResult::Ok => "linearizable",
-            CheckResult::Illegal => "not linearizable",
-            CheckResult::Unknown => "unknown",
+    verdict: &Verdict,
+    report: &LinReport,
+) -> Page {
+    let (shown, order, blocked): (Vec<usize>, Vec<usize>, Option<usize>) =
+        match (&verdict.failure, verdict.linearizations.first()) {
+            (Some(f), _) => (
+                f.partition.clone(),
+                f.longest_prefix.clone(),
+                Some(f.blocked),
+            ),
+            (None, Some(order)) => {
+                let part = model
+                    .partition(ops)
+                    .into_iter()
+                    .find(|p| order.first().is_none_or(|first| p.contains(first)))
+                    .unwrap_or_default();
+                (part, order.clone(), None)
+            }
+            (None, None) => ((0..ops.len()).collect(), Vec::new(), None),
+        };
+    let positions: std::collections::HashMap<usize, usize> =
+        shown.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+    let position = |i: usize| positions.get(&i).copied();
+    let mut state = model.init();
+    let mut states = Vec::new();
+    for &i in &order {
+        let op = &ops[i];
+        state = model
+            .step(&state, &op.input, op.output.as_ref())
+            .expect("the checker's linearization replays");
+        states.push(model.describe_state(&state));
+    }
+    Page {
+        title: report.file.clone(),
+        summary: format!(
+            "model {}, {} operations, {} partition{}{}",
+            report.model,
+            report.operations,
+            report.partitions,
+            if report.partitions == 1 { "" } else { "s" },
+            if report.partitions > 1 {
+                format!(", showing one of {} operations", shown.len())
+            } else {
+                String::new()
+            }
+        ),
+        verdict: match verdict.result {
+            CheckResult::Ok => PageVerdict::Linearizable,
+            CheckResult::Illegal => PageVerdict::NotLinearizable,
+            CheckResult::Unknown => PageVerdict::Unknown,
         },
-        seconds: started.elapsed().as_secs_f64(),
-        failure: failure.map(|f| LinFailure {
-            partition_operations: f.partition.len(),
-            longest_prefix: f
-                .longest_prefix
-                .iter()
-                .map(|&i| describe(i, &ops[i]))
-                .collect(),
-            blocked: describe(f.blocked, &ops[f.blocked]),
-        }),
+        ops: shown
+            .iter()
+            .map(|&i| PageOp {
+                process: ops[i].process,
+                call: ops[i].call,
+                ret: ops[i].ret,
+                label: model.describe_operation(&ops[i].input, ops[i].output.as_ref()),
+            })
+            .collect(),
+        order: order.iter().filter_map(|&i| position(i)).collect(),
+        states,
+        blocked: blocked.and_then(position),
+        omitted: ops.len() - shown.len(),
     }
 }
 
@@ -169,7 +322,16 @@ fn render(r: &LinReport) -> String {
             f.partition_operations,
             f.longest_prefix.len()
         ));
-        for op in &f.longest_prefix {
+        // The operations just before the blocked one explain it; the full prefix is in
+        // the JSON report and on the HTML page.
+        const SHOWN: usize = 10;
+        let skipped = f.longest_prefix.len().saturating_sub(SHOWN);
+        if skipped > 0 {
+            out.push_str(&format!(
+                "  ... {skipped} earlier operations (all of them with --format json or --html)\n"
+            ));
+        }
+        for op in &f.longest_prefix[skipped..] {
             out.push_str(&format!("  {op}\n"));
         }
         out.push_str(&format!("cannot be placed after it:\n  {}\n", f.blocked));

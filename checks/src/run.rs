@@ -2,13 +2,12 @@
 
 use crate::args::{Command, Format};
 use crate::explore::{expectation_name, RunOptions};
+use crate::pending::PendingFile;
 use crate::registry::{Exercise, Selection, EXERCISES};
 use crate::report::{RunReport, Verdict};
 use crate::text;
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use serde::Serialize;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -19,6 +18,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::List { format } => list(format),
         Command::All { format, threads } => all(format, threads),
         Command::Lin(args) => crate::lin::run(&args),
+        Command::BenchLin(args) => crate::bench::lin(&args),
         Command::Check {
             exercise,
             selection,
@@ -32,7 +32,10 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             // Created before the run, so an unwritable place fails in a second, not after it.
-            let pending = trace_out.as_deref().map(PendingFile::create).transpose()?;
+            let pending = trace_out
+                .as_deref()
+                .map(|p| PendingFile::create(p, "--trace-out"))
+                .transpose()?;
             let report = (exercise.check)(&selection, &opts)?;
             let json = serde_json::to_string_pretty(&report)?;
             match format {
@@ -52,53 +55,6 @@ fn exit_code(ok: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
-}
-
-/// A report file being written: a uniquely named temporary file beside the target, renamed
-/// over it once complete, so a reader never sees half a report and two runs writing the
-/// same path cannot interleave.
-struct PendingFile {
-    path: PathBuf,
-    tmp: tempfile::NamedTempFile,
-}
-
-impl PendingFile {
-    fn create(path: &Path) -> Result<PendingFile> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        if path.is_dir() {
-            bail!("--trace-out {}: is a directory", path.display());
-        }
-        let tmp = tempfile::Builder::new()
-            .prefix(".check-report-")
-            .tempfile_in(dir)
-            .with_context(|| {
-                format!(
-                    "--trace-out {}: cannot create a file in {}",
-                    path.display(),
-                    dir.display()
-                )
-            })?;
-        Ok(PendingFile {
-            path: path.to_path_buf(),
-            tmp,
-        })
-    }
-
-    fn commit(mut self, content: &str) -> Result<()> {
-        let context = || format!("--trace-out {}", self.path.display());
-        let f = self.tmp.as_file_mut();
-        f.write_all(content.as_bytes()).with_context(context)?;
-        f.write_all(b"\n").with_context(context)?;
-        f.sync_all().with_context(context)?;
-        self.tmp
-            .persist(&self.path)
-            .map_err(|e| e.error)
-            .with_context(context)?;
-        Ok(())
     }
 }
 

@@ -175,7 +175,7 @@ fn lin_exit_codes_follow_the_verdict() {
     let out = stdout(&bad);
     assert!(out.contains("result: not linearizable"), "{out}");
     assert!(
-        out.contains("cannot be placed after it:\n  #43 process 11 Read"),
+        out.contains("cannot be placed after it:\n  #43 process 11: read"),
         "{out}"
     );
 
@@ -213,4 +213,133 @@ fn lin_input_errors_exit_2_naming_file_and_line() {
     let wrong = check(&["lin", file.to_str().unwrap(), "--model", "kv"]);
     assert_eq!(wrong.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn knossos(path: &str) -> String {
+    format!(
+        "{}/../../shared/histories/knossos/data/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("check-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn lin_reads_knossos_edn_and_writes_a_page_that_highlights_the_blocked_operation() {
+    let dir = temp_dir("lin-html");
+    let page = dir.join("f.html");
+    let o = check(&[
+        "lin",
+        &knossos("cas-register/bad/cas-failure.edn"),
+        "--model",
+        "cas-register",
+        "--init",
+        "0",
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("input edn"), "{out}");
+    assert!(out.contains("cannot be placed after it:"), "{out}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"));
+    assert!(
+        html.contains("cannot be placed"),
+        "the blocked operation is named"
+    );
+    assert!(html.trim_end().ends_with("</html>"));
+    // Only the page is left behind: the temporary file was renamed over it.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn lin_detects_json_lines_and_each_model_takes_its_init() {
+    let dir = temp_dir("lin-jsonl");
+    let file = dir.join("h.jsonl");
+    // Enqueue 1 and 2 one after the other, then dequeue 2: not first in, first out.
+    std::fs::write(
+        &file,
+        "{\"process\": 0, \"type\": \"invoke\", \"f\": \"enqueue\", \"value\": 1}\n\
+         {\"process\": 0, \"type\": \"ok\", \"f\": \"enqueue\", \"value\": 1}\n\
+         {\"process\": 0, \"type\": \"invoke\", \"f\": \"enqueue\", \"value\": 2}\n\
+         {\"process\": 0, \"type\": \"ok\", \"f\": \"enqueue\", \"value\": 2}\n\
+         {\"process\": 1, \"type\": \"invoke\", \"f\": \"dequeue\", \"value\": null}\n\
+         {\"process\": 1, \"type\": \"ok\", \"f\": \"dequeue\", \"value\": 2}\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let bad = check(&["lin", path, "--model", "fifo-queue", "--format", "json"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    let v: Value = serde_json::from_str(&stdout(&bad)).unwrap();
+    assert_eq!(v["input"], "jsonl");
+    assert_eq!(v["schema"], "check-lin/1");
+    assert!(v["failure"]["blocked"]
+        .as_str()
+        .unwrap()
+        .contains("dequeue -> 2"));
+    // With 2 already at the front, the same history is linearizable.
+    let ok = check(&["lin", path, "--model", "fifo-queue", "--init", "[2]"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let wrong = check(&["lin", path, "--model", "multi-register", "--init", "[1]"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(stderr(&wrong).contains("--init for multi-register must be a map"));
+    let unknown_f = check(&["lin", path, "--model", "register"]);
+    assert_eq!(unknown_f.status.code(), Some(2));
+    assert!(
+        stderr(&unknown_f).contains("h.jsonl:2: register has no operation enqueue; its operations are read and write (invoked on line 1)"),
+        "{}",
+        stderr(&unknown_f)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn lin_names_the_line_of_a_malformed_edn_history_and_writes_no_page() {
+    let dir = temp_dir("lin-edn");
+    let file = dir.join("h.edn");
+    std::fs::write(
+        &file,
+        "[{:process 0, :type :invoke, :f :read, :value nil}\n {:process 0, :type :ok :f}]\n",
+    )
+    .unwrap();
+    let page = dir.join("p.html");
+    let o = check(&[
+        "lin",
+        file.to_str().unwrap(),
+        "--model",
+        "register",
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("h.edn:2:"), "{}", stderr(&o));
+    assert!(!page.exists());
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "no temporary left"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bench_lin_times_every_file_and_prints_the_total() {
+    let o = check(&["bench", "lin", &history("kv"), "--runs", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(
+        out.lines().filter(|l| l.contains(" ops ")).count(),
+        6,
+        "{out}"
+    );
+    assert!(out.contains("total: 6 files, check"), "{out}");
+    let none = check(&["bench", "lin", &knossos("cas-register/bad"), "--runs", "1"]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(stderr(&none).contains("pass --model"), "{}", stderr(&none));
 }

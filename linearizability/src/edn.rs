@@ -11,8 +11,9 @@
 use std::fmt;
 
 /// An EDN value. Values are ordered and hashable so that models can keep them in sets,
-/// maps and states.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// maps and states. `Debug` prints the EDN text, as `Display` does, so that reports built
+/// from `Debug` forms stay readable.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Edn {
     /// `nil`.
     Nil,
@@ -68,6 +69,12 @@ impl Edn {
         items.sort();
         items.dedup();
         Edn::Set(items)
+    }
+}
+
+impl fmt::Debug for Edn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -53,6 +53,24 @@ impl Model for Etcd {
         None
     }
 
+    fn describe_operation(&self, input: &EtcdOp, output: Option<&EtcdOutput>) -> String {
+        match (input, output) {
+            (EtcdOp::Read, Some(EtcdOutput::Read(Some(v)))) => format!("read -> {v}"),
+            (EtcdOp::Read, Some(EtcdOutput::Read(None))) => "read -> nil".into(),
+            (EtcdOp::Read, _) => "read -> ?".into(),
+            (EtcdOp::Write(v), _) => format!("write {v}"),
+            (EtcdOp::Cas { from, to }, Some(EtcdOutput::Cas(false))) => {
+                format!("cas {from}->{to} (failed)")
+            }
+            (EtcdOp::Cas { from, to }, Some(_)) => format!("cas {from}->{to}"),
+            (EtcdOp::Cas { from, to }, None) => format!("cas {from}->{to} ?"),
+        }
+    }
+
+    fn describe_state(&self, state: &Option<i64>) -> String {
+        state.map_or("nil".into(), |v| v.to_string())
+    }
+
     fn step(
         &self,
         state: &Option<i64>,

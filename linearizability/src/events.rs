@@ -239,7 +239,13 @@ pub fn history_from_events<M: ReadOp>(
                 value,
                 returned: op.output.is_some(),
             };
-            let (input, output) = model.read_op(&raw).map_err(|m| error(line, m))?;
+            let (input, output) = model.read_op(&raw).map_err(|m| {
+                if line == op.input.line {
+                    error(line, m)
+                } else {
+                    error(line, format!("{m} (invoked on line {})", op.input.line))
+                }
+            })?;
             Ok(Operation {
                 process: op.process,
                 input,

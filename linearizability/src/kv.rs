@@ -57,6 +57,15 @@ impl Model for Kv {
         BTreeMap::new()
     }
 
+    fn describe_operation(&self, op: &KvOp, output: Option<&KvOutput>) -> String {
+        match (&op.f, output) {
+            (KvFn::Get, Some(KvOutput::Value(v))) => format!("get {:?} -> {v:?}", op.key),
+            (KvFn::Get, _) => format!("get {:?} -> ?", op.key),
+            (KvFn::Put(v), _) => format!("put {:?} {v:?}", op.key),
+            (KvFn::Append(v), _) => format!("append {:?} {v:?}", op.key),
+        }
+    }
+
     fn step(
         &self,
         state: &Self::State,

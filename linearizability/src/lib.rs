@@ -47,6 +47,7 @@ mod history;
 pub mod kv;
 mod model;
 pub mod models;
+pub mod visualize;
 
 pub use check::{check_operations, CheckOptions, CheckResult, Failure, Verdict};
 pub use history::{HistoryBuilder, Operation, ReadError};

@@ -32,6 +32,20 @@ pub trait Model: Sync {
         output: Option<&Self::Output>,
     ) -> Option<Self::State>;
 
+    /// How an operation reads in reports: what was asked and, if known, what came back.
+    /// The default prints their `Debug` forms.
+    fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
+        match output {
+            Some(output) => format!("{input:?} -> {output:?}"),
+            None => format!("{input:?}"),
+        }
+    }
+
+    /// How a state reads in reports. The default prints its `Debug` form.
+    fn describe_state(&self, state: &Self::State) -> String {
+        format!("{state:?}")
+    }
+
     /// Splits a history into independent parts, as lists of indices into `history`. The
     /// default keeps the history whole. A history is linearizable if and only if every
     /// part is, so a model must only split operations that never interact.

@@ -36,6 +36,22 @@ impl Model for MultiRegister {
         self.init.clone()
     }
 
+    fn describe_operation(&self, txn: &Vec<TxnOp>, _: Option<&()>) -> String {
+        let steps: Vec<String> = txn
+            .iter()
+            .map(|op| match op {
+                TxnOp::Read(k, Some(v)) => format!("read {k} -> {v}"),
+                TxnOp::Read(k, None) => format!("read {k} -> ?"),
+                TxnOp::Write(k, v) => format!("write {k} {v}"),
+            })
+            .collect();
+        format!("txn [{}]", steps.join(", "))
+    }
+
+    fn describe_state(&self, state: &Self::State) -> String {
+        Edn::Map(state.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).to_string()
+    }
+
     fn step(&self, state: &Self::State, txn: &Vec<TxnOp>, _: Option<&()>) -> Option<Self::State> {
         let mut next = state.clone();
         for op in txn {

@@ -31,6 +31,17 @@ impl Model for Mutex {
         self.held
     }
 
+    fn describe_operation(&self, op: &MutexOp, _: Option<&()>) -> String {
+        match op {
+            MutexOp::Acquire => "acquire".into(),
+            MutexOp::Release => "release".into(),
+        }
+    }
+
+    fn describe_state(&self, held: &bool) -> String {
+        if *held { "held" } else { "free" }.into()
+    }
+
     fn step(&self, held: &bool, op: &MutexOp, _: Option<&()>) -> Option<bool> {
         match op {
             MutexOp::Acquire => (!held).then_some(true),

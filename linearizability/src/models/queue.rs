@@ -35,6 +35,18 @@ impl Model for FifoQueue {
         self.init.iter().cloned().collect()
     }
 
+    fn describe_operation(&self, op: &QueueOp, output: Option<&Option<Edn>>) -> String {
+        match (op, output) {
+            (QueueOp::Enqueue(x), _) => format!("enqueue {x}"),
+            (QueueOp::Dequeue, Some(Some(x))) => format!("dequeue -> {x}"),
+            (QueueOp::Dequeue, _) => "dequeue -> ?".into(),
+        }
+    }
+
+    fn describe_state(&self, state: &Self::State) -> String {
+        Edn::Seq(state.iter().cloned().collect()).to_string()
+    }
+
     fn step(
         &self,
         state: &Self::State,

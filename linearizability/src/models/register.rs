@@ -34,6 +34,14 @@ impl<V: Clone + Eq + Hash + Debug + Send + Sync> Model for Register<V> {
         self.init.clone()
     }
 
+    fn describe_operation(&self, input: &RegisterOp<V>, output: Option<&Option<V>>) -> String {
+        match (input, output) {
+            (RegisterOp::Write(v), _) => format!("write {v:?}"),
+            (RegisterOp::Read, Some(Some(v))) => format!("read -> {v:?}"),
+            (RegisterOp::Read, _) => "read -> ?".to_string(),
+        }
+    }
+
     fn step(&self, state: &V, input: &RegisterOp<V>, output: Option<&Option<V>>) -> Option<V> {
         match input {
             RegisterOp::Write(v) => Some(v.clone()),
@@ -89,6 +97,19 @@ impl<V: Clone + Eq + Hash + Debug + Send + Sync> Model for CasRegister<V> {
 
     fn init(&self) -> V {
         self.init.clone()
+    }
+
+    fn describe_operation(&self, input: &CasOp<V>, output: Option<&CasOutput<V>>) -> String {
+        match (input, output) {
+            (CasOp::Read, Some(CasOutput::Value(v))) => format!("read -> {v:?}"),
+            (CasOp::Read, _) => "read -> ?".to_string(),
+            (CasOp::Write(v), _) => format!("write {v:?}"),
+            (CasOp::Cas { from, to }, Some(CasOutput::Swapped(false))) => {
+                format!("cas {from:?}->{to:?} (failed)")
+            }
+            (CasOp::Cas { from, to }, Some(_)) => format!("cas {from:?}->{to:?}"),
+            (CasOp::Cas { from, to }, None) => format!("cas {from:?}->{to:?} ?"),
+        }
     }
 
     fn step(&self, state: &V, input: &CasOp<V>, output: Option<&CasOutput<V>>) -> Option<V> {

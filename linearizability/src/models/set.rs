@@ -33,6 +33,20 @@ impl Model for Set {
         self.init.clone()
     }
 
+    fn describe_operation(&self, op: &SetOp, output: Option<&Option<BTreeSet<Edn>>>) -> String {
+        match (op, output) {
+            (SetOp::Add(x), _) => format!("add {x}"),
+            (SetOp::Read, Some(Some(xs))) => {
+                format!("read -> {}", Edn::Set(xs.iter().cloned().collect()))
+            }
+            (SetOp::Read, _) => "read -> ?".into(),
+        }
+    }
+
+    fn describe_state(&self, state: &Self::State) -> String {
+        Edn::Set(state.iter().cloned().collect()).to_string()
+    }
+
     fn step(
         &self,
         state: &Self::State,

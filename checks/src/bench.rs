@@ -1,0 +1,145 @@
+//! `check bench lin DIR`: how long the linearizability check takes on every history in a
+//! folder, in one run, so numbers can be compared with other checkers'.
+
+use crate::args::Format;
+use crate::lin::{Input, LinArgs};
+use crate::lin_models;
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// What `check bench lin` was asked to do.
+#[derive(Clone, Debug)]
+pub struct BenchLinArgs {
+    /// The folder of histories.
+    pub dir: PathBuf,
+    /// The model, or `None` to choose by format (etcd logs: etcd, kv logs: kv).
+    pub model: Option<String>,
+    /// The model's initial value, as EDN text.
+    pub init: Option<String>,
+    /// Check each file this many times; the median is reported.
+    pub runs: usize,
+    /// Output format.
+    pub format: Format,
+}
+
+#[derive(Serialize)]
+struct FileTiming {
+    file: String,
+    model: String,
+    operations: usize,
+    verdict: &'static str,
+    read_seconds: f64,
+    check_seconds: f64,
+}
+
+#[derive(Serialize)]
+struct BenchReport {
+    schema: &'static str,
+    dir: String,
+    runs: usize,
+    files: Vec<FileTiming>,
+    total_read_seconds: f64,
+    total_check_seconds: f64,
+}
+
+/// Runs `check bench lin`. Exits 0 once every file was checked; an unreadable file or
+/// one with no model is an input error (exit 2).
+pub fn lin(args: &BenchLinArgs) -> Result<ExitCode> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&args.dir)
+        .with_context(|| format!("cannot read the folder {}", args.dir.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    paths.retain(|p| p.is_file());
+    paths.sort();
+    if paths.is_empty() {
+        bail!("{}: no files to check", args.dir.display());
+    }
+    let mut files = Vec::new();
+    for path in paths {
+        files.push(time_file(args, path)?);
+        if args.format == Format::Text {
+            let t = files.last().expect("just pushed");
+            println!(
+                "{:<28} {:>6} ops  {:<16}  read {:>8.3} ms  check {:>8.3} ms",
+                t.file,
+                t.operations,
+                t.verdict,
+                t.read_seconds * 1e3,
+                t.check_seconds * 1e3
+            );
+        }
+    }
+    let report = BenchReport {
+        schema: "check-bench-lin/1",
+        dir: args.dir.display().to_string(),
+        runs: args.runs,
+        total_read_seconds: files.iter().map(|f| f.read_seconds).sum(),
+        total_check_seconds: files.iter().map(|f| f.check_seconds).sum(),
+        files,
+    };
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => println!(
+            "total: {} files, check {:.1} ms, read {:.1} ms (median of {} runs per file)",
+            report.files.len(),
+            report.total_check_seconds * 1e3,
+            report.total_read_seconds * 1e3,
+            args.runs
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads and checks one file `args.runs` times; the medians of the read and check times.
+fn time_file(args: &BenchLinArgs, file: PathBuf) -> Result<FileTiming> {
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {name}"))?;
+    let input = Input::detect(&text)
+        .with_context(|| format!("{name}: cannot tell the format from its first line"))?;
+    let model = match (&args.model, input) {
+        (Some(m), _) => m.clone(),
+        (None, Input::EtcdLog) => "etcd".into(),
+        (None, Input::KvLog) => "kv".into(),
+        (None, _) => bail!("{name}: pass --model, no model is implied by the format"),
+    };
+    // Porcupine's kv logs read as EDN; the kv model reads them as they are.
+    let spec = lin_models::find(&model).expect("clap checked the name");
+    let lin_args = LinArgs {
+        file: file.clone(),
+        model,
+        input: Some(input),
+        init: args.init.clone(),
+        timeout: None,
+        html: None,
+        format: args.format,
+    };
+    let (mut reads, mut checks) = (Vec::new(), Vec::new());
+    let mut last = None;
+    for _ in 0..args.runs {
+        let started = Instant::now();
+        let report = (spec.run)(&lin_args, input, &text)?;
+        let total = started.elapsed().as_secs_f64();
+        reads.push(total - report.seconds);
+        checks.push(report.seconds);
+        last = Some(report);
+    }
+    let report = last.expect("at least one run");
+    Ok(FileTiming {
+        file: file
+            .file_name()
+            .map_or(name.clone(), |n| n.to_string_lossy().into_owned()),
+        model: report.model,
+        operations: report.operations,
+        verdict: report.verdict,
+        read_seconds: median(&mut reads),
+        check_seconds: median(&mut checks),
+    })
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
