@@ -2,7 +2,7 @@
 //! folder, in one run, so numbers can be compared with other checkers'.
 
 use crate::args::Format;
-use crate::lin::{Input, LinArgs};
+use crate::lin::{is_empty, Input, LinArgs};
 use crate::lin_models;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -57,9 +57,18 @@ pub fn lin(args: &BenchLinArgs) -> Result<ExitCode> {
     if paths.is_empty() {
         bail!("{}: no files to check", args.dir.display());
     }
+    // Without --model, the folder's model is the one its first recognisable file implies:
+    // an empty history (etcd_095.log) implies none, but is checked like its neighbours.
+    let folder_model = match &args.model {
+        Some(m) => Some(m.clone()),
+        None => paths.iter().find_map(|p| {
+            let text = std::fs::read_to_string(p).ok()?;
+            implied_model(Input::detect(&text)?)
+        }),
+    };
     let mut files = Vec::new();
     for path in paths {
-        files.push(time_file(args, path)?);
+        files.push(time_file(args, folder_model.as_deref(), path)?);
         if args.format == Format::Text {
             let t = files.last().expect("just pushed");
             println!(
@@ -94,18 +103,24 @@ pub fn lin(args: &BenchLinArgs) -> Result<ExitCode> {
 }
 
 /// Reads and checks one file `args.runs` times; the medians of the read and check times.
-fn time_file(args: &BenchLinArgs, file: PathBuf) -> Result<FileTiming> {
+fn time_file(args: &BenchLinArgs, folder_model: Option<&str>, file: PathBuf) -> Result<FileTiming> {
     let name = file.display().to_string();
     let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {name}"))?;
-    let input = Input::detect(&text)
-        .with_context(|| format!("{name}: cannot tell the format from its first line"))?;
-    let model = match (&args.model, input) {
-        (Some(m), _) => m.clone(),
-        (None, Input::EtcdLog) => "etcd".into(),
-        (None, Input::KvLog) => "kv".into(),
-        (None, _) => bail!("{name}: pass --model, no model is implied by the format"),
+    let detected = if is_empty(&text) {
+        None
+    } else {
+        Some(
+            Input::detect(&text)
+                .with_context(|| format!("{name}: cannot tell the format from its first line"))?,
+        )
     };
-    // Porcupine's kv logs read as EDN; the kv model reads them as they are.
+    let model = match (&args.model, detected.and_then(implied_model), folder_model) {
+        (Some(m), _, _) => m.clone(),
+        (None, Some(m), _) => m,
+        (None, None, Some(m)) => m.to_string(),
+        (None, None, None) => bail!("{name}: pass --model, no model is implied by the format"),
+    };
+    let input = detected.unwrap_or_else(|| Input::default_for(&model));
     let spec = lin_models::find(&model).expect("clap checked the name");
     let lin_args = LinArgs {
         file: file.clone(),
@@ -137,6 +152,15 @@ fn time_file(args: &BenchLinArgs, file: PathBuf) -> Result<FileTiming> {
         read_seconds: median(&mut reads),
         check_seconds: median(&mut checks),
     })
+}
+
+/// The model a format implies: Porcupine's logs come with their models.
+fn implied_model(input: Input) -> Option<String> {
+    match input {
+        Input::EtcdLog => Some("etcd".into()),
+        Input::KvLog => Some("kv".into()),
+        _ => None,
+    }
 }
 
 fn median(xs: &mut [f64]) -> f64 {

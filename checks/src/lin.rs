@@ -50,6 +50,15 @@ impl Input {
         Input::ALL.iter().find(|(n, _)| *n == name).map(|(_, i)| *i)
     }
 
+    /// The format a model's histories usually come in: what an empty file is read as.
+    pub fn default_for(model: &str) -> Input {
+        match model {
+            "etcd" => Input::EtcdLog,
+            "kv" => Input::KvLog,
+            _ => Input::Edn,
+        }
+    }
+
     /// Guesses the format from the first line that is neither blank nor an EDN comment.
     pub fn detect(text: &str) -> Option<Input> {
         let first = text
@@ -69,6 +78,13 @@ impl Input {
             None
         }
     }
+}
+
+/// Whether a history file has no events at all (nothing but blank and comment lines).
+pub fn is_empty(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .all(|l| l.is_empty() || l.starts_with(';'))
 }
 
 /// What `check lin` was asked to do.
@@ -155,6 +171,7 @@ pub fn run(args: &LinArgs) -> Result<ExitCode> {
         std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {name}"))?;
     let input = match args.input {
         Some(i) => i,
+        None if is_empty(&text) => Input::default_for(&args.model),
         None => Input::detect(&text).with_context(|| {
             format!(
                 "{name}: cannot tell the format from its first line; pass --input {}",
