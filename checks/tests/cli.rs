@@ -212,6 +212,14 @@ fn lin_input_errors_exit_2_naming_file_and_line() {
     );
     let wrong = check(&["lin", file.to_str().unwrap(), "--model", "kv"]);
     assert_eq!(wrong.status.code(), Some(2));
+    // An empty history is linearizable, whatever its format would have been.
+    let empty = check(&["lin", &history("jepsen/etcd_095.log"), "--model", "etcd"]);
+    assert_eq!(empty.status.code(), Some(0), "{}", stderr(&empty));
+    let unknown = dir.join("what.txt");
+    std::fs::write(&unknown, "hello\n").unwrap();
+    let o = check(&["lin", unknown.to_str().unwrap(), "--model", "register"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot tell the format"), "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
