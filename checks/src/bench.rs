@@ -2,7 +2,7 @@
 //! folder, in one run, so numbers can be compared with other checkers'.
 
 use crate::args::Format;
-use crate::lin::{is_empty, Input, LinArgs};
+use crate::lin::{is_empty, read_history, Input, LinArgs};
 use crate::lin_models;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -62,7 +62,7 @@ pub fn lin(args: &BenchLinArgs) -> Result<ExitCode> {
     let folder_model = match &args.model {
         Some(m) => Some(m.clone()),
         None => paths.iter().find_map(|p| {
-            let text = std::fs::read_to_string(p).ok()?;
+            let text = read_history(p).ok()?;
             implied_model(Input::detect(&text)?)
         }),
     };
@@ -105,7 +105,7 @@ pub fn lin(args: &BenchLinArgs) -> Result<ExitCode> {
 /// Reads and checks one file `args.runs` times; the medians of the read and check times.
 fn time_file(args: &BenchLinArgs, folder_model: Option<&str>, file: PathBuf) -> Result<FileTiming> {
     let name = file.display().to_string();
-    let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {name}"))?;
+    let text = read_history(&file)?;
     let detected = if is_empty(&text) {
         None
     } else {

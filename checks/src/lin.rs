@@ -7,7 +7,7 @@ use crate::args::Format;
 use crate::lin_models;
 use crate::pending::PendingFile;
 use anyhow::{bail, Context, Result};
-use linearizability::visualize::{render_html, Page, PageOp, PageVerdict};
+use linearizability::visualize::{render_html, Page, PageOp, PageVerdict, MAX_PAGE_OPS};
 use linearizability::{check_operations, CheckOptions, CheckResult, Model, Operation, Verdict};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -65,14 +65,18 @@ impl Input {
             .lines()
             .map(str::trim)
             .find(|l| !l.is_empty() && !l.starts_with(';'))?;
+        // JSON objects start with a quoted key; EDN maps with a keyword. A JSON line that
+        // is malformed further on is still JSON Lines, so its error comes from that reader.
+        let json = first
+            .strip_prefix('{')
+            .is_some_and(|rest| rest.trim_start().starts_with('"'));
         if first.contains("jepsen.util - ") {
             Some(Input::EtcdLog)
-        } else if first.starts_with('{') && serde_json::from_str::<serde_json::Value>(first).is_ok()
-        {
+        } else if json {
             Some(Input::Jsonl)
         } else if first.starts_with('{') && first.contains(":key ") {
             Some(Input::KvLog)
-        } else if first.starts_with(['{', '[', '(']) {
+        } else if first.starts_with(['{', '[', '(', '#']) {
             Some(Input::Edn)
         } else {
             None
@@ -85,6 +89,16 @@ pub fn is_empty(text: &str) -> bool {
     text.lines()
         .map(str::trim)
         .all(|l| l.is_empty() || l.starts_with(';'))
+}
+
+/// Reads a history file, without a byte-order mark if it has one.
+pub fn read_history(path: &std::path::Path) -> Result<String> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 /// What `check lin` was asked to do.
@@ -167,8 +181,7 @@ pub fn run(args: &LinArgs) -> Result<ExitCode> {
         .as_deref()
         .map(|p| PendingFile::create(p, "--html"))
         .transpose()?;
-    let text =
-        std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {name}"))?;
+    let text = read_history(&args.file)?;
     let input = match args.input {
         Some(i) => i,
         None if is_empty(&text) => Input::default_for(&args.model),
@@ -281,12 +294,17 @@ fn page<M: Model>(
     let position = |i: usize| positions.get(&i).copied();
     let mut state = model.init();
     let mut states = Vec::new();
-    for &i in &order {
+    for (step, &i) in order.iter().enumerate() {
         let op = &ops[i];
         state = model
             .step(&state, &op.input, op.output.as_ref())
             .expect("the checker's linearization replays");
-        states.push(model.describe_state(&state));
+        // Describing a large state costs time, and the page lists only so many steps.
+        states.push(if step < MAX_PAGE_OPS {
+            model.describe_state(&state)
+        } else {
+            String::new()
+        });
     }
     Page {
         title: report.file.clone(),

@@ -219,7 +219,11 @@ fn lin_input_errors_exit_2_naming_file_and_line() {
     std::fs::write(&unknown, "hello\n").unwrap();
     let o = check(&["lin", unknown.to_str().unwrap(), "--model", "register"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("cannot tell the format"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot tell the format"),
+        "{}",
+        stderr(&o)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

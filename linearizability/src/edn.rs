@@ -2,8 +2,9 @@
 //! integers, strings, keywords, symbols, vectors, lists, maps and sets. Commas are
 //! whitespace; `;` starts a comment to the end of the line; `#_` discards the next value;
 //! any other tag (`#inst "…"`, `#jepsen.history.Op{…}`) is dropped and its value kept.
-//! Anything else that is not a delimiter (a float, a character) reads as a symbol, so it
-//! still compares equal to itself.
+//! Characters (`\a`), floats and `##Inf` read as symbols that spell them, so each
+//! compares equal to itself: `1.0` and `1.00` are different values here, unlike in
+//! Clojure. `1N` is the integer 1. Nesting deeper than 200 levels is an error.
 //!
 //! [`Edn`] is also the value type of the generic history formats: JSON values convert to
 //! it (see [`crate::events`]).
@@ -29,7 +30,8 @@ pub enum Edn {
     Symbol(String),
     /// `[...]` or `(...)`.
     Seq(Vec<Edn>),
-    /// `{...}`, in file order.
+    /// `{...}`, sorted by key, so maps with the same entries compare equal whatever
+    /// order they were written in.
     Map(Vec<(Edn, Edn)>),
     /// `#{...}`, sorted and without duplicates, so equal sets compare equal.
     Set(Vec<Edn>),
@@ -62,6 +64,12 @@ impl Edn {
             Edn::Seq(items) | Edn::Set(items) => Some(items),
             _ => None,
         }
+    }
+
+    /// Makes a map from entries in any order.
+    pub fn map(mut entries: Vec<(Edn, Edn)>) -> Edn {
+        entries.sort();
+        Edn::Map(entries)
     }
 
     /// Makes a set from any elements.
@@ -115,15 +123,11 @@ impl fmt::Display for Edn {
 /// Parses every value in `text`, in order. Errors give the 1-based line and what was
 /// expected there.
 pub fn parse_all(text: &str) -> Result<Vec<Edn>, (usize, String)> {
-    let mut p = Parser {
-        chars: text.chars().collect(),
-        pos: 0,
-        line: 1,
-    };
+    let mut p = Parser::new(text);
     let mut out = Vec::new();
     loop {
-        p.skip_space();
-        if p.pos >= p.chars.len() {
+        p.skip()?;
+        if p.peek().is_none() {
             return Ok(out);
         }
         out.push(p.value()?);
@@ -133,39 +137,36 @@ pub fn parse_all(text: &str) -> Result<Vec<Edn>, (usize, String)> {
 /// The operations of a Jepsen history file, each with the line it starts on: the elements
 /// of a file that is one vector or list, or else every top-level value (one map per line).
 pub fn parse_ops(text: &str) -> Result<Vec<(usize, Edn)>, (usize, String)> {
-    let mut p = Parser {
-        chars: text.chars().collect(),
-        pos: 0,
-        line: 1,
-    };
+    let mut p = Parser::new(text);
     let mut out = Vec::new();
-    p.skip_space();
+    p.skip()?;
     let close = match p.peek() {
         Some('[') => Some(']'),
         Some('(') => Some(')'),
         _ => None,
     };
     if let Some(close) = close {
+        let opened = p.line;
         p.bump();
         loop {
-            p.skip_space();
+            p.skip()?;
             match p.peek() {
                 Some(c) if c == close => {
                     p.bump();
                     break;
                 }
-                None => return p.error(&format!("`{close}` to end the history")),
+                None => return Err(unclosed(close, opened)),
                 Some(_) => out.push((p.line, p.value()?)),
             }
         }
-        p.skip_space();
+        p.skip()?;
         if p.peek().is_some() {
             return p.error("end of input after the history");
         }
         return Ok(out);
     }
     loop {
-        p.skip_space();
+        p.skip()?;
         if p.peek().is_none() {
             return Ok(out);
         }
@@ -173,15 +174,44 @@ pub fn parse_ops(text: &str) -> Result<Vec<(usize, Edn)>, (usize, String)> {
     }
 }
 
+/// How deeply collections may nest. Histories nest a few levels; the limit turns a
+/// pathological file into an error instead of a stack overflow.
+const MAX_DEPTH: usize = 200;
+
+/// The error for a bracket or quote that is never closed: reported on the line that
+/// opened it, since the end of the input, where the parser notices, is usually far from
+/// the mistake.
+fn unclosed(close: char, opened: usize) -> (usize, String) {
+    (
+        opened,
+        format!("expected `{close}` to close what this line opened, found end of input"),
+    )
+}
+
 struct Parser {
     chars: Vec<char>,
     pos: usize,
     line: usize,
+    depth: usize,
 }
 
 impl Parser {
+    fn new(text: &str) -> Parser {
+        Parser {
+            // A byte-order mark is not part of the text.
+            chars: text.trim_start_matches('\u{feff}').chars().collect(),
+            pos: 0,
+            line: 1,
+            depth: 0,
+        }
+    }
+
     fn peek(&self) -> Option<char> {
         self.chars.get(self.pos).copied()
+    }
+
+    fn peek2(&self) -> Option<char> {
+        self.chars.get(self.pos + 1).copied()
     }
 
     fn bump(&mut self) -> Option<char> {
@@ -193,7 +223,8 @@ impl Parser {
         Some(c)
     }
 
-    fn skip_space(&mut self) {
+    /// Skips whitespace, commas, comments and discarded (`#_`) values.
+    fn skip(&mut self) -> Result<(), (usize, String)> {
         while let Some(c) = self.peek() {
             if c == ';' {
                 while self.peek().is_some_and(|c| c != '\n') {
@@ -201,22 +232,41 @@ impl Parser {
                 }
             } else if c.is_whitespace() || c == ',' {
                 self.bump();
+            } else if c == '#' && self.peek2() == Some('_') {
+                self.bump();
+                self.bump();
+                self.skip()?;
+                if self.peek().is_none() {
+                    return self.error("a value after `#_`");
+                }
+                self.value()?;
             } else {
                 break;
             }
         }
+        Ok(())
     }
 
     fn error<T>(&self, what: &str) -> Result<T, (usize, String)> {
         let found = match self.peek() {
-            Some(c) => format!("`{c}`"),
+            Some(c) => format!("{c:?}"),
             None => "end of input".to_string(),
         };
         Err((self.line, format!("expected {what}, found {found}")))
     }
 
     fn value(&mut self) -> Result<Edn, (usize, String)> {
-        self.skip_space();
+        self.skip()?;
+        if self.depth >= MAX_DEPTH {
+            return Err((self.line, format!("values nest more than {MAX_DEPTH} deep")));
+        }
+        self.depth += 1;
+        let value = self.value_here();
+        self.depth -= 1;
+        value
+    }
+
+    fn value_here(&mut self) -> Result<Edn, (usize, String)> {
         match self.peek() {
             None => self.error("a value"),
             Some('[') => {
@@ -228,17 +278,18 @@ impl Parser {
                 Ok(Edn::Seq(self.items_until(')')?))
             }
             Some('{') => {
+                let opened = self.line;
                 self.bump();
                 let items = self.items_until('}')?;
                 if items.len() % 2 != 0 {
-                    return Err((self.line, "a map needs a value after every key".into()));
+                    return Err((opened, "a map needs a value after every key".into()));
                 }
                 let mut entries = Vec::with_capacity(items.len() / 2);
                 let mut items = items.into_iter();
                 while let (Some(k), Some(v)) = (items.next(), items.next()) {
                     entries.push((k, v));
                 }
-                Ok(Edn::Map(entries))
+                Ok(Edn::map(entries))
             }
             Some('#') => {
                 self.bump();
@@ -247,10 +298,10 @@ impl Parser {
                         self.bump();
                         Ok(Edn::set(self.items_until('}')?))
                     }
-                    Some('_') => {
+                    // `##Inf`, `##NaN`: symbolic numbers, kept as symbols.
+                    Some('#') => {
                         self.bump();
-                        self.value()?;
-                        self.value()
+                        Ok(Edn::Symbol(format!("##{}", self.token())))
                     }
                     _ => {
                         // A tag such as `#inst`: its name says how to read the value,
@@ -263,6 +314,16 @@ impl Parser {
                 }
             }
             Some('"') => self.string(),
+            Some('\\') => {
+                // A character: `\a`, `\(`, `\newline`, `\u0041`. Kept as a symbol that
+                // spells it, so it compares equal to itself and to nothing else.
+                self.bump();
+                let Some(first) = self.bump() else {
+                    return self.error("a character after `\\`");
+                };
+                Ok(Edn::Symbol(format!("\\{first}{}", self.token())))
+            }
+            Some(c @ (']' | ')' | '}')) => Err((self.line, format!("unexpected `{c}`"))),
             Some(_) => {
                 let token = self.token();
                 if token.is_empty() {
@@ -273,7 +334,8 @@ impl Parser {
                     "true" => Edn::Bool(true),
                     "false" => Edn::Bool(false),
                     t if t.starts_with(':') => Edn::Keyword(t[1..].to_string()),
-                    t => match t.parse::<i64>() {
+                    // `1N` is an arbitrary-precision integer: the same number as `1`.
+                    t => match t.strip_suffix('N').unwrap_or(t).parse::<i64>() {
                         Ok(i) => Edn::Int(i),
                         Err(_) => Edn::Symbol(t.to_string()),
                     },
@@ -284,25 +346,16 @@ impl Parser {
 
     /// Values up to and including `close`.
     fn items_until(&mut self, close: char) -> Result<Vec<Edn>, (usize, String)> {
-        // An unclosed bracket is reported where it was opened: the end of the input, where
-        // the parser notices, is usually far from the mistake.
         let opened = self.line;
         let mut items = Vec::new();
         loop {
-            self.skip_space();
+            self.skip()?;
             match self.peek() {
                 Some(c) if c == close => {
                     self.bump();
                     return Ok(items);
                 }
-                None => {
-                    return Err((
-                        opened,
-                        format!(
-                            "expected `{close}` to close what this line opened, found end of input"
-                        ),
-                    ))
-                }
+                None => return Err(unclosed(close, opened)),
                 Some(c @ (']' | ')' | '}')) => {
                     return Err((self.line, format!("expected `{close}`, found `{c}`")))
                 }
@@ -311,19 +364,42 @@ impl Parser {
         }
     }
 
-    /// A string, after its opening quote.
+    /// A string, from its opening quote.
     fn string(&mut self) -> Result<Edn, (usize, String)> {
+        let opened = self.line;
         self.bump();
         let mut s = String::new();
         loop {
             match self.bump() {
-                None => return self.error("a closing `\"`"),
+                None => return Err(unclosed('"', opened)),
                 Some('"') => return Ok(Edn::Str(s)),
                 Some('\\') => match self.bump() {
                     Some('n') => s.push('\n'),
                     Some('t') => s.push('\t'),
-                    Some(c) => s.push(c),
-                    None => return self.error("an escaped character"),
+                    Some('r') => s.push('\r'),
+                    Some('b') => s.push('\u{8}'),
+                    Some('f') => s.push('\u{c}'),
+                    Some(c @ ('"' | '\\' | '/')) => s.push(c),
+                    Some('u') => {
+                        let hex: String = (0..4).filter_map(|_| self.bump()).collect();
+                        let c = u32::from_str_radix(&hex, 16)
+                            .ok()
+                            .filter(|_| hex.len() == 4)
+                            .and_then(char::from_u32);
+                        match c {
+                            Some(c) => s.push(c),
+                            None => {
+                                return Err((
+                                    self.line,
+                                    format!("expected 4 hex digits after \\u, found {hex:?}"),
+                                ))
+                            }
+                        }
+                    }
+                    Some(c) => {
+                        return Err((self.line, format!("unknown escape \\{c} in a string")))
+                    }
+                    None => return Err(unclosed('"', opened)),
                 },
                 Some(c) => s.push(c),
             }
@@ -335,7 +411,7 @@ impl Parser {
         let start = self.pos;
         while self
             .peek()
-            .is_some_and(|c| !c.is_whitespace() && !",;[](){}\"#".contains(c))
+            .is_some_and(|c| !c.is_whitespace() && !",;[](){}\"\\".contains(c))
         {
             self.bump();
         }
@@ -386,7 +462,33 @@ mod tests {
     }
 
     #[test]
+    fn maps_compare_by_content_and_strings_unescape() {
+        let v = parse_all(r#"{:a 1 :b 2} {:b 2, :a 1} "a\rb\u0041\"\\" \( 1N"#).unwrap();
+        assert_eq!(v[0], v[1]);
+        assert_eq!(v[2], Edn::Str("a\rbA\"\\".into()));
+        assert_eq!(v[3], Edn::Symbol("\\(".into()));
+        assert_eq!(v[4], Edn::Int(1));
+        assert!(parse_all(r#""\q""#)
+            .unwrap_err()
+            .1
+            .contains("unknown escape"));
+    }
+
+    #[test]
+    fn discards_may_end_a_collection_and_nesting_is_bounded() {
+        assert_eq!(
+            parse_all("[1 #_ {:x 1}] #_ 2").unwrap(),
+            vec![Edn::Seq(vec![Edn::Int(1)])]
+        );
+        let deep = "[".repeat(100_000);
+        assert!(parse_all(&deep).unwrap_err().1.contains("nest more than"));
+        assert!(parse_ops(&deep).unwrap_err().1.contains("nest more than"));
+    }
+
+    #[test]
     fn errors_name_the_line() {
+        assert_eq!(parse_all("\"abc\n\n\n").unwrap_err().0, 1);
+        assert_eq!(parse_all("{:a 1\n :b}").unwrap_err().0, 1);
         assert!(parse_all("{:a}")
             .unwrap_err()
             .1

@@ -189,7 +189,18 @@ pub fn read_etcd_log(
                 history.invoke(process, input, time).map_err(error)?;
             }
             ":ok" | ":fail" | ":info" => {
-                let output = match (*kind, history.open_input(process).map_err(error)?) {
+                let invoked = history.open_input(process).map_err(error)?;
+                let invoked_f = match invoked {
+                    EtcdOp::Read => ":read",
+                    EtcdOp::Write(_) => ":write",
+                    EtcdOp::Cas { .. } => ":cas",
+                };
+                if *f != invoked_f {
+                    return Err(error(format!(
+                        "process {process} completes {f} but invoked {invoked_f}"
+                    )));
+                }
+                let output = match (*kind, invoked) {
                     (":info", _) => {
                         // Indeterminate: stays open, no output.
                         history.info(process).map_err(error)?;

@@ -11,7 +11,8 @@
 //! - A `fail` completion means the operation did not happen: it is dropped.
 //! - An `info` completion, or none at all, leaves the operation indeterminate: it may take
 //!   effect at any time after its call, or never.
-//! - Events of a process that is not an integer (Jepsen's `:nemesis`) are ignored.
+//! - Events of the process `nemesis` (Jepsen's fault injector) are ignored; any other
+//!   process must be a non-negative integer.
 //!
 //! # EDN
 //!
@@ -46,7 +47,7 @@ pub enum EventKind {
 /// One event of a history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
-    /// The process, or `None` for a process that is not an integer (a nemesis).
+    /// The process, or `None` for the nemesis.
     pub process: Option<u64>,
     /// Invocation or completion.
     pub kind: EventKind,
@@ -132,7 +133,7 @@ fn from_json(v: &serde_json::Value) -> Edn {
             .map_or_else(|| Edn::Symbol(n.to_string()), Edn::Int),
         Value::String(s) => Edn::Str(s.clone()),
         Value::Array(items) => Edn::Seq(items.iter().map(from_json).collect()),
-        Value::Object(entries) => Edn::Map(
+        Value::Object(entries) => Edn::map(
             entries
                 .iter()
                 .map(|(k, v)| (Edn::Str(k.clone()), from_json(v)))
@@ -158,8 +159,12 @@ fn event_from_map(map: &Edn, line: usize) -> Result<Event, String> {
     }
     let process = match field(map, "process") {
         Some(Edn::Int(p)) if *p >= 0 => Some(*p as u64),
-        Some(Edn::Int(p)) => return Err(format!("process {p} is negative")),
-        Some(_) => None,
+        Some(v) if v.name() == Some("nemesis") => None,
+        Some(v) => {
+            return Err(format!(
+                "process {v} is neither a non-negative integer nor nemesis"
+            ))
+        }
         None => return Err("no process".into()),
     };
     let kind = match field(map, "type").and_then(Edn::name) {
@@ -213,15 +218,17 @@ pub fn history_from_events<M: ReadOp>(
         time += 1;
         let result = match event.kind {
             EventKind::Invoke => builder.invoke(process, event, time),
-            EventKind::Ok => match builder.open_input(process) {
+            completion => match builder.open_input(process) {
                 Ok(invoked) if invoked.f != event.f => Err(format!(
                     "process {process} completes {} but invoked {} on line {}",
                     event.f, invoked.f, invoked.line
                 )),
-                _ => builder.ok(process, time, Some(event)),
+                _ => match completion {
+                    EventKind::Ok => builder.ok(process, time, Some(event)),
+                    EventKind::Fail => builder.fail(process),
+                    _ => builder.info(process),
+                },
             },
-            EventKind::Fail => builder.fail(process),
-            EventKind::Info => builder.info(process),
         };
         result.map_err(|m| error(event.line, m))?;
     }

@@ -12,6 +12,7 @@
 use crate::edn::Edn;
 use crate::events::{history_from_events, read_edn_events, RawOp, ReadOp};
 use crate::{Model, Operation, ReadError};
+use im::OrdMap;
 use std::collections::BTreeMap;
 
 /// What an operation does to its key.
@@ -28,8 +29,9 @@ pub enum KvFn {
 /// An operation on one key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct KvOp {
-    /// The key.
-    pub key: String,
+    /// The key: a string in Porcupine's logs, any value in JSON Lines (`1` and `"1"` are
+    /// different keys).
+    pub key: Edn,
     /// What is done to it.
     pub f: KvFn,
 }
@@ -48,21 +50,22 @@ pub enum KvOutput {
 pub struct Kv;
 
 impl Model for Kv {
-    /// The value of every key written so far. After partitioning, one key.
-    type State = BTreeMap<String, String>;
+    /// The value of every key written so far. After partitioning, one key. A persistent
+    /// map, so a step copies one entry, not the map.
+    type State = OrdMap<Edn, String>;
     type Input = KvOp;
     type Output = KvOutput;
 
     fn init(&self) -> Self::State {
-        BTreeMap::new()
+        OrdMap::new()
     }
 
     fn describe_operation(&self, op: &KvOp, output: Option<&KvOutput>) -> String {
         match (&op.f, output) {
-            (KvFn::Get, Some(KvOutput::Value(v))) => format!("get {:?} -> {v:?}", op.key),
-            (KvFn::Get, _) => format!("get {:?} -> ?", op.key),
-            (KvFn::Put(v), _) => format!("put {:?} {v:?}", op.key),
-            (KvFn::Append(v), _) => format!("append {:?} {v:?}", op.key),
+            (KvFn::Get, Some(KvOutput::Value(v))) => format!("get {} -> {v:?}", op.key),
+            (KvFn::Get, _) => format!("get {} -> ?", op.key),
+            (KvFn::Put(v), _) => format!("put {} {v:?}", op.key),
+            (KvFn::Append(v), _) => format!("append {} {v:?}", op.key),
         }
     }
 
@@ -91,9 +94,9 @@ impl Model for Kv {
     }
 
     fn partition(&self, history: &[Operation<KvOp, KvOutput>]) -> Vec<Vec<usize>> {
-        let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut by_key: BTreeMap<&Edn, Vec<usize>> = BTreeMap::new();
         for (i, op) in history.iter().enumerate() {
-            by_key.entry(op.input.key.as_str()).or_default().push(i);
+            by_key.entry(&op.input.key).or_default().push(i);
         }
         by_key.into_values().collect()
     }
@@ -102,11 +105,10 @@ impl Model for Kv {
 /// Reads `get`, `put` and `append`, each with a `key`; put and append carry a string.
 impl ReadOp for Kv {
     fn read_op(&self, op: &RawOp<'_>) -> Result<(KvOp, Option<KvOutput>), String> {
-        let key = match op.key {
-            Some(Edn::Str(k)) => k.clone(),
-            Some(other) => other.to_string(),
-            None => return Err(format!("{} has no key", op.f)),
-        };
+        let key = op
+            .key
+            .cloned()
+            .ok_or_else(|| format!("{} has no key", op.f))?;
         let string = || match op.value {
             Edn::Str(v) => Ok(v.clone()),
             other => Err(format!("{} of {other}: expected a string", op.f)),
@@ -171,7 +173,10 @@ mod tests {
     #[test]
     fn append_concatenates_and_get_must_match() {
         let s = Kv.init();
-        let op = |f| KvOp { key: "k".into(), f };
+        let op = |f| KvOp {
+            key: Edn::Str("k".into()),
+            f,
+        };
         let s = Kv
             .step(&s, &op(KvFn::Append("ab".into())), Some(&KvOutput::Done))
             .unwrap();

@@ -6,8 +6,13 @@
 //! took effect, must all be linearizable.
 
 use linearizability::edn::Edn;
+use linearizability::etcd::{Etcd, EtcdOp, EtcdOutput};
 use linearizability::events::{history_from_events, read_jsonl_events};
-use linearizability::models::{CasOp, CasOutput, CasRegister, Register, RegisterOp};
+use linearizability::kv::{Kv, KvFn, KvOp, KvOutput};
+use linearizability::models::{
+    CasOp, CasOutput, CasRegister, FifoQueue, MultiRegister, Mutex, MutexOp, QueueOp, Register,
+    RegisterOp, Set, SetOp, TxnOp,
+};
 use linearizability::{check_operations, CheckOptions, CheckResult, Model, Operation};
 use proptest::prelude::*;
 
@@ -59,43 +64,46 @@ fn oracle<M: Model>(model: &M, history: &[Operation<M::Input, M::Output>]) -> bo
     )
 }
 
-/// The checker's verdict; when it says linearizable, its linearization is checked too.
+/// The checker's verdict; when it says linearizable, its linearizations are checked too.
 fn verdict<M: Model>(model: &M, history: &[Operation<M::Input, M::Output>]) -> bool {
     let v = check_operations(model, history, &CheckOptions::default());
     assert_ne!(v.result, CheckResult::Unknown);
     if v.result == CheckResult::Ok {
-        assert_valid_linearization(model, history, &v.linearizations.concat());
+        assert_valid_linearizations(model, history, &v.linearizations);
     }
     v.result == CheckResult::Ok
 }
 
-/// `order` places every operation that returned exactly once, respects real time, and
-/// replays legally through `model`. (These models do not partition, so one order.)
-fn assert_valid_linearization<M: Model>(
+/// Every operation that returned is placed exactly once, in some partition's order; each
+/// order respects real time and replays legally through `model` from its initial state.
+/// (Partitions share no state, so each replays on its own.)
+fn assert_valid_linearizations<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
-    order: &[usize],
+    orders: &[Vec<usize>],
 ) {
     let mut seen = vec![false; history.len()];
-    let mut state = model.init();
-    for (k, &i) in order.iter().enumerate() {
-        assert!(!seen[i], "operation {i} placed twice in {order:?}");
-        seen[i] = true;
-        for &later in &order[k + 1..] {
-            assert!(
-                history[later].ret.is_none_or(|r| r >= history[i].call),
-                "{later} returned before {i} was called but is placed after it: {order:?}"
-            );
+    for order in orders {
+        let mut state = model.init();
+        for (k, &i) in order.iter().enumerate() {
+            assert!(!seen[i], "operation {i} placed twice in {orders:?}");
+            seen[i] = true;
+            for &later in &order[k + 1..] {
+                assert!(
+                    history[later].ret.is_none_or(|r| r >= history[i].call),
+                    "{later} returned before {i} was called but is placed after it: {order:?}"
+                );
+            }
+            let op = &history[i];
+            state = model
+                .step(&state, &op.input, op.output.as_ref())
+                .unwrap_or_else(|| panic!("step {k} (operation {i}) is illegal in {order:?}"));
         }
-        let op = &history[i];
-        state = model
-            .step(&state, &op.input, op.output.as_ref())
-            .unwrap_or_else(|| panic!("step {k} (operation {i}) is illegal in {order:?}"));
     }
     for (i, op) in history.iter().enumerate() {
         assert!(
             op.ret.is_none() || seen[i],
-            "returned operation {i} not placed: {order:?}"
+            "returned operation {i} not placed: {orders:?}"
         );
     }
 }
@@ -191,6 +199,102 @@ fn sequential_register_history() -> impl Strategy<Value = Vec<Operation<Register
                 }
             })
             .collect()
+    })
+}
+
+/// Random small histories of any model: each process does one operation from `op`, over a
+/// random interval; some never return (their output is then unknown).
+fn random_history<I: std::fmt::Debug, O: std::fmt::Debug>(
+    op: impl Strategy<Value = (I, O)>,
+) -> impl Strategy<Value = Vec<Operation<I, O>>> {
+    prop::collection::vec((interval(), op), 0..7).prop_map(|ops| {
+        ops.into_iter()
+            .enumerate()
+            .map(|(p, ((call, len, returned), (input, output)))| Operation {
+                process: p as u64,
+                input,
+                call,
+                ret: returned.then_some(call + len),
+                output: returned.then_some(output),
+            })
+            .collect()
+    })
+}
+
+fn small_value() -> impl Strategy<Value = Edn> {
+    (0i64..3).prop_map(Edn::Int)
+}
+
+fn mutex_op() -> impl Strategy<Value = (MutexOp, ())> {
+    prop_oneof![Just((MutexOp::Acquire, ())), Just((MutexOp::Release, ()))]
+}
+
+fn queue_op() -> impl Strategy<Value = (QueueOp, Option<Edn>)> {
+    prop_oneof![
+        small_value().prop_map(|x| (QueueOp::Enqueue(x), None)),
+        prop_oneof![Just(Edn::Nil), small_value()].prop_map(|x| (QueueOp::Dequeue, Some(x))),
+    ]
+}
+
+fn set_op() -> impl Strategy<Value = (SetOp, Option<im::OrdSet<Edn>>)> {
+    prop_oneof![
+        small_value().prop_map(|x| (SetOp::Add(x), None)),
+        prop::collection::vec(small_value(), 0..3)
+            .prop_map(|xs| (SetOp::Read, Some(xs.into_iter().collect()))),
+    ]
+}
+
+fn txn_op() -> impl Strategy<Value = (Vec<TxnOp>, ())> {
+    let key = prop_oneof![
+        Just(Edn::Keyword("x".into())),
+        Just(Edn::Keyword("y".into()))
+    ];
+    let step = (
+        key,
+        small_value(),
+        prop::bool::ANY,
+        prop::bool::weighted(0.2),
+    )
+        .prop_map(|(k, v, read, unknown)| match (read, unknown) {
+            (true, true) => TxnOp::Read(k, None),
+            (true, false) => TxnOp::Read(k, Some(v)),
+            (false, _) => TxnOp::Write(k, v),
+        });
+    prop::collection::vec(step, 1..3).prop_map(|txn| (txn, ()))
+}
+
+/// Two keys, so that the partition by key is exercised against the unpartitioned oracle.
+fn kv_op() -> impl Strategy<Value = (KvOp, KvOutput)> {
+    let key = prop_oneof![Just(Edn::Str("a".into())), Just(Edn::Str("b".into()))];
+    let text = prop_oneof![
+        Just(String::new()),
+        Just("1".to_string()),
+        Just("11".to_string())
+    ];
+    (key, 0u8..3, text).prop_map(|(key, kind, v)| match kind {
+        0 => (KvOp { key, f: KvFn::Get }, KvOutput::Value(v)),
+        1 => (
+            KvOp {
+                key,
+                f: KvFn::Put(v),
+            },
+            KvOutput::Done,
+        ),
+        _ => (
+            KvOp {
+                key,
+                f: KvFn::Append(v),
+            },
+            KvOutput::Done,
+        ),
+    })
+}
+
+fn etcd_op() -> impl Strategy<Value = (EtcdOp, EtcdOutput)> {
+    (0u8..3, 0i64..3, 0i64..3, prop::bool::ANY).prop_map(|(kind, a, b, ok)| match kind {
+        0 => (EtcdOp::Read, EtcdOutput::Read((a > 0).then_some(a))),
+        1 => (EtcdOp::Write(a), EtcdOutput::Written),
+        _ => (EtcdOp::Cas { from: a, to: b }, EtcdOutput::Cas(ok)),
     })
 }
 
@@ -316,6 +420,42 @@ proptest! {
     fn cas_register_verdicts_match_the_oracle(history in cas_history()) {
         let model = CasRegister { init: 0u8 };
         prop_assert_eq!(verdict(&model, &history), oracle(&model, &history), "{:?}", history);
+    }
+
+    #[test]
+    fn mutex_verdicts_match_the_oracle(history in random_history(mutex_op())) {
+        let model = Mutex::default();
+        prop_assert_eq!(verdict(&model, &history), oracle(&model, &history), "{:?}", history);
+    }
+
+    #[test]
+    fn fifo_queue_verdicts_match_the_oracle(history in random_history(queue_op())) {
+        let model = FifoQueue { init: vec![Edn::Int(1)] };
+        prop_assert_eq!(verdict(&model, &history), oracle(&model, &history), "{:?}", history);
+    }
+
+    #[test]
+    fn set_verdicts_match_the_oracle(history in random_history(set_op())) {
+        let model = Set::default();
+        prop_assert_eq!(verdict(&model, &history), oracle(&model, &history), "{:?}", history);
+    }
+
+    #[test]
+    fn multi_register_verdicts_match_the_oracle(history in random_history(txn_op())) {
+        let model = MultiRegister::default();
+        prop_assert_eq!(verdict(&model, &history), oracle(&model, &history), "{:?}", history);
+    }
+
+    #[test]
+    fn kv_verdicts_partitioned_by_key_match_the_unpartitioned_oracle(
+        history in random_history(kv_op())
+    ) {
+        prop_assert_eq!(verdict(&Kv, &history), oracle(&Kv, &history), "{:?}", history);
+    }
+
+    #[test]
+    fn etcd_verdicts_match_the_oracle(history in random_history(etcd_op())) {
+        prop_assert_eq!(verdict(&Etcd, &history), oracle(&Etcd, &history), "{:?}", history);
     }
 
     #[test]

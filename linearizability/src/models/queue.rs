@@ -1,10 +1,10 @@
 //! A first-in, first-out queue (Knossos's `fifo-queue`).
 
-use super::{observed, unknown_f};
+use super::unknown_f;
 use crate::edn::Edn;
 use crate::events::{RawOp, ReadOp};
 use crate::Model;
-use std::collections::VecDeque;
+use im::Vector;
 
 /// An operation on a queue.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -15,10 +15,12 @@ pub enum QueueOp {
     Dequeue,
 }
 
-/// A FIFO queue, starting with `init` (front first), with `enqueue` and `dequeue`. A
-/// dequeue must return the front element, so a dequeue that returned a value on an
-/// empty queue is illegal. A dequeue whose value is unknown (`nil`, or it never returned)
+/// A FIFO queue, starting with `init` (front first), with `enqueue` and `dequeue`. As in
+/// Knossos, a dequeue must return the front element, and `nil` if the queue is empty: a
+/// dequeue that returned `nil` observed an empty queue. A dequeue that never returned
 /// takes the front element if there is one, and otherwise changes nothing.
+///
+/// States are persistent vectors (`im`), so a step shares its predecessor's elements.
 #[derive(Clone, Debug, Default)]
 pub struct FifoQueue {
     /// The elements before any operation, front first.
@@ -26,9 +28,9 @@ pub struct FifoQueue {
 }
 
 impl Model for FifoQueue {
-    type State = VecDeque<Edn>;
+    type State = Vector<Edn>;
     type Input = QueueOp;
-    /// A dequeue's element; `None` for an enqueue.
+    /// A dequeue's element (`nil` if it found the queue empty); `None` for an enqueue.
     type Output = Option<Edn>;
 
     fn init(&self) -> Self::State {
@@ -57,7 +59,7 @@ impl Model for FifoQueue {
         match (op, output) {
             (QueueOp::Enqueue(x), _) => next.push_back(x.clone()),
             (QueueOp::Dequeue, Some(Some(seen))) => {
-                if next.pop_front().as_ref() != Some(seen) {
+                if next.pop_front().unwrap_or(Edn::Nil) != *seen {
                     return None;
                 }
             }
@@ -79,7 +81,7 @@ impl ReadOp for FifoQueue {
             )),
             "dequeue" => Ok((
                 QueueOp::Dequeue,
-                observed(op.value, op.returned).map(|v| Some(v.clone())),
+                op.returned.then(|| Some(op.value.clone())),
             )),
             f => Err(unknown_f("fifo-queue", f, "enqueue and dequeue")),
         }
@@ -103,11 +105,18 @@ mod tests {
         let s = m
             .step(&s, &QueueOp::Dequeue, Some(&Some(Edn::Int(1))))
             .unwrap();
-        assert_eq!(s, VecDeque::from([Edn::Int(2)]));
-        let empty = m.step(&VecDeque::new(), &QueueOp::Dequeue, None).unwrap();
+        assert_eq!(s, Vector::unit(Edn::Int(2)));
+        let empty = m.step(&Vector::new(), &QueueOp::Dequeue, None).unwrap();
         assert!(empty.is_empty());
         assert!(m
             .step(&empty, &QueueOp::Dequeue, Some(&Some(Edn::Int(1))))
+            .is_none());
+        // A dequeue of nil saw the queue empty.
+        assert!(m
+            .step(&empty, &QueueOp::Dequeue, Some(&Some(Edn::Nil)))
+            .is_some());
+        assert!(m
+            .step(&s, &QueueOp::Dequeue, Some(&Some(Edn::Nil)))
             .is_none());
     }
 }

@@ -1,10 +1,10 @@
 //! A grow-only set (Knossos's `set`).
 
-use super::{observed, unknown_f};
+use super::unknown_f;
 use crate::edn::Edn;
 use crate::events::{RawOp, ReadOp};
 use crate::Model;
-use std::collections::BTreeSet;
+use im::OrdSet;
 
 /// An operation on a set.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -16,30 +16,37 @@ pub enum SetOp {
 }
 
 /// A set of values, starting at `init`, with `add` and `read`. A read must return exactly
-/// the elements added so far; a read of `nil` is unknown.
+/// the elements added so far. As in Knossos, a read that returned `nil` is not an unknown
+/// value here: no set is `nil`, so it is illegal. (Only a read that never returned is
+/// unknown.)
+///
+/// States are persistent sets (`im`), so a step shares its predecessor's elements: the
+/// search keeps many states, and copying whole sets made memory grow with the square of
+/// the history.
 #[derive(Clone, Debug, Default)]
 pub struct Set {
     /// The elements before any add.
-    pub init: BTreeSet<Edn>,
+    pub init: OrdSet<Edn>,
 }
 
 impl Model for Set {
-    type State = BTreeSet<Edn>;
+    type State = OrdSet<Edn>;
     type Input = SetOp;
-    /// A read's elements; `None` for an add.
-    type Output = Option<BTreeSet<Edn>>;
+    /// A read's elements, or `None` if it returned `nil`; `None` for an add.
+    type Output = Option<OrdSet<Edn>>;
 
     fn init(&self) -> Self::State {
         self.init.clone()
     }
 
-    fn describe_operation(&self, op: &SetOp, output: Option<&Option<BTreeSet<Edn>>>) -> String {
+    fn describe_operation(&self, op: &SetOp, output: Option<&Option<OrdSet<Edn>>>) -> String {
         match (op, output) {
             (SetOp::Add(x), _) => format!("add {x}"),
             (SetOp::Read, Some(Some(xs))) => {
                 format!("read -> {}", Edn::Set(xs.iter().cloned().collect()))
             }
-            (SetOp::Read, _) => "read -> ?".into(),
+            (SetOp::Read, Some(None)) => "read -> nil".into(),
+            (SetOp::Read, None) => "read -> ?".into(),
         }
     }
 
@@ -51,7 +58,7 @@ impl Model for Set {
         &self,
         state: &Self::State,
         op: &SetOp,
-        output: Option<&Option<BTreeSet<Edn>>>,
+        output: Option<&Option<OrdSet<Edn>>>,
     ) -> Option<Self::State> {
         match (op, output) {
             (SetOp::Add(x), _) => {
@@ -60,20 +67,22 @@ impl Model for Set {
                 Some(next)
             }
             (SetOp::Read, Some(Some(seen))) => (seen == state).then(|| state.clone()),
-            (SetOp::Read, _) => Some(state.clone()),
+            (SetOp::Read, Some(None)) => None,
+            (SetOp::Read, None) => Some(state.clone()),
         }
     }
 }
 
 /// Reads `add` with an element and `read` with a vector or set of elements.
 impl ReadOp for Set {
-    fn read_op(&self, op: &RawOp<'_>) -> Result<(SetOp, Option<Option<BTreeSet<Edn>>>), String> {
+    fn read_op(&self, op: &RawOp<'_>) -> Result<(SetOp, Option<Option<OrdSet<Edn>>>), String> {
         match op.f {
             "add" => Ok((SetOp::Add(op.value.clone()), op.returned.then_some(None))),
             "read" => {
-                let output = match observed(op.value, op.returned) {
-                    None => None,
-                    Some(v) => Some(Some(
+                let output = match op.value {
+                    _ if !op.returned => None,
+                    Edn::Nil => Some(None),
+                    v => Some(Some(
                         v.items()
                             .ok_or_else(|| {
                                 format!("read of {v}: expected a vector or set of elements")
@@ -102,5 +111,7 @@ mod tests {
         assert!(m.step(&s, &SetOp::Read, Some(&read(&[1]))).is_some());
         assert!(m.step(&s, &SetOp::Read, Some(&read(&[]))).is_none());
         assert!(m.step(&s, &SetOp::Read, Some(&read(&[1, 2]))).is_none());
+        assert!(m.step(&s, &SetOp::Read, Some(&None)).is_none());
+        assert!(m.step(&s, &SetOp::Read, None).is_some());
     }
 }
