@@ -207,6 +207,13 @@ fn lin_command() -> Cli {
                 .value_parser(parse_duration)
                 .help("Give up with 'unknown' (exit 3) after this long"),
         )
+        .arg(
+            Arg::new("memory")
+                .long("memory")
+                .value_name("SIZE")
+                .value_parser(parse_size)
+                .help("Give up with 'unknown' (exit 3) when a partition's search table would outgrow this (e.g. 512MiB, 4GiB)"),
+        )
 }
 
 /// The clap command, built from the registry.
@@ -290,6 +297,7 @@ where
                 .and_then(|n| crate::lin::Input::from_name(n)),
             init: sub.get_one::<String>("init").cloned(),
             timeout: sub.get_one::<Duration>("timeout").copied(),
+            memory: sub.get_one::<usize>("memory").copied(),
             html: sub.get_one::<PathBuf>("html").cloned(),
             format,
         })),
@@ -386,9 +394,51 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// `512MiB`, `4GiB`, `100MB`, `64KiB`, or a bare number of bytes.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size; expected e.g. 512MiB or 4GiB"))?;
+    let scale: f64 = match unit.trim() {
+        "" | "B" => 1.0,
+        "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        unit => {
+            return Err(format!(
+                "unknown unit '{unit}' in '{s}'; use B, KB, MB, GB, KiB, MiB or GiB"
+            ))
+        }
+    };
+    let bytes = value * scale;
+    if !(1024.0..=usize::MAX as f64).contains(&bytes) {
+        return Err(format!("'{s}' must be between 1KiB and the address space"));
+    }
+    Ok(bytes as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("100MB"), Ok(100_000_000));
+        assert_eq!(parse_size("2048"), Ok(2048));
+        assert!(parse_size("12").unwrap_err().contains("between"));
+        assert!(parse_size("4TB").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("lots").unwrap_err().contains("not a size"));
+    }
 
     #[test]
     fn durations_parse_with_units() {

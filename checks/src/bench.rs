@@ -128,6 +128,7 @@ fn time_file(args: &BenchLinArgs, folder_model: Option<&str>, file: PathBuf) -> 
         input: Some(input),
         init: args.init.clone(),
         timeout: None,
+        memory: None,
         html: None,
         format: args.format,
     };

@@ -8,7 +8,9 @@ use crate::lin_models;
 use crate::pending::PendingFile;
 use anyhow::{bail, Context, Result};
 use linearizability::visualize::{render_html, Page, PageOp, PageVerdict, MAX_PAGE_OPS};
-use linearizability::{check_operations, CheckOptions, CheckResult, Model, Operation, Verdict};
+use linearizability::{
+    check_operations, Budget, CheckOptions, CheckResult, Model, Operation, Verdict,
+};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,6 +116,8 @@ pub struct LinArgs {
     pub init: Option<String>,
     /// Give up with "unknown" after this long.
     pub timeout: Option<Duration>,
+    /// Give up with "unknown" when a partition's search table would need more bytes.
+    pub memory: Option<usize>,
     /// Write an HTML page of the result here.
     pub html: Option<PathBuf>,
     /// Output format.
@@ -145,6 +149,10 @@ pub struct LinReport {
     pub partitions: usize,
     /// `linearizable`, `not linearizable` or `unknown`.
     pub verdict: &'static str,
+    /// For `unknown`: the budget that ran out, `time` or `memory`.
+    pub exhausted: Option<&'static str>,
+    /// Configurations (set of linearized operations, state) the search explored.
+    pub explored: usize,
     /// Time spent in the search, in seconds (reading excluded).
     pub seconds: f64,
     /// Why not, for `not linearizable`.
@@ -216,6 +224,7 @@ pub fn check_history<M: Model>(
 ) -> Result<LinReport> {
     let options = CheckOptions {
         timeout: args.timeout,
+        memory: args.memory,
         ..CheckOptions::default()
     };
     let started = Instant::now();
@@ -230,6 +239,11 @@ pub fn check_history<M: Model>(
         operations: ops.len(),
         partitions: verdict.partitions,
         verdict: verdict_name(verdict.result),
+        exhausted: verdict.exhausted.map(|b| match b {
+            Budget::Time => "time",
+            Budget::Memory => "memory",
+        }),
+        explored: verdict.explored,
         seconds,
         failure: verdict.failure.as_ref().map(|f| LinFailure {
             partition_operations: f.partition.len(),
@@ -371,6 +385,14 @@ fn render(r: &LinReport) -> String {
         }
         out.push_str(&format!("cannot be placed after it:\n  {}\n", f.blocked));
     }
-    out.push_str(&format!("result: {} ({:.3} s)\n", r.verdict, r.seconds));
+    let why = match r.exhausted {
+        Some("time") => ": the --timeout ran out before the search decided",
+        Some(_) => ": the search table would have outgrown --memory",
+        None => "",
+    };
+    out.push_str(&format!(
+        "result: {}{why} ({:.3} s, {} configurations explored)\n",
+        r.verdict, r.seconds, r.explored
+    ));
     out
 }

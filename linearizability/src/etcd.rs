@@ -71,6 +71,13 @@ impl Model for Etcd {
         state.map_or("nil".into(), |v| v.to_string())
     }
 
+    fn is_read_only(&self, input: &EtcdOp, output: Option<&EtcdOutput>) -> bool {
+        matches!(
+            (input, output),
+            (EtcdOp::Read, _) | (EtcdOp::Cas { .. }, Some(EtcdOutput::Cas(false)))
+        )
+    }
+
     fn step(
         &self,
         state: &Option<i64>,

@@ -12,8 +12,8 @@
 use crate::edn::Edn;
 use crate::events::{history_from_events, read_edn_events, RawOp, ReadOp};
 use crate::{Model, Operation, ReadError};
-use im::OrdMap;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What an operation does to its key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -31,7 +31,8 @@ pub enum KvFn {
 pub struct KvOp {
     /// The key: a string in Porcupine's logs, any value in JSON Lines (`1` and `"1"` are
     /// different keys).
-    pub key: Edn,
+    /// Shared, because every state that holds the key holds it too.
+    pub key: Arc<Edn>,
     /// What is done to it.
     pub f: KvFn,
 }
@@ -50,14 +51,20 @@ pub enum KvOutput {
 pub struct Kv;
 
 impl Model for Kv {
-    /// The value of every key written so far. After partitioning, one key. A persistent
-    /// map, so a step copies one entry, not the map.
-    type State = OrdMap<Edn, String>;
+    /// The value of every key written so far, sorted by key. After partitioning a state
+    /// holds one key, so a small shared slice is the cheapest map: a read copies nothing,
+    /// and a write copies one pointer per key.
+    type State = Arc<[(Arc<Edn>, Arc<str>)]>;
     type Input = KvOp;
     type Output = KvOutput;
 
     fn init(&self) -> Self::State {
-        OrdMap::new()
+        Arc::new([])
+    }
+
+    fn describe_state(&self, state: &Self::State) -> String {
+        let entries: Vec<String> = state.iter().map(|(k, v)| format!("{k} {v:?}")).collect();
+        format!("{{{}}}", entries.join(", "))
     }
 
     fn describe_operation(&self, op: &KvOp, output: Option<&KvOutput>) -> String {
@@ -69,32 +76,39 @@ impl Model for Kv {
         }
     }
 
+    fn is_read_only(&self, op: &KvOp, _: Option<&KvOutput>) -> bool {
+        op.f == KvFn::Get
+    }
+
     fn step(
         &self,
         state: &Self::State,
         op: &KvOp,
         output: Option<&KvOutput>,
     ) -> Option<Self::State> {
-        let current = state.get(&op.key).map_or("", String::as_str);
+        let at = state.binary_search_by(|(k, _)| (**k).cmp(&op.key));
+        let current = at.map_or("", |i| &*state[i].1);
+        let set = |value: Arc<str>| {
+            let mut next = state.to_vec();
+            match at {
+                Ok(i) => next[i].1 = value,
+                Err(i) => next.insert(i, (op.key.clone(), value)),
+            }
+            Arc::from(next)
+        };
         match (&op.f, output) {
             (KvFn::Get, None) => Some(state.clone()),
             (KvFn::Get, Some(KvOutput::Value(v))) => (v == current).then(|| state.clone()),
-            (KvFn::Put(v), None | Some(KvOutput::Done)) => {
-                let mut next = state.clone();
-                next.insert(op.key.clone(), v.clone());
-                Some(next)
-            }
+            (KvFn::Put(v), None | Some(KvOutput::Done)) => Some(set(Arc::from(v.as_str()))),
             (KvFn::Append(v), None | Some(KvOutput::Done)) => {
-                let mut next = state.clone();
-                next.insert(op.key.clone(), format!("{current}{v}"));
-                Some(next)
+                Some(set(Arc::from(format!("{current}{v}"))))
             }
             _ => None,
         }
     }
 
     fn partition(&self, history: &[Operation<KvOp, KvOutput>]) -> Vec<Vec<usize>> {
-        let mut by_key: BTreeMap<&Edn, Vec<usize>> = BTreeMap::new();
+        let mut by_key: BTreeMap<&Arc<Edn>, Vec<usize>> = BTreeMap::new();
         for (i, op) in history.iter().enumerate() {
             by_key.entry(&op.input.key).or_default().push(i);
         }
@@ -107,7 +121,7 @@ impl ReadOp for Kv {
     fn read_op(&self, op: &RawOp<'_>) -> Result<(KvOp, Option<KvOutput>), String> {
         let key = op
             .key
-            .cloned()
+            .map(|k| Arc::new(k.clone()))
             .ok_or_else(|| format!("{} has no key", op.f))?;
         let string = || match op.value {
             Edn::Str(v) => Ok(v.clone()),
@@ -174,7 +188,7 @@ mod tests {
     fn append_concatenates_and_get_must_match() {
         let s = Kv.init();
         let op = |f| KvOp {
-            key: Edn::Str("k".into()),
+            key: Arc::new(Edn::Str("k".into())),
             f,
         };
         let s = Kv

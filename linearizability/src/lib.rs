@@ -49,6 +49,6 @@ mod model;
 pub mod models;
 pub mod visualize;
 
-pub use check::{check_operations, CheckOptions, CheckResult, Failure, Verdict};
+pub use check::{check_operations, Budget, CheckOptions, CheckResult, Failure, Verdict};
 pub use history::{HistoryBuilder, Operation, ReadError};
 pub use model::{History, Model};

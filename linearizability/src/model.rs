@@ -32,6 +32,19 @@ pub trait Model: Sync {
         output: Option<&Self::Output>,
     ) -> Option<Self::State>;
 
+    /// Whether the operation never changes the state: in every state where it is legal,
+    /// [`Model::step`] returns that same state. Reads are; a compare-and-set that observed
+    /// a mismatch is. The search then need not try the orders that differ only in where
+    /// such an operation took effect, which makes read-heavy histories much cheaper.
+    ///
+    /// Answering `true` for an operation that can change the state (a write of the value
+    /// already there, say) can make the verdict wrong. The default, `false`, is always
+    /// safe.
+    fn is_read_only(&self, input: &Self::Input, output: Option<&Self::Output>) -> bool {
+        let _ = (input, output);
+        false
+    }
+
     /// How an operation reads in reports: what was asked and, if known, what came back.
     /// The default prints their `Debug` forms.
     fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {

@@ -271,22 +271,25 @@ fn kv_op() -> impl Strategy<Value = (KvOp, KvOutput)> {
         Just("1".to_string()),
         Just("11".to_string())
     ];
-    (key, 0u8..3, text).prop_map(|(key, kind, v)| match kind {
-        0 => (KvOp { key, f: KvFn::Get }, KvOutput::Value(v)),
-        1 => (
-            KvOp {
-                key,
-                f: KvFn::Put(v),
-            },
-            KvOutput::Done,
-        ),
-        _ => (
-            KvOp {
-                key,
-                f: KvFn::Append(v),
-            },
-            KvOutput::Done,
-        ),
+    (key, 0u8..3, text).prop_map(|(key, kind, v)| {
+        let key = std::sync::Arc::new(key);
+        match kind {
+            0 => (KvOp { key, f: KvFn::Get }, KvOutput::Value(v)),
+            1 => (
+                KvOp {
+                    key,
+                    f: KvFn::Put(v),
+                },
+                KvOutput::Done,
+            ),
+            _ => (
+                KvOp {
+                    key,
+                    f: KvFn::Append(v),
+                },
+                KvOutput::Done,
+            ),
+        }
     })
 }
 
@@ -396,8 +399,16 @@ fn event_history() -> impl Strategy<Value = (String, Vec<Operation<CasOp<Edn>, C
     })
 }
 
+/// 2000 cases per property, or `PROPTEST_CASES` for a longer soak.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn histories_with_fail_and_info_read_from_jsonl_match_the_oracle(

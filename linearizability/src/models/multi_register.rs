@@ -52,6 +52,10 @@ impl Model for MultiRegister {
         Edn::Map(state.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).to_string()
     }
 
+    fn is_read_only(&self, txn: &Vec<TxnOp>, _: Option<&()>) -> bool {
+        txn.iter().all(|op| matches!(op, TxnOp::Read(..)))
+    }
+
     fn step(&self, state: &Self::State, txn: &Vec<TxnOp>, _: Option<&()>) -> Option<Self::State> {
         let mut next = state.clone();
         for op in txn {

@@ -42,6 +42,10 @@ impl<V: Clone + Eq + Hash + Debug + Send + Sync> Model for Register<V> {
         }
     }
 
+    fn is_read_only(&self, input: &RegisterOp<V>, _: Option<&Option<V>>) -> bool {
+        matches!(input, RegisterOp::Read)
+    }
+
     fn step(&self, state: &V, input: &RegisterOp<V>, output: Option<&Option<V>>) -> Option<V> {
         match input {
             RegisterOp::Write(v) => Some(v.clone()),
@@ -110,6 +114,13 @@ impl<V: Clone + Eq + Hash + Debug + Send + Sync> Model for CasRegister<V> {
             (CasOp::Cas { from, to }, Some(_)) => format!("cas {from:?}->{to:?}"),
             (CasOp::Cas { from, to }, None) => format!("cas {from:?}->{to:?} ?"),
         }
+    }
+
+    fn is_read_only(&self, input: &CasOp<V>, output: Option<&CasOutput<V>>) -> bool {
+        matches!(
+            (input, output),
+            (CasOp::Read, _) | (CasOp::Cas { .. }, Some(CasOutput::Swapped(false)))
+        )
     }
 
     fn step(&self, state: &V, input: &CasOp<V>, output: Option<&CasOutput<V>>) -> Option<V> {

@@ -54,6 +54,10 @@ impl Model for Set {
         Edn::Set(state.iter().cloned().collect()).to_string()
     }
 
+    fn is_read_only(&self, op: &SetOp, _: Option<&Option<OrdSet<Edn>>>) -> bool {
+        matches!(op, SetOp::Read)
+    }
+
     fn step(
         &self,
         state: &Self::State,

@@ -1,0 +1,231 @@
+//! Lowe's memoization: the configurations (set of linearized operations, state) the search
+//! has already explored, so it never explores one twice.
+//!
+//! The set of linearized operations is a bitset with an incrementally kept Zobrist hash:
+//! linearizing or un-linearizing an operation XORs its random key in, so hashing a
+//! configuration costs one state hash, not a pass over the bits. A hash only picks a
+//! bucket; every hit is confirmed by comparing the bits and the state in full, so a hash
+//! collision can never prune a configuration that was not explored.
+//!
+//! Stored bitsets are compressed. The search linearizes operations roughly in call order,
+//! so a bitset is mostly whole words of ones, then a few mixed words, then zeros. It is
+//! stored as its last non-zero word's index and value, then every earlier word that is not
+//! all ones, with its index: a handful of words where the plain bitset has one per 64
+//! operations. A 200 000-operation history would otherwise need 25 KB per configuration.
+
+use hashbrown::HashTable;
+use std::hash::{BuildHasher, Hash};
+
+/// The set of operations linearized so far, with its Zobrist hash.
+pub(super) struct Linearized {
+    words: Vec<u64>,
+    keys: Vec<u64>,
+    hash: u64,
+}
+
+impl Linearized {
+    /// The empty set over `n` operations.
+    pub fn new(n: usize) -> Linearized {
+        Linearized {
+            words: vec![0; n.div_ceil(64)],
+            keys: (0..n as u64).map(zobrist_key).collect(),
+            hash: 0,
+        }
+    }
+
+    /// Adds `op` if absent, removes it if present.
+    #[inline]
+    pub fn toggle(&mut self, op: u32) {
+        let op = op as usize;
+        self.words[op / 64] ^= 1 << (op % 64);
+        self.hash ^= self.keys[op];
+    }
+
+    /// Writes the compressed form described in the module docs into `out`.
+    fn encode(&self, out: &mut Vec<u64>) {
+        out.clear();
+        let Some(last) = self.words.iter().rposition(|&w| w != 0) else {
+            return;
+        };
+        out.push(last as u64);
+        out.push(self.words[last]);
+        for (i, &w) in self.words[..last].iter().enumerate() {
+            if w != u64::MAX {
+                out.push(i as u64);
+                out.push(w);
+            }
+        }
+    }
+}
+
+/// A fixed, well-mixed random key per operation (SplitMix64), so runs are reproducible.
+fn zobrist_key(op: u64) -> u64 {
+    let mut z = op.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// One explored configuration: where its compressed bitset lies in the arena, and its state.
+struct Slot<S> {
+    hash: u64,
+    start: usize,
+    len: u32,
+    state: S,
+}
+
+/// What [`Memo::insert`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Insert {
+    /// The configuration is new, and now recorded.
+    New,
+    /// The configuration was explored before.
+    Seen,
+    /// Recording it would exceed the memory budget; nothing was recorded.
+    OverBudget,
+}
+
+/// The explored configurations.
+pub(super) struct Memo<S> {
+    table: HashTable<Slot<S>>,
+    arena: Vec<u64>,
+    scratch: Vec<u64>,
+    hasher: foldhash::fast::FixedState,
+    budget: Option<usize>,
+}
+
+impl<S: Clone + Eq + Hash> Memo<S> {
+    /// An empty memo that stops recording at about `budget` bytes of its own tables (the
+    /// heap memory that states point to is not counted).
+    pub fn new(budget: Option<usize>) -> Memo<S> {
+        Memo {
+            table: HashTable::new(),
+            arena: Vec::new(),
+            scratch: Vec::new(),
+            hasher: foldhash::fast::FixedState::with_seed(0x6c69_6e65_6172_697a),
+            budget,
+        }
+    }
+
+    /// Records (`linearized`, `state`) unless it was recorded before. Clones `state` only
+    /// when the configuration is new.
+    pub fn insert(&mut self, linearized: &Linearized, state: &S) -> Insert {
+        let hash = linearized.hash ^ self.hasher.hash_one(state);
+        linearized.encode(&mut self.scratch);
+        let (arena, scratch) = (&self.arena, &self.scratch);
+        let found = self.table.find(hash, |slot| {
+            slot.hash == hash
+                && &arena[slot.start..slot.start + slot.len as usize] == scratch.as_slice()
+                && slot.state == *state
+        });
+        if found.is_some() {
+            return Insert::Seen;
+        }
+        if self.budget.is_some_and(|b| self.bytes_after_insert() > b) {
+            return Insert::OverBudget;
+        }
+        let start = self.arena.len();
+        self.arena.extend_from_slice(&self.scratch);
+        self.table.insert_unique(
+            hash,
+            Slot {
+                hash,
+                start,
+                len: self.scratch.len() as u32,
+                state: state.clone(),
+            },
+            |slot| slot.hash,
+        );
+        Insert::New
+    }
+
+    /// How many configurations are recorded.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+    /// The bytes the tables would hold after recording one more configuration: what is
+    /// allocated, or what the next doubling would allocate.
+    fn bytes_after_insert(&self) -> usize {
+        let slot = std::mem::size_of::<Slot<S>>() + 1;
+        let slots = if self.table.len() < self.table.capacity() {
+            self.table.capacity()
+        } else {
+            (self.table.capacity() * 2).max(4)
+        };
+        let words = (self.arena.len() + self.scratch.len()).max(self.arena.capacity());
+        slots * slot + words * 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configuration_is_new_once() {
+        let mut memo = Memo::new(None);
+        let mut lin = Linearized::new(200);
+        assert_eq!(memo.insert(&lin, &0u8), Insert::New);
+        assert_eq!(memo.insert(&lin, &0u8), Insert::Seen);
+        assert_eq!(memo.insert(&lin, &1u8), Insert::New);
+        lin.toggle(130);
+        assert_eq!(memo.insert(&lin, &0u8), Insert::New);
+        lin.toggle(130);
+        assert_eq!(memo.insert(&lin, &0u8), Insert::Seen);
+    }
+
+    #[test]
+    fn the_compressed_form_tells_every_bitset_apart() {
+        // Every subset of a few operations spread over several words, including whole
+        // words of ones, gets its own entry.
+        let ops = [0u32, 1, 63, 64, 127, 128, 200];
+        let mut memo = Memo::new(None);
+        let mut lin = Linearized::new(256);
+        for mask in 0u32..(1 << ops.len()) {
+            for (i, &op) in ops.iter().enumerate() {
+                if mask & (1 << i) != 0 {
+                    lin.toggle(op);
+                }
+            }
+            assert_eq!(memo.insert(&lin, &()), Insert::New, "mask {mask:b}");
+            for (i, &op) in ops.iter().enumerate() {
+                if mask & (1 << i) != 0 {
+                    lin.toggle(op);
+                }
+            }
+        }
+        // And whole words of ones against the same bits with one missing.
+        let mut full = Linearized::new(128);
+        (0..128).for_each(|op| full.toggle(op));
+        assert_eq!(memo.insert(&full, &()), Insert::New);
+        full.toggle(5);
+        assert_eq!(memo.insert(&full, &()), Insert::New);
+    }
+
+    #[test]
+    fn equal_hashes_with_different_bits_are_told_apart() {
+        // Force a Zobrist collision: two sets whose keys XOR to the same hash.
+        let mut a = Linearized::new(2);
+        let mut b = Linearized::new(2);
+        a.toggle(0);
+        b.toggle(1);
+        b.hash = a.hash;
+        let mut memo = Memo::new(None);
+        assert_eq!(memo.insert(&a, &()), Insert::New);
+        assert_eq!(memo.insert(&b, &()), Insert::New);
+    }
+
+    #[test]
+    fn a_budget_stops_recording() {
+        let mut memo = Memo::new(Some(4096));
+        let mut outcome = Insert::New;
+        for s in 0u64..10_000 {
+            outcome = memo.insert(&Linearized::new(1), &s);
+            if outcome != Insert::New {
+                break;
+            }
+        }
+        assert_eq!(outcome, Insert::OverBudget);
+        assert!(memo.bytes_after_insert() > 4096);
+    }
+}

@@ -1,0 +1,390 @@
+//! The search: Wing & Gong's algorithm with Lowe's memoization, one partition at a time,
+//! partitions in parallel (P-compositionality, after Horn & Kroening).
+
+mod entries;
+mod memo;
+mod search;
+
+use crate::{Model, Operation};
+use search::{check_partition, Limits, Outcome};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Whether a history is linearizable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckResult {
+    /// Every partition has a linearization.
+    Ok,
+    /// Some partition has none.
+    Illegal,
+    /// A budget ran out before the search decided. Not evidence either way.
+    Unknown,
+}
+
+/// A limit that can stop a search before it decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// [`CheckOptions::timeout`] passed.
+    Time,
+    /// A partition's memo table would have grown past [`CheckOptions::memory`].
+    Memory,
+}
+
+/// Limits on a check.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Give up (with [`CheckResult::Unknown`]) after this long.
+    pub timeout: Option<Duration>,
+    /// Give up (with [`CheckResult::Unknown`]) when one partition's table of explored
+    /// configurations would need more than this many bytes. Heap memory inside states is
+    /// not counted, and partitions checked at once each have their own table.
+    pub memory: Option<usize>,
+    /// Threads that check partitions concurrently.
+    pub threads: usize,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            timeout: None,
+            memory: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Why a partition is not linearizable, in indices into the checked history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The operations of the failing partition.
+    pub partition: Vec<usize>,
+    /// The longest sequence of operations of that partition the search could linearize.
+    pub longest_prefix: Vec<usize>,
+    /// The operation that could not be placed after that prefix: it returned before the
+    /// search found a point for it.
+    pub blocked: usize,
+}
+
+/// The outcome of a check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// Linearizable, not, or undecided.
+    pub result: CheckResult,
+    /// How many partitions the model split the history into.
+    pub partitions: usize,
+    /// For [`CheckResult::Illegal`]: the smallest failing partition found.
+    pub failure: Option<Failure>,
+    /// For [`CheckResult::Ok`]: a linearization of every partition, as indices into the
+    /// history in the order the operations took effect, largest partition first.
+    /// Indeterminate operations that never took effect are left out.
+    pub linearizations: Vec<Vec<usize>>,
+    /// For [`CheckResult::Unknown`]: which budget ran out.
+    pub exhausted: Option<Budget>,
+    /// How many configurations (set of linearized operations, state) the search explored,
+    /// over all partitions: the measure of its work.
+    pub explored: usize,
+}
+
+/// Checks whether `history` is linearizable for `model`.
+///
+/// The verdict does not depend on the number of threads or on timing: a budget can only
+/// turn a verdict into [`CheckResult::Unknown`]. Which failing partition is reported when
+/// several fail may vary between parallel runs; it is the smallest one that was searched.
+pub fn check_operations<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    options: &CheckOptions,
+) -> Verdict {
+    let cancel = AtomicBool::new(false);
+    let limits = Limits {
+        deadline: options.timeout.map(|t| Instant::now() + t),
+        memory: options.memory,
+        cancel: &cancel,
+    };
+    let mut parts = model.partition(history);
+    // Small partitions first: a violation in a small one is found (and explained) sooner.
+    parts.sort_by_key(|p| p.len());
+    let outcomes = if options.threads <= 1 || parts.len() <= 1 {
+        check_in_turn(model, history, &parts, &limits)
+    } else {
+        check_in_parallel(model, history, &parts, &limits, options.threads)
+    };
+    let partitions = parts.len();
+    let mut failure: Option<Failure> = None;
+    let mut exhausted = None;
+    let mut linearizations = Vec::with_capacity(partitions);
+    let mut decided = 0;
+    let mut explored = 0;
+    for (outcome, configurations) in outcomes {
+        explored += configurations;
+        match outcome {
+            Outcome::Linearizable(order) => {
+                decided += 1;
+                linearizations.push(order);
+            }
+            Outcome::Illegal(f) => {
+                if failure
+                    .as_ref()
+                    .is_none_or(|g| f.partition.len() < g.partition.len())
+                {
+                    failure = Some(f);
+                }
+            }
+            Outcome::Exhausted(budget) => exhausted = exhausted.or(Some(budget)),
+            Outcome::Cancelled => {}
+        }
+    }
+    let result = if failure.is_some() {
+        exhausted = None;
+        CheckResult::Illegal
+    } else if decided < partitions {
+        CheckResult::Unknown
+    } else {
+        CheckResult::Ok
+    };
+    if result != CheckResult::Ok {
+        linearizations.clear();
+    }
+    linearizations.sort_by_key(|l| std::cmp::Reverse(l.len()));
+    Verdict {
+        result,
+        partitions,
+        failure,
+        linearizations,
+        exhausted,
+        explored,
+    }
+}
+
+/// Checks partitions one after another on this thread, until one fails or time runs out.
+fn check_in_turn<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    parts: &[Vec<usize>],
+    limits: &Limits<'_>,
+) -> Vec<(Outcome, usize)> {
+    let mut outcomes = Vec::with_capacity(parts.len());
+    for part in parts {
+        let outcome = check_partition(model, history, part, limits);
+        let stop = decides_the_rest(&outcome.0);
+        outcomes.push(outcome);
+        if stop {
+            break;
+        }
+    }
+    outcomes
+}
+
+/// Whether checking more partitions after `outcome` is wasted work: a failure decides the
+/// history, and once the time is up every other partition would run out too. A partition
+/// that ran out of memory does not stop the rest, since another may still fail.
+fn decides_the_rest(outcome: &Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Illegal(_) | Outcome::Exhausted(Budget::Time) | Outcome::Cancelled
+    )
+}
+
+/// Checks partitions on `threads` threads, each taking the next unchecked partition, until
+/// all are checked or one fails.
+fn check_in_parallel<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    parts: &[Vec<usize>],
+    limits: &Limits<'_>,
+    threads: usize,
+) -> Vec<(Outcome, usize)> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let outcomes: Mutex<Vec<(Outcome, usize)>> = Mutex::new(Vec::with_capacity(parts.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(parts.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= parts.len() || limits.cancel.load(Ordering::Relaxed) {
+                    return;
+                }
+                let outcome = check_partition(model, history, &parts[i], limits);
+                if decides_the_rest(&outcome.0) {
+                    limits.cancel.store(true, Ordering::Relaxed);
+                }
+                outcomes.lock().expect("no panics while held").push(outcome);
+            });
+        }
+    });
+    outcomes.into_inner().expect("threads joined")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{Register, RegisterOp};
+
+    fn op(
+        process: u64,
+        input: RegisterOp<u8>,
+        call: u64,
+        ret: Option<u64>,
+        output: Option<Option<u8>>,
+    ) -> Operation<RegisterOp<u8>, Option<u8>> {
+        Operation {
+            process,
+            input,
+            call,
+            ret,
+            output,
+        }
+    }
+
+    fn check(history: &[Operation<RegisterOp<u8>, Option<u8>>]) -> Verdict {
+        check_operations(&Register { init: 0 }, history, &CheckOptions::default())
+    }
+
+    #[test]
+    fn an_empty_history_is_linearizable() {
+        assert_eq!(check(&[]).result, CheckResult::Ok);
+    }
+
+    #[test]
+    fn a_read_may_see_a_concurrent_write_either_way() {
+        for seen in [0, 1] {
+            let h = [
+                op(0, RegisterOp::Write(1), 0, Some(10), Some(None)),
+                op(1, RegisterOp::Read, 2, Some(3), Some(Some(seen))),
+            ];
+            assert_eq!(check(&h).result, CheckResult::Ok, "read {seen}");
+        }
+    }
+
+    #[test]
+    fn closed_intervals_overlap_at_equal_times() {
+        // The write returns at 5 and the read is called at 5: they may be concurrent, so
+        // the read may still see the old value.
+        let h = [
+            op(0, RegisterOp::Write(1), 0, Some(5), Some(None)),
+            op(1, RegisterOp::Read, 5, Some(6), Some(Some(0))),
+        ];
+        assert_eq!(check(&h).result, CheckResult::Ok);
+        let later = [
+            op(0, RegisterOp::Write(1), 0, Some(5), Some(None)),
+            op(1, RegisterOp::Read, 6, Some(7), Some(Some(0))),
+        ];
+        assert_eq!(check(&later).result, CheckResult::Illegal);
+    }
+
+    #[test]
+    fn a_stale_read_is_caught_and_explained() {
+        let h = [
+            op(0, RegisterOp::Write(1), 0, Some(1), Some(None)),
+            op(1, RegisterOp::Read, 2, Some(3), Some(Some(0))),
+        ];
+        let v = check(&h);
+        assert_eq!(v.result, CheckResult::Illegal);
+        let f = v.failure.unwrap();
+        assert_eq!(f.longest_prefix, vec![0]);
+        assert_eq!(f.blocked, 1);
+    }
+
+    #[test]
+    fn an_indeterminate_write_may_take_effect_late_or_never() {
+        // The write never returned: a later read may see it, and another may not have.
+        for seen in [0, 1] {
+            let h = [
+                op(0, RegisterOp::Write(1), 0, None, None),
+                op(1, RegisterOp::Read, 10, Some(11), Some(Some(seen))),
+            ];
+            assert_eq!(check(&h).result, CheckResult::Ok, "read {seen}");
+        }
+        // But it cannot take effect before it was called.
+        let h = [
+            op(1, RegisterOp::Read, 0, Some(1), Some(Some(1))),
+            op(0, RegisterOp::Write(1), 5, None, None),
+        ];
+        assert_eq!(check(&h).result, CheckResult::Illegal);
+    }
+
+    #[test]
+    fn a_timeout_gives_unknown() {
+        // Many concurrent writes and a read of a value nobody wrote: the search must try
+        // every order before it can say Illegal, which takes far longer than a nanosecond.
+        let mut h: Vec<_> = (0..60)
+            .map(|i| {
+                op(
+                    i,
+                    RegisterOp::Write((i % 5) as u8 + 1),
+                    0,
+                    Some(100),
+                    Some(None),
+                )
+            })
+            .collect();
+        h.push(op(99, RegisterOp::Read, 200, Some(201), Some(Some(9))));
+        let options = CheckOptions {
+            timeout: Some(Duration::from_nanos(1)),
+            threads: 1,
+            ..CheckOptions::default()
+        };
+        let v = check_operations(&Register { init: 0 }, &h, &options);
+        assert_eq!(v.result, CheckResult::Unknown);
+    }
+
+    /// Without the pruning under test these searches would run for hours: fail instead.
+    fn check_with_a_time_limit(history: &[Operation<RegisterOp<u8>, Option<u8>>]) -> Verdict {
+        let options = CheckOptions {
+            timeout: Some(Duration::from_secs(10)),
+            ..CheckOptions::default()
+        };
+        check_operations(&Register { init: 0 }, history, &options)
+    }
+
+    #[test]
+    fn a_memory_budget_gives_unknown() {
+        let mut h: Vec<_> = (0..40)
+            .map(|i| {
+                op(
+                    i,
+                    RegisterOp::Write((i % 5) as u8 + 1),
+                    0,
+                    Some(100),
+                    Some(None),
+                )
+            })
+            .collect();
+        h.push(op(99, RegisterOp::Read, 200, Some(201), Some(Some(9))));
+        let options = CheckOptions {
+            memory: Some(64 * 1024),
+            ..CheckOptions::default()
+        };
+        let v = check_operations(&Register { init: 0 }, &h, &options);
+        assert_eq!(v.result, CheckResult::Unknown);
+        assert_eq!(v.exhausted, Some(Budget::Memory));
+    }
+
+    #[test]
+    fn concurrent_reads_are_not_tried_in_every_order() {
+        // Thirty overlapping reads of the initial value and a late write: 2^30 subsets of
+        // reads if every order were tried, a few dozen configurations if a read that can
+        // take effect does so at once.
+        let mut h: Vec<_> = (0..30)
+            .map(|i| op(i, RegisterOp::Read, 0, Some(100), Some(Some(0))))
+            .collect();
+        h.push(op(99, RegisterOp::Write(1), 0, Some(100), Some(None)));
+        h.push(op(98, RegisterOp::Read, 101, Some(102), Some(Some(7))));
+        let v = check_with_a_time_limit(&h);
+        assert_eq!(v.result, CheckResult::Illegal);
+        assert!(v.explored < 1000, "explored {}", v.explored);
+    }
+
+    #[test]
+    fn an_indeterminate_operation_that_changes_nothing_is_not_tried() {
+        // Pending writes of the value already there could take effect anywhere; doing so
+        // changes nothing, so the search never has to place them.
+        let mut h: Vec<_> = (0..30)
+            .map(|i| op(i, RegisterOp::Write(0), 0, None, None))
+            .collect();
+        h.push(op(98, RegisterOp::Read, 101, Some(102), Some(Some(7))));
+        let v = check_with_a_time_limit(&h);
+        assert_eq!(v.result, CheckResult::Illegal);
+        assert!(v.explored < 1000, "explored {}", v.explored);
+    }
+}
