@@ -176,6 +176,21 @@ fn init_arg() -> Arg {
         .help("The model's initial value, in EDN: 0, nil, {:x 0 :y 0}, [1 2]")
 }
 
+fn timeout_arg() -> Arg {
+    Arg::new("timeout")
+        .long("timeout")
+        .value_name("DURATION")
+        .value_parser(parse_duration)
+        .help("Give up on a history with 'unknown' after this long")
+}
+
+fn no_partition_arg() -> Arg {
+    Arg::new("no-partition")
+        .long("no-partition")
+        .action(clap::ArgAction::SetTrue)
+        .help("Check the history whole instead of model's independent parts (same verdict, for comparison)")
+}
+
 fn lin_command() -> Cli {
     Cli::new("lin")
         .about("Check a recorded history for linearizability (exit 0 yes, 1 no, 3 unknown, 2 input error)")
@@ -200,13 +215,7 @@ fn lin_command() -> Cli {
                 .value_parser(value_parser!(PathBuf))
                 .help("Write a self-contained HTML page of the history and the linearization or its failure"),
         )
-        .arg(
-            Arg::new("timeout")
-                .long("timeout")
-                .value_name("DURATION")
-                .value_parser(parse_duration)
-                .help("Give up with 'unknown' (exit 3) after this long"),
-        )
+        .arg(timeout_arg().help("Give up with 'unknown' (exit 3) after this long"))
         .arg(
             Arg::new("memory")
                 .long("memory")
@@ -214,6 +223,7 @@ fn lin_command() -> Cli {
                 .value_parser(parse_size)
                 .help("Give up with 'unknown' (exit 3) when a partition's search table would outgrow this (e.g. 512MiB, 4GiB)"),
         )
+        .arg(no_partition_arg())
 }
 
 /// The clap command, built from the registry.
@@ -255,7 +265,9 @@ pub fn cli() -> Cli {
                                 .default_value("5")
                                 .value_parser(value_parser!(u64).range(1..=1000))
                                 .help("Check each file N times and report the median"),
-                        ),
+                        )
+                        .arg(no_partition_arg())
+                        .arg(timeout_arg()),
                 ),
         )
         .subcommand(
@@ -298,6 +310,7 @@ where
             init: sub.get_one::<String>("init").cloned(),
             timeout: sub.get_one::<Duration>("timeout").copied(),
             memory: sub.get_one::<usize>("memory").copied(),
+            no_partition: sub.get_flag("no-partition"),
             html: sub.get_one::<PathBuf>("html").cloned(),
             format,
         })),
@@ -308,6 +321,8 @@ where
                 model: lin.get_one::<String>("model").cloned(),
                 init: lin.get_one::<String>("init").cloned(),
                 runs: *lin.get_one::<u64>("runs").expect("has a default") as usize,
+                no_partition: lin.get_flag("no-partition"),
+                timeout: lin.get_one::<Duration>("timeout").copied(),
                 format,
             }))
         }

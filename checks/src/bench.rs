@@ -21,6 +21,10 @@ pub struct BenchLinArgs {
     pub init: Option<String>,
     /// Check each file this many times; the median is reported.
     pub runs: usize,
+    /// Check each history whole instead of in the model's independent parts.
+    pub no_partition: bool,
+    /// Give up on a history (verdict unknown) after this long.
+    pub timeout: Option<std::time::Duration>,
     /// Output format.
     pub format: Format,
 }
@@ -127,8 +131,9 @@ fn time_file(args: &BenchLinArgs, folder_model: Option<&str>, file: PathBuf) -> 
         model,
         input: Some(input),
         init: args.init.clone(),
-        timeout: None,
+        timeout: args.timeout,
         memory: None,
+        no_partition: args.no_partition,
         html: None,
         format: args.format,
     };

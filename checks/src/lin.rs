@@ -9,7 +9,7 @@ use crate::pending::PendingFile;
 use anyhow::{bail, Context, Result};
 use linearizability::visualize::{render_html, Page, PageOp, PageVerdict, MAX_PAGE_OPS};
 use linearizability::{
-    check_operations, Budget, CheckOptions, CheckResult, Model, Operation, Verdict,
+    check_operations, Budget, CheckOptions, CheckResult, Model, Operation, Verdict, Whole,
 };
 use serde::Serialize;
 use std::path::PathBuf;
@@ -118,6 +118,8 @@ pub struct LinArgs {
     pub timeout: Option<Duration>,
     /// Give up with "unknown" when a partition's search table would need more bytes.
     pub memory: Option<usize>,
+    /// Check the history whole instead of in the model's independent parts.
+    pub no_partition: bool,
     /// Write an HTML page of the result here.
     pub html: Option<PathBuf>,
     /// Output format.
@@ -228,7 +230,11 @@ pub fn check_history<M: Model>(
         ..CheckOptions::default()
     };
     let started = Instant::now();
-    let verdict = check_operations(model, ops, &options);
+    let verdict = if args.no_partition {
+        check_operations(&Whole(model), ops, &options)
+    } else {
+        check_operations(model, ops, &options)
+    };
     let seconds = started.elapsed().as_secs_f64();
     let describe = |i: usize| describe(model, i, &ops[i]);
     let report = LinReport {

@@ -355,3 +355,62 @@ fn bench_lin_times_every_file_and_prints_the_total() {
     assert_eq!(none.status.code(), Some(2));
     assert!(stderr(&none).contains("pass --model"), "{}", stderr(&none));
 }
+
+#[test]
+fn lin_budgets_give_unknown_with_exit_3_and_say_which_ran_out() {
+    let memory = check(&[
+        "lin",
+        &history("kv/c50-ok.txt"),
+        "--model",
+        "kv",
+        "--memory",
+        "64KiB",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(memory.status.code(), Some(3), "{}", stderr(&memory));
+    let v: Value = serde_json::from_str(&stdout(&memory)).unwrap();
+    assert_eq!(v["verdict"], "unknown");
+    assert_eq!(v["exhausted"], "memory");
+    assert!(v["explored"].as_u64().unwrap() > 0);
+
+    let bad_size = check(&[
+        "lin",
+        &history("kv/c50-ok.txt"),
+        "--model",
+        "kv",
+        "--memory",
+        "4TB",
+    ]);
+    assert_eq!(bad_size.status.code(), Some(2));
+    assert!(
+        stderr(&bad_size).contains("--memory"),
+        "{}",
+        stderr(&bad_size)
+    );
+}
+
+#[test]
+fn lin_without_partitioning_gives_the_same_verdict_in_one_partition() {
+    for (file, code) in [("kv/c10-ok.txt", 0), ("kv/c01-bad.txt", 1)] {
+        let o = check(&["lin", &history(file), "--model", "kv", "--no-partition"]);
+        assert_eq!(o.status.code(), Some(code), "{file}: {}", stdout(&o));
+        assert!(stdout(&o).contains(", 1 partition,"), "{}", stdout(&o));
+    }
+    let timed = check(&[
+        "bench",
+        "lin",
+        &history("kv"),
+        "--no-partition",
+        "--timeout",
+        "1ms",
+        "--runs",
+        "1",
+    ]);
+    assert_eq!(timed.status.code(), Some(0), "{}", stderr(&timed));
+    assert!(
+        stdout(&timed).contains("total: 6 files"),
+        "{}",
+        stdout(&timed)
+    );
+}

@@ -50,20 +50,90 @@ pub enum KvOutput {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Kv;
 
+/// The value of every key written so far. After partitioning a state holds one key, so
+/// that case needs no allocation of its own: a read copies two pointers, a write
+/// allocates only the new value.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct KvState(Entries);
+
+/// One key is always `One`, so that equal maps are equal values.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Entries {
+    One((Arc<Edn>, Arc<str>)),
+    /// No keys, or two or more, sorted by key.
+    Many(Arc<[(Arc<Edn>, Arc<str>)]>),
+}
+
+impl KvState {
+    /// The map with no keys.
+    pub fn new() -> KvState {
+        KvState(Entries::Many(Arc::new([])))
+    }
+
+    /// The keys and their values, sorted by key.
+    pub fn entries(&self) -> &[(Arc<Edn>, Arc<str>)] {
+        match &self.0 {
+            Entries::One(entry) => std::slice::from_ref(entry),
+            Entries::Many(entries) => entries,
+        }
+    }
+
+    /// The value of `key`, empty if it was never written.
+    pub fn get(&self, key: &Edn) -> &str {
+        let entries = self.entries();
+        entries
+            .binary_search_by(|(k, _)| (**k).cmp(key))
+            .map_or("", |i| &*entries[i].1)
+    }
+
+    /// This map with `key` set to `value`.
+    pub fn with(&self, key: &Arc<Edn>, value: Arc<str>) -> KvState {
+        if let Entries::One((k, _)) = &self.0 {
+            if k == key {
+                return KvState(Entries::One((k.clone(), value)));
+            }
+        }
+        let mut entries = self.entries().to_vec();
+        match entries.binary_search_by(|(k, _)| (**k).cmp(key)) {
+            Ok(i) => entries[i].1 = value,
+            Err(i) => entries.insert(i, (key.clone(), value)),
+        }
+        match <[_; 1]>::try_from(entries) {
+            Ok([entry]) => KvState(Entries::One(entry)),
+            Err(entries) => KvState(Entries::Many(entries.into())),
+        }
+    }
+}
+
+impl Default for KvState {
+    fn default() -> Self {
+        KvState::new()
+    }
+}
+
+impl std::fmt::Debug for KvState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.entries().iter().map(|(k, v)| (k, v)))
+            .finish()
+    }
+}
+
 impl Model for Kv {
-    /// The value of every key written so far, sorted by key. After partitioning a state
-    /// holds one key, so a small shared slice is the cheapest map: a read copies nothing,
-    /// and a write copies one pointer per key.
-    type State = Arc<[(Arc<Edn>, Arc<str>)]>;
+    type State = KvState;
     type Input = KvOp;
     type Output = KvOutput;
 
     fn init(&self) -> Self::State {
-        Arc::new([])
+        KvState::new()
     }
 
     fn describe_state(&self, state: &Self::State) -> String {
-        let entries: Vec<String> = state.iter().map(|(k, v)| format!("{k} {v:?}")).collect();
+        let entries: Vec<String> = state
+            .entries()
+            .iter()
+            .map(|(k, v)| format!("{k} {v:?}"))
+            .collect();
         format!("{{{}}}", entries.join(", "))
     }
 
@@ -86,22 +156,18 @@ impl Model for Kv {
         op: &KvOp,
         output: Option<&KvOutput>,
     ) -> Option<Self::State> {
-        let at = state.binary_search_by(|(k, _)| (**k).cmp(&op.key));
-        let current = at.map_or("", |i| &*state[i].1);
-        let set = |value: Arc<str>| {
-            let mut next = state.to_vec();
-            match at {
-                Ok(i) => next[i].1 = value,
-                Err(i) => next.insert(i, (op.key.clone(), value)),
-            }
-            Arc::from(next)
-        };
+        let current = state.get(&op.key);
         match (&op.f, output) {
             (KvFn::Get, None) => Some(state.clone()),
             (KvFn::Get, Some(KvOutput::Value(v))) => (v == current).then(|| state.clone()),
-            (KvFn::Put(v), None | Some(KvOutput::Done)) => Some(set(Arc::from(v.as_str()))),
+            (KvFn::Put(v), None | Some(KvOutput::Done)) => {
+                Some(state.with(&op.key, Arc::from(v.as_str())))
+            }
             (KvFn::Append(v), None | Some(KvOutput::Done)) => {
-                Some(set(Arc::from(format!("{current}{v}"))))
+                let mut value = String::with_capacity(current.len() + v.len());
+                value.push_str(current);
+                value.push_str(v);
+                Some(state.with(&op.key, Arc::from(value)))
             }
             _ => None,
         }
@@ -201,5 +267,30 @@ mod tests {
         assert!(Kv
             .step(&s, &op(KvFn::Get), Some(&KvOutput::Value("ab".into())))
             .is_none());
+    }
+
+    #[test]
+    fn equal_maps_are_equal_states_however_they_were_built() {
+        let key = |k: &str| Arc::new(Edn::Str(k.into()));
+        let (a, b) = (key("a"), key("b"));
+        let one_way = KvState::new()
+            .with(&a, Arc::from("1"))
+            .with(&b, Arc::from("2"));
+        let other_way = KvState::new()
+            .with(&b, Arc::from("2"))
+            .with(&a, Arc::from("0"))
+            .with(&a, Arc::from("1"));
+        assert_eq!(one_way, other_way);
+        assert_eq!(one_way.get(&a), "1");
+        assert_eq!(one_way.get(&Edn::Str("c".into())), "");
+        let single = KvState::new().with(&a, Arc::from("x"));
+        assert_eq!(
+            single,
+            KvState::new()
+                .with(&a, Arc::from("y"))
+                .with(&a, Arc::from("x"))
+        );
+        assert_ne!(single, one_way);
+        assert_eq!(format!("{single:?}"), "{\"a\": \"x\"}");
     }
 }

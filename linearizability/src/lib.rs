@@ -51,4 +51,4 @@ pub mod visualize;
 
 pub use check::{check_operations, Budget, CheckOptions, CheckResult, Failure, Verdict};
 pub use history::{HistoryBuilder, Operation, ReadError};
-pub use model::{History, Model};
+pub use model::{History, Model, Whole};

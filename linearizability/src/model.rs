@@ -4,6 +4,79 @@ use crate::Operation;
 use std::fmt::Debug;
 use std::hash::Hash;
 
+/// A model behind a reference is the same model.
+impl<M: Model> Model for &M {
+    type State = M::State;
+    type Input = M::Input;
+    type Output = M::Output;
+
+    fn init(&self) -> Self::State {
+        (**self).init()
+    }
+
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> Option<Self::State> {
+        (**self).step(state, input, output)
+    }
+
+    fn is_read_only(&self, input: &Self::Input, output: Option<&Self::Output>) -> bool {
+        (**self).is_read_only(input, output)
+    }
+
+    fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
+        (**self).describe_operation(input, output)
+    }
+
+    fn describe_state(&self, state: &Self::State) -> String {
+        (**self).describe_state(state)
+    }
+
+    fn partition(&self, history: &[Operation<Self::Input, Self::Output>]) -> Vec<Vec<usize>> {
+        (**self).partition(history)
+    }
+}
+
+/// `M` with its partitioning turned off: the history is checked whole. For measuring what
+/// P-compositionality buys, and for checking a model's [`Model::partition`] against the
+/// unpartitioned search; the verdict is the same either way.
+#[derive(Clone, Copy, Debug)]
+pub struct Whole<M>(pub M);
+
+impl<M: Model> Model for Whole<M> {
+    type State = M::State;
+    type Input = M::Input;
+    type Output = M::Output;
+
+    fn init(&self) -> Self::State {
+        self.0.init()
+    }
+
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> Option<Self::State> {
+        self.0.step(state, input, output)
+    }
+
+    fn is_read_only(&self, input: &Self::Input, output: Option<&Self::Output>) -> bool {
+        self.0.is_read_only(input, output)
+    }
+
+    fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
+        self.0.describe_operation(input, output)
+    }
+
+    fn describe_state(&self, state: &Self::State) -> String {
+        self.0.describe_state(state)
+    }
+}
+
 /// A history of operations on `M`.
 pub type History<M> = Vec<Operation<<M as Model>::Input, <M as Model>::Output>>;
 

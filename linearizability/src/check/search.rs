@@ -51,6 +51,17 @@ pub(super) fn check_partition<M: Model>(
     (outcome, memo.len())
 }
 
+/// What the search does next.
+enum Next {
+    /// It has just reached a new configuration: place a read-only operation first, if one
+    /// can be placed.
+    Reads,
+    /// Try the call at the cursor, or backtrack at a return.
+    Scan,
+    /// The configuration has failed: undo the last linearized operation.
+    Backtrack,
+}
+
 fn search<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
@@ -64,17 +75,18 @@ fn search<M: Model>(
     let mut pending_returns = ops.iter().filter(|op| op.ret.is_some()).count();
     let mut state = model.init();
     let mut linearized = Linearized::new(ops.len());
+    // Read-only operations that returned are placed greedily (see `Next::Reads`); the
+    // scan passes over them.
     let read_only: Vec<bool> = ops
         .iter()
         .map(|op| op.ret.is_some() && model.is_read_only(&op.input, op.output.as_ref()))
         .collect();
-    // The calls lifted so far, with the state before each and whether the call was a
-    // read-only operation that returned.
-    let mut stack: Vec<(u32, M::State, bool)> = Vec::new();
-    // The deepest point the search reached, for the report: (prefix length, prefix,
-    // blocked operation).
+    // The calls lifted so far, with the state before each.
+    let mut stack: Vec<(u32, M::State)> = Vec::new();
+    // The deepest point the search reached, for the report: (prefix, blocked operation).
     let mut deepest: Option<(Vec<usize>, usize)> = None;
     let mut cursor = entries.first();
+    let mut next = Next::Reads;
     let mut until_check = STEPS_BETWEEN_CHECKS;
     while pending_returns > 0 {
         until_check -= 1;
@@ -87,77 +99,124 @@ fn search<M: Model>(
                 return Outcome::Exhausted(Budget::Time);
             }
         }
-        let entry = entries.get(cursor);
-        if entry.is_call {
-            let op = &ops[entry.op as usize];
-            let after = model
-                .step(&state, &op.input, op.output.as_ref())
-                // An operation that never returned need not take effect at all, so taking
-                // effect without changing the state only removes options: skip it.
-                .filter(|after| entry.ret != NIL || *after != state);
-            if let Some(after) = after {
+        match next {
+            // A read-only operation can always take effect at the earliest point where
+            // it is both callable and legal: in any order that places it later, moving
+            // it there changes no state and breaks no real-time edge (everything that
+            // returned before its call is already placed). So the search places such an
+            // operation as soon as it can and never tries the orders without it: if
+            // every order after it fails, so does the configuration before it. The same
+            // holds when the configuration after it was explored (and failed) before.
+            Next::Reads => {
+                next = Next::Scan;
+                cursor = entries.first();
+                let mut c = cursor;
+                while c != NIL {
+                    let entry = entries.get(c);
+                    if !entry.is_call {
+                        break;
+                    }
+                    if read_only[entry.op as usize] {
+                        let op = &ops[entry.op as usize];
+                        if let Some(after) = model.step(&state, &op.input, op.output.as_ref()) {
+                            linearized.toggle(entry.op);
+                            match memo.insert(&linearized, &after) {
+                                Insert::New => {
+                                    stack.push((c, std::mem::replace(&mut state, after)));
+                                    entries.lift(c);
+                                    pending_returns -= 1;
+                                    next = Next::Reads;
+                                }
+                                Insert::Seen => {
+                                    linearized.toggle(entry.op);
+                                    next = Next::Backtrack;
+                                }
+                                Insert::OverBudget => return Outcome::Exhausted(Budget::Memory),
+                            }
+                            break;
+                        }
+                    }
+                    c = entry.next;
+                }
+            }
+            Next::Scan => {
+                let entry = entries.get(cursor);
+                if !entry.is_call {
+                    // An operation returned that no order so far could place.
+                    if deepest
+                        .as_ref()
+                        .is_none_or(|(prefix, _)| stack.len() >= prefix.len())
+                    {
+                        let prefix = stack
+                            .iter()
+                            .map(|&(c, _)| part[entries.get(c).op as usize])
+                            .collect();
+                        deepest = Some((prefix, part[entry.op as usize]));
+                    }
+                    next = Next::Backtrack;
+                    continue;
+                }
+                let here = cursor;
+                cursor = entry.next;
+                if read_only[entry.op as usize] {
+                    continue;
+                }
+                let op = &ops[entry.op as usize];
+                let Some(after) = model.step(&state, &op.input, op.output.as_ref()) else {
+                    continue;
+                };
+                // An operation that never returned need not take effect at all, so
+                // taking effect without changing the state only removes options.
+                if entry.ret == NIL && after == state {
+                    continue;
+                }
                 linearized.toggle(entry.op);
                 match memo.insert(&linearized, &after) {
                     Insert::New => {
-                        let read_only = read_only[entry.op as usize];
-                        stack.push((cursor, std::mem::replace(&mut state, after), read_only));
-                        entries.lift(cursor);
+                        stack.push((here, std::mem::replace(&mut state, after)));
+                        entries.lift(here);
                         if entry.ret != NIL {
                             pending_returns -= 1;
                         }
-                        cursor = entries.first();
-                        continue;
+                        next = Next::Reads;
                     }
                     Insert::Seen => linearized.toggle(entry.op),
                     Insert::OverBudget => return Outcome::Exhausted(Budget::Memory),
                 }
             }
-            cursor = entry.next;
-        } else {
-            // An operation returned that no order so far could place: backtrack.
-            if deepest
-                .as_ref()
-                .is_none_or(|(prefix, _)| stack.len() >= prefix.len())
-            {
-                let prefix = stack
-                    .iter()
-                    .map(|&(c, _, _)| part[entries.get(c).op as usize])
-                    .collect();
-                deepest = Some((prefix, part[entry.op as usize]));
-            }
-            // A read-only operation can always take effect at the earliest point it is
-            // both callable and legal, which is where the search put it: in any order
-            // that places it later, moving it there changes no state and breaks no
-            // real-time edge (everything that returned before its call is already
-            // placed). So when every order after it fails, so does every order from the
-            // configuration before it, and the search backtracks past it at once.
-            loop {
-                let Some((call, before, unchanged)) = stack.pop() else {
-                    let (longest_prefix, blocked) = deepest.expect("recorded just above");
-                    return Outcome::Illegal(Failure {
-                        partition: part.to_vec(),
-                        longest_prefix,
-                        blocked,
-                    });
-                };
-                let lifted = entries.get(call);
-                linearized.toggle(lifted.op);
-                state = before;
-                entries.unlift(call);
-                if lifted.ret != NIL {
-                    pending_returns += 1;
+            Next::Backtrack => {
+                // Undo operations until one that was not placed greedily: the search
+                // then resumes after it, in the configuration before it.
+                loop {
+                    let Some((call, before)) = stack.pop() else {
+                        let (longest_prefix, blocked) = deepest
+                            .expect("a configuration fails at a return before any is undone");
+                        return Outcome::Illegal(Failure {
+                            partition: part.to_vec(),
+                            longest_prefix,
+                            blocked,
+                        });
+                    };
+                    let lifted = entries.get(call);
+                    linearized.toggle(lifted.op);
+                    state = before;
+                    entries.unlift(call);
+                    if lifted.ret != NIL {
+                        pending_returns += 1;
+                    }
+                    cursor = lifted.next;
+                    if !read_only[lifted.op as usize] {
+                        break;
+                    }
                 }
-                cursor = lifted.next;
-                if !unchanged {
-                    break;
-                }
+                next = Next::Scan;
             }
         }
     }
     Outcome::Linearizable(
         stack
             .iter()
-            .map(|&(c, _, _)| part[entries.get(c).op as usize])
+            .map(|&(c, _)| part[entries.get(c).op as usize])
             .collect(),
     )
 }
