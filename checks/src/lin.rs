@@ -1,6 +1,6 @@
 //! `check lin FILE --model NAME`: is a recorded history linearizable?
 //!
-//! Exit codes: 0 linearizable, 1 not, 3 unknown (the time budget ran out), 2 input error
+//! Exit codes: 0 linearizable, 1 not, 3 unknown (`--timeout` or `--memory` ran out), 2 input error
 //! (a missing file, a malformed line: the message names the file and line).
 
 use crate::args::Format;
