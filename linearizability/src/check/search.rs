@@ -7,6 +7,11 @@
 //! linearized operation goes back into the list and the search moves past it. The history
 //! is linearizable once every operation that returned has been linearized; it is not once
 //! the search backtracks with nothing left to undo.
+//!
+//! Two rules skip orders that cannot change the answer: a read-only operation is placed as
+//! soon as it is callable and legal (`Next::Reads`), and an indeterminate operation that
+//! would change nothing is never placed (`Next::Scan`). The oracle test holds both to
+//! brute force.
 
 use super::entries::{Entries, NIL};
 use super::memo::{Insert, Linearized, Memo};
@@ -23,7 +28,8 @@ pub(super) enum Outcome {
     Illegal(Failure),
     /// A budget ran out first.
     Exhausted(Budget),
-    /// Another partition failed, so this one's verdict no longer matters.
+    /// Another partition failed or ran out of time, so this one's verdict no longer
+    /// matters.
     Cancelled,
 }
 
