@@ -143,17 +143,24 @@ impl<S: Clone + Eq + Hash> Memo<S> {
     pub fn len(&self) -> usize {
         self.table.len()
     }
-    /// The bytes the tables would hold after recording one more configuration: what is
-    /// allocated, or what the next doubling would allocate.
+    /// About the bytes the tables would hold after recording one more configuration: what
+    /// is allocated, or what the next doubling would allocate. The table keeps one bucket
+    /// in eight free, and each bucket has a control byte.
     fn bytes_after_insert(&self) -> usize {
         let slot = std::mem::size_of::<Slot<S>>() + 1;
-        let slots = if self.table.len() < self.table.capacity() {
+        let capacity = if self.table.len() < self.table.capacity() {
             self.table.capacity()
         } else {
             (self.table.capacity() * 2).max(4)
         };
-        let words = (self.arena.len() + self.scratch.len()).max(self.arena.capacity());
-        slots * slot + words * 8
+        let buckets = (capacity * 8 / 7).next_power_of_two();
+        let needed = self.arena.len() + self.scratch.len();
+        let words = if needed <= self.arena.capacity() {
+            self.arena.capacity()
+        } else {
+            needed.max(self.arena.capacity() * 2)
+        };
+        buckets * slot + words * 8
     }
 }
 

@@ -76,7 +76,7 @@ pub struct Verdict {
     /// For [`CheckResult::Illegal`]: the smallest failing partition found.
     pub failure: Option<Failure>,
     /// For [`CheckResult::Ok`]: a linearization of every partition, as indices into the
-    /// history in the order the operations took effect, largest partition first.
+    /// history in the order the operations took effect, longest first.
     /// Indeterminate operations that never took effect are left out.
     pub linearizations: Vec<Vec<usize>>,
     /// For [`CheckResult::Unknown`]: which budget ran out.
@@ -88,6 +88,11 @@ pub struct Verdict {
 
 /// Checks whether `history` is linearizable for `model`.
 ///
+/// # Panics
+///
+/// If an operation returns before it is called (`ret < call`): such a history has no
+/// meaning, and the readers never produce one.
+///
 /// The verdict does not depend on the number of threads or on timing: a budget can only
 /// turn a verdict into [`CheckResult::Unknown`]. Which failing partition is reported when
 /// several fail may vary between parallel runs; it is the smallest one that was searched.
@@ -96,6 +101,17 @@ pub fn check_operations<M: Model>(
     history: &[Operation<M::Input, M::Output>],
     options: &CheckOptions,
 ) -> Verdict {
+    if let Some((i, op)) = history
+        .iter()
+        .enumerate()
+        .find(|(_, op)| op.ret.is_some_and(|ret| ret < op.call))
+    {
+        panic!(
+            "operation {i} returns at {} before it is called at {}",
+            op.ret.unwrap_or_default(),
+            op.call
+        );
+    }
     let cancel = AtomicBool::new(false);
     let limits = Limits {
         deadline: options.timeout.map(|t| Instant::now() + t),
@@ -386,5 +402,49 @@ mod tests {
         let v = check_with_a_time_limit(&h);
         assert_eq!(v.result, CheckResult::Illegal);
         assert!(v.explored < 1000, "explored {}", v.explored);
+    }
+
+    #[test]
+    fn a_deadline_is_kept_across_many_small_partitions() {
+        use crate::kv::{Kv, KvFn, KvOp, KvOutput};
+        use std::sync::Arc;
+        // Thousands of keys, each a partition too small to reach the search's own look at
+        // the clock: the deadline must still be kept between partitions.
+        let mut h = Vec::new();
+        for key in 0..20_000u64 {
+            let key = Arc::new(crate::edn::Edn::Int(key as i64));
+            for v in 0..3 {
+                h.push(Operation {
+                    process: v,
+                    input: KvOp {
+                        key: key.clone(),
+                        f: KvFn::Append(format!("{v},")),
+                    },
+                    call: 0,
+                    ret: Some(10),
+                    output: Some(KvOutput::Done),
+                });
+            }
+            h.push(Operation {
+                process: 9,
+                input: KvOp { key, f: KvFn::Get },
+                call: 11,
+                ret: Some(12),
+                output: Some(KvOutput::Value("2,1,0,".into())),
+            });
+        }
+        let options = CheckOptions {
+            timeout: Some(Duration::from_millis(1)),
+            ..CheckOptions::default()
+        };
+        let v = check_operations(&Kv, &h, &options);
+        assert_eq!(v.result, CheckResult::Unknown);
+        assert_eq!(v.exhausted, Some(Budget::Time));
+    }
+
+    #[test]
+    #[should_panic(expected = "returns at 3 before it is called at 5")]
+    fn an_operation_that_returns_before_its_call_is_refused() {
+        check(&[op(0, RegisterOp::Write(1), 5, Some(3), Some(None))]);
     }
 }

@@ -52,6 +52,14 @@ pub(super) fn check_partition<M: Model>(
     part: &[usize],
     limits: &Limits<'_>,
 ) -> (Outcome, usize) {
+    // The step counter starts afresh in every partition, so a history of many small ones
+    // would never look at the clock inside the search: look before each.
+    if limits.cancel.load(Ordering::Relaxed) {
+        return (Outcome::Cancelled, 0);
+    }
+    if limits.deadline.is_some_and(|d| Instant::now() >= d) {
+        return (Outcome::Exhausted(Budget::Time), 0);
+    }
     let mut memo = Memo::new(limits.memory);
     let outcome = search(model, history, part, limits, &mut memo);
     (outcome, memo.len())
