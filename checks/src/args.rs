@@ -384,16 +384,20 @@ fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Comma
     }
 }
 
-/// `30s`, `2m`, `500ms`, `1h`, or a bare number of seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
+/// `12.5GiB` as (12.5, "GiB"): a leading decimal number and the unit after it, if any.
+fn number_and_unit(s: &str) -> Option<(f64, &str)> {
     let split = s
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration; expected e.g. 30s, 2m, 500ms"))?;
+    Some((number.parse().ok()?, unit.trim()))
+}
+
+/// `30s`, `2m`, `500ms`, `1h`, or a bare number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (value, unit) = number_and_unit(s)
+        .ok_or_else(|| format!("'{s}' is not a duration; expected e.g. 30s, 2m, 500ms"))?;
     let seconds = match unit {
         "" | "s" => value,
         "ms" => value / 1000.0,
@@ -412,14 +416,9 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 /// `512MiB`, `4GiB`, `100MB`, `64KiB`, or a bare number of bytes.
 fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size; expected e.g. 512MiB or 4GiB"))?;
-    let scale: f64 = match unit.trim() {
+    let (value, unit) = number_and_unit(s)
+        .ok_or_else(|| format!("'{s}' is not a size; expected e.g. 512MiB or 4GiB"))?;
+    let scale: f64 = match unit {
         "" | "B" => 1.0,
         "KB" => 1e3,
         "MB" => 1e6,
