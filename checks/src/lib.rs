@@ -9,6 +9,7 @@
 pub mod args;
 pub mod bench;
 pub mod explore;
+pub mod kv;
 pub mod lin;
 pub mod lin_models;
 pub mod pending;

@@ -1,5 +1,8 @@
 //! Concrete implementations of the exercises: sans-IO protocol cores and the runtimes
-//! that drive them over sockets and durable files. The first implementation arrives with
-//! the message-level Raft and the key-value store issues; this crate exists so that the
-//! workspace has its final shape.
+//! that drive them over sockets, simulated networks and durable files.
+//!
+//! Each exercise is one module, named as it is everywhere else in the workspace
+//! (`kv` here, `models::kv` for its model, `check kv` on the command line).
 #![deny(missing_docs)]
+
+pub mod kv;

@@ -10,6 +10,7 @@
 //! breaks it; the tests in each module and `check all` assert that the checker catches it.
 #![deny(missing_docs)]
 
+pub mod kv;
 pub mod raft;
 
 use stateright::Model;

@@ -1,0 +1,329 @@
+//! Protocol words: how the key-value model names its actions and fields in
+//! counterexamples.
+
+use super::properties::{lost_acked_write, read_of_other_clients_write};
+use super::{Envelope, Index, KvAction, KvModel, KvState, OpStatus, Value};
+use crate::Protocol;
+use impls::kv::core::{Msg, Phase, Request, Versioned};
+
+fn node(n: Index) -> String {
+    format!("n{}", n + 1)
+}
+
+fn client(c: Index) -> String {
+    format!("c{}", c + 1)
+}
+
+/// A value with its version, e.g. `v3@2.c1` (counter 2, chosen by c1).
+fn versioned(v: &Versioned<Value>) -> String {
+    format!("v{}@{}.c{}", v.value, v.version.counter, v.version.node + 1)
+}
+
+fn held(v: Option<&Versioned<Value>>) -> String {
+    v.map_or_else(|| "nothing".to_string(), versioned)
+}
+
+fn message(msg: &Msg<(), Value>) -> String {
+    match msg {
+        Msg::Read { op, .. } => format!("Read{{op: {op}}}"),
+        Msg::ReadReply { op, current } => {
+            format!("ReadReply{{op: {op}, holds: {}}}", held(current.as_ref()))
+        }
+        Msg::Write {
+            op,
+            value,
+            hint_for,
+            ..
+        } => match hint_for {
+            None => format!("Write{{op: {op}, value: {}}}", versioned(value)),
+            Some(r) => format!(
+                "Write{{op: {op}, value: {}, hint for {}}}",
+                versioned(value),
+                node(*r as Index)
+            ),
+        },
+        Msg::WriteAck { op, hint_for } => match hint_for {
+            None => format!("WriteAck{{op: {op}}}"),
+            Some(r) => format!("WriteAck{{op: {op}, hint for {}}}", node(*r as Index)),
+        },
+    }
+}
+
+fn envelope(e: &Envelope) -> String {
+    format!(
+        "{} -> {} {}",
+        client(e.client),
+        node(e.node),
+        message(&e.msg)
+    )
+}
+
+/// The reply `e` gets, in words.
+fn reply(s: &KvState, e: &Envelope) -> String {
+    let mut store = s.nodes[e.node].store.clone();
+    match store.step(e.msg.clone()) {
+        Some((answer, _)) => format!(
+            "{} -> {} {}",
+            node(e.node),
+            client(e.client),
+            message(&answer)
+        ),
+        None => String::new(),
+    }
+}
+
+fn request(r: &Request<Value>) -> String {
+    match r {
+        Request::Put(v) => format!("put(v{v})"),
+        Request::Get => "get()".to_string(),
+    }
+}
+
+fn show(v: Option<Value>) -> String {
+    v.map_or_else(|| "nothing".to_string(), |v| format!("v{v}"))
+}
+
+impl KvModel {
+    /// What the client's operation `op` is, in words.
+    fn op_words(&self, s: &KvState, c: Index, op: u64) -> String {
+        s.clients[c]
+            .ops
+            .iter()
+            .find(|r| r.op == op)
+            .map_or_else(|| format!("op {op}"), |r| request(&r.request))
+    }
+
+    /// What delivering `e` to a client leads to, when it finishes the request.
+    fn consequence(&self, s: &KvState, e: &Envelope) -> String {
+        let Some(next) = self.next_state_described(s, e) else {
+            return String::new();
+        };
+        let c = e.client;
+        let before = &s.clients[c];
+        let after = &next.clients[c];
+        let mut notes = Vec::new();
+        for (k, r) in after.ops.iter().enumerate() {
+            let was = before.ops.get(k).map(|b| &b.status);
+            if was == Some(&OpStatus::Pending) {
+                if let OpStatus::Returned(v) = r.status {
+                    notes.push(match r.request {
+                        Request::Put(_) => format!("{} returns ok", request(&r.request)),
+                        Request::Get => format!("get() returns {}", show(v)),
+                    });
+                }
+            }
+        }
+        if let Some(coordination) = before.coordinator.get(message_op(&e.msg)) {
+            let now = after.coordinator.get(message_op(&e.msg));
+            match (coordination.phase(), now.map(|n| n.phase())) {
+                (Phase::Query, Some(Phase::Write)) => notes.push(format!(
+                    "{} read {} replicas; writes {}",
+                    client(c),
+                    coordination.required(),
+                    now.and_then(|n| n.value()).map_or(String::new(), versioned)
+                )),
+                (Phase::Query, Some(Phase::Repair)) => notes.push(format!(
+                    "{} read {} replicas; repairs the stale ones with {}",
+                    client(c),
+                    coordination.required(),
+                    now.and_then(|n| n.value()).map_or(String::new(), versioned)
+                )),
+                _ => {}
+            }
+        }
+        if notes.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", notes.join("; "))
+        }
+    }
+
+    fn next_state_described(&self, s: &KvState, e: &Envelope) -> Option<KvState> {
+        use stateright::Model;
+        self.next_state(s, KvAction::Deliver(e.clone()))
+    }
+}
+
+fn message_op(msg: &Msg<(), Value>) -> u64 {
+    match msg {
+        Msg::Read { op, .. }
+        | Msg::ReadReply { op, .. }
+        | Msg::Write { op, .. }
+        | Msg::WriteAck { op, .. } => *op,
+    }
+}
+
+impl Protocol for KvModel {
+    fn describe_action(&self, s: &KvState, action: &KvAction) -> String {
+        let level = self.consistency().name().to_uppercase();
+        match action {
+            KvAction::Put { client: c } => {
+                let v = self.value_of(*c, s.clients[*c].ops.len());
+                format!("{} invokes put(v{v}) at {level}", client(*c))
+            }
+            KvAction::Get { client: c } => format!("{} invokes get() at {level}", client(*c)),
+            KvAction::Deliver(e) => {
+                format!("{}; {}{}", envelope(e), reply(s, e), self.consequence(s, e))
+            }
+            KvAction::LoseReply(e) => format!(
+                "{}; the network loses the reply {}",
+                envelope(e),
+                reply(s, e)
+            ),
+            KvAction::Drop(e) => format!("the network loses {}", envelope(e)),
+            KvAction::Crash(n) => format!(
+                "{} crashes (its log survives; messages to it are lost)",
+                node(*n)
+            ),
+            KvAction::Restart(n) => format!("{} restarts and recovers its log", node(*n)),
+            KvAction::HandOff {
+                client: c,
+                op,
+                replica,
+                fallback,
+            } => format!(
+                "{} covers {} (down) for {} with a hint at {}",
+                client(*c),
+                node(*replica),
+                self.op_words(s, *c, *op),
+                node(*fallback)
+            ),
+            KvAction::DeliverHint { holder, replica } => format!(
+                "{} hands its hint over to {}",
+                node(*holder),
+                node(*replica)
+            ),
+            KvAction::GiveUp { client: c } => {
+                let what = s.clients[*c]
+                    .pending()
+                    .map_or_else(String::new, |r| request(&r.request));
+                format!(
+                    "{} gives up on {what} (timeout): it stays indeterminate",
+                    client(*c)
+                )
+            }
+        }
+    }
+
+    fn fields(&self, s: &KvState) -> Vec<(String, String)> {
+        let mut fields = Vec::new();
+        for (n, x) in s.nodes.iter().enumerate() {
+            fields.push((format!("{}.up", node(n)), x.up.to_string()));
+            fields.push((format!("{}.value", node(n)), held(x.store.get(&()))));
+            let hints: Vec<String> =
+                x.store
+                    .hinted_replicas()
+                    .into_iter()
+                    .flat_map(|r| {
+                        x.store.hints_for(r).into_iter().map(move |(_, v)| {
+                            format!("{} for {}", versioned(&v), node(r as Index))
+                        })
+                    })
+                    .collect();
+            fields.push((
+                format!("{}.hints", node(n)),
+                format!("[{}]", hints.join(", ")),
+            ));
+        }
+        for (c, x) in s.clients.iter().enumerate() {
+            let ops: Vec<String> = x
+                .ops
+                .iter()
+                .map(|r| {
+                    let status = match r.status {
+                        OpStatus::Pending => "pending".to_string(),
+                        OpStatus::Returned(v) => match r.request {
+                            Request::Put(_) => "ok".to_string(),
+                            Request::Get => show(v),
+                        },
+                        OpStatus::GaveUp => "gave up".to_string(),
+                    };
+                    format!("{} -> {status}", request(&r.request))
+                })
+                .collect();
+            fields.push((
+                format!("{}.history", client(c)),
+                format!("[{}]", ops.join(", ")),
+            ));
+            for (op, r) in x.coordinator.ops() {
+                let holders: Vec<String> = r.holders().iter().map(|n| node(*n as Index)).collect();
+                fields.push((
+                    format!("{}.op{op}", client(c)),
+                    format!(
+                        "{} {:?}{} holders [{}]",
+                        request(r.request()),
+                        r.phase(),
+                        r.value()
+                            .map_or(String::new(), |v| format!(" {}", versioned(v))),
+                        holders.join(", ")
+                    ),
+                ));
+            }
+        }
+        let msgs: Vec<String> = s.network.iter().map(envelope).collect();
+        fields.push(("network".to_string(), format!("{{{}}}", msgs.join("; "))));
+        fields
+    }
+
+    fn explain(&self, property: &str, s: &KvState) -> Vec<String> {
+        match property {
+            "Linearizable" => {
+                let mut lines = vec![
+                    "no order of these operations, consistent with real time, explains what the gets returned:".to_string(),
+                ];
+                for (c, x) in s.clients.iter().enumerate() {
+                    for r in &x.ops {
+                        let status = match r.status {
+                            OpStatus::Pending => "pending".to_string(),
+                            OpStatus::GaveUp => "gave up (may take effect)".to_string(),
+                            OpStatus::Returned(v) => match r.request {
+                                Request::Put(_) => "ok".to_string(),
+                                Request::Get => format!("returned {}", show(v)),
+                            },
+                        };
+                        lines.push(format!("  {}: {} {status}", client(c), request(&r.request)));
+                    }
+                }
+                lines.push("(each client's operations are listed in order; an operation precedes every operation its client invoked later)".to_string());
+                lines
+            }
+            "NoLostAckedWrite" => match lost_acked_write(self, s) {
+                None => Vec::new(),
+                Some(lost) => {
+                    let mut lines = vec![format!(
+                        "put(v{}) by {} was acknowledged, but only {} of the {} replicas hold it or a put allowed to overwrite it; a quorum needs {}",
+                        lost.value,
+                        client(self.writer_of(lost.value)),
+                        lost.holders.len(),
+                        lost.held.len(),
+                        self.quorum()
+                    )];
+                    let preceded = &s.puts[&lost.value].preceded_by;
+                    for (n, h) in lost.held.iter().enumerate() {
+                        let why = match h {
+                            Some(v) if *v == lost.value => "it".to_string(),
+                            Some(v) if preceded.contains(v) => format!(
+                                "v{v}, a put that completed before put(v{}) began",
+                                lost.value
+                            ),
+                            Some(v) => format!("v{v}"),
+                            None => "nothing".to_string(),
+                        };
+                        lines.push(format!("  {} holds {why}", node(n)));
+                    }
+                    lines
+                }
+            },
+            "ReadSeesOtherClientsWrite" => read_of_other_clients_write(self, s)
+                .map(|(c, v)| {
+                    vec![format!(
+                        "{} read v{v}, written by {}",
+                        client(c),
+                        client(self.writer_of(v))
+                    )]
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+}
