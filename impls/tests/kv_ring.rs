@@ -292,7 +292,10 @@ fn most_loaded_node_holds_at_most_1_2x_the_mean() {
         let (exact, sampled) = max_over_mean(&ring, "user:");
         assert!(exact <= 1.2, "max/mean {exact:.4} at N = {n}");
         // Sampling noise on 100,000 keys is about 0.01 here.
-        assert!(sampled <= 1.2 + 0.03, "sampled max/mean {sampled:.4} at N = {n}");
+        assert!(
+            sampled <= 1.2 + 0.03,
+            "sampled max/mean {sampled:.4} at N = {n}"
+        );
     }
 }
 

@@ -261,7 +261,10 @@ impl Protocol for KvModel {
             }
         }
         let msgs: Vec<String> = s.network.iter().map(envelope).collect();
-        fields.push(("network".to_string(), format!("{{{}}}", msgs.join("; "))));
+        fields.push((
+            "network.requests".to_string(),
+            format!("{{{}}}", msgs.join("; ")),
+        ));
         fields
     }
 

@@ -1,0 +1,590 @@
+//! A node's protocol state and the synchronous logic that drives the sans-IO core: it
+//! turns the coordinator's effects into frames on peer links, runs the local replica
+//! without the network (but through the log), and answers clients.
+//!
+//! Everything here runs under the node's one state lock and never awaits: the tasks that
+//! own sockets decode frames, take the lock, call in here, and let go. Outgoing frames are
+//! encoded straight into the links' queues, and records into the commit queue.
+
+use super::commit::{CommitQueue, Done};
+use super::outbox::Outbox;
+use super::record;
+use super::NodeConfig;
+use crate::kv::core::{
+    Bug, Consistency, Coordinator, Effect, Msg, OpId, Outcome, Phase, Replica, Request, WriteResult,
+};
+use crate::kv::error::{ErrorCode, KvError};
+use crate::kv::membership::Membership;
+use crate::kv::ring::Ring;
+use crate::kv::stats::Stats;
+use crate::kv::wire::{self, PeerFrame, Response};
+use crate::kv::NodeId;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+
+/// This node's connection to one peer: the queue its link task writes to the socket.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub(crate) peer: NodeId,
+    pub(crate) addr: String,
+    pub(crate) out: Outbox,
+}
+
+/// A client waiting for the outcome of a request this node coordinates.
+#[derive(Debug)]
+struct Waiter {
+    client: Arc<Outbox>,
+    id: u64,
+    /// The request's place in its connection's in-flight limit, given back when it is
+    /// answered.
+    _slot: Option<OwnedSemaphorePermit>,
+}
+
+/// A node's state. See the module docs.
+pub(crate) struct State {
+    pub(crate) id: NodeId,
+    rf: usize,
+    vnodes: usize,
+    request_timeout: Duration,
+    handoff_delay: Duration,
+    quiet: bool,
+    coord: Coordinator<String, String>,
+    pub(crate) replica: Replica<String, String>,
+    pub(crate) membership: Membership,
+    pub(crate) ring: Ring,
+    /// Outgoing links to every other member (and to nothing else).
+    pub(crate) links: BTreeMap<NodeId, Arc<Link>>,
+    /// Links created under the lock, for the caller to start once it lets go.
+    pub(crate) new_links: Vec<Arc<Link>>,
+    waiting: HashMap<OpId, Waiter>,
+    /// Request deadlines, in the order they were set (all requests have the same
+    /// timeout, so this is also deadline order).
+    deadlines: VecDeque<(Instant, OpId)>,
+    /// When to cover the replicas of a write that have not acknowledged it with hints.
+    handoffs: VecDeque<(Instant, OpId)>,
+    /// Keys whose newest value is in a log record not yet durable, and that record's
+    /// sequence number (entries at or below `durable_lsn` are stale and ignored).
+    unsynced: HashMap<String, u64>,
+    pub(crate) durable_lsn: u64,
+    pub(crate) commit: Arc<CommitQueue>,
+    pub(crate) stats: Stats,
+    /// Messages from the coordinator not yet delivered; see [`State::effect`].
+    outq: VecDeque<(NodeId, Msg<String, String>)>,
+    draining: bool,
+    /// Reused for encoding a record before the replica decides whether it is needed.
+    scratch: Vec<u8>,
+}
+
+impl State {
+    pub(crate) fn new(
+        config: &NodeConfig,
+        incarnation: u32,
+        replica: Replica<String, String>,
+        membership: Membership,
+        commit: Arc<CommitQueue>,
+    ) -> State {
+        let ring = membership.ring(config.vnodes);
+        State {
+            id: config.id,
+            rf: config.rf,
+            vnodes: config.vnodes,
+            request_timeout: config.request_timeout,
+            handoff_delay: config.handoff_delay(),
+            quiet: config.quiet,
+            coord: Coordinator::new(config.id, incarnation, config.bug),
+            replica,
+            membership,
+            ring,
+            links: BTreeMap::new(),
+            new_links: Vec::new(),
+            waiting: HashMap::new(),
+            deadlines: VecDeque::new(),
+            handoffs: VecDeque::new(),
+            unsynced: HashMap::new(),
+            durable_lsn: 0,
+            commit,
+            stats: Stats {
+                node: config.id,
+                incarnation,
+                ..Stats::default()
+            },
+            outq: VecDeque::new(),
+            draining: false,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub(crate) fn rf(&self) -> usize {
+        self.rf
+    }
+
+    pub(crate) fn vnodes(&self) -> usize {
+        self.vnodes
+    }
+
+    pub(crate) fn log(&self, message: std::fmt::Arguments<'_>) {
+        if !self.quiet {
+            eprintln!("kv-node n{}: {message}", self.id);
+        }
+    }
+
+    /// Whether `node` can be sent to now: this node, or a peer whose link is connected.
+    pub(crate) fn is_live(&self, node: NodeId) -> bool {
+        node == self.id || self.links.get(&node).is_some_and(|l| l.out.is_up())
+    }
+
+    // ----- clients -------------------------------------------------------------------
+
+    /// Starts a client's put or get. The response goes to `client` with `id`, now (if
+    /// the request is refused or completes locally) or later; `slot` is held until then.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn begin(
+        &mut self,
+        client: &Arc<Outbox>,
+        id: u64,
+        slot: Option<OwnedSemaphorePermit>,
+        key: String,
+        request: Request<String>,
+        consistency: Consistency,
+        wall_clock_us: u64,
+    ) {
+        if let Err(e) = self.check_available(&key, consistency) {
+            self.stats.unavailable += 1;
+            respond(client, id, &Response::Error(e));
+            return;
+        }
+        let replicas = self.ring.replicas(key.as_bytes(), self.rf);
+        let started = self
+            .coord
+            .begin(key, request, replicas, self.rf, consistency, wall_clock_us);
+        match started {
+            Err(u) => {
+                self.stats.unavailable += 1;
+                let e = KvError::unavailable(format!(
+                    "the key has {} replicas and {} needs {}",
+                    u.replicas,
+                    consistency.name(),
+                    u.required
+                ));
+                respond(client, id, &Response::Error(e));
+            }
+            Ok((op, effect)) => {
+                self.waiting.insert(
+                    op,
+                    Waiter {
+                        client: Arc::clone(client),
+                        id,
+                        _slot: slot,
+                    },
+                );
+                self.deadlines
+                    .push_back((Instant::now() + self.request_timeout, op));
+                self.effect(effect);
+            }
+        }
+    }
+
+    /// Refuses a request, definitely, when this node is not a member or fewer of the
+    /// key's replicas are reachable than the level needs: better than sending it and
+    /// timing out, and the client learns that nothing happened.
+    fn check_available(&self, key: &str, consistency: Consistency) -> Result<(), KvError> {
+        if !self.membership.contains(self.id) {
+            return Err(KvError::unavailable(format!(
+                "node n{} is not a member of the cluster (membership epoch {}); send requests to a member",
+                self.id, self.membership.epoch
+            )));
+        }
+        let replicas = self.ring.replicas(key.as_bytes(), self.rf);
+        let required = consistency.required(self.rf);
+        if replicas.len() < required {
+            return Err(KvError::unavailable(format!(
+                "the cluster has {} members, so the key has {} of its {} replicas, and {} needs {required}",
+                self.membership.members.len(),
+                replicas.len(),
+                self.rf,
+                consistency.name()
+            )));
+        }
+        let live = replicas.iter().filter(|&&r| self.is_live(r)).count();
+        if live < required {
+            let down: Vec<String> = replicas
+                .iter()
+                .filter(|&&r| !self.is_live(r))
+                .map(|r| format!("n{r}"))
+                .collect();
+            return Err(KvError::unavailable(format!(
+                "only {live} of the key's replicas are reachable ({} down) and {} needs {required}",
+                down.join(", "),
+                consistency.name()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Answers a finished request's client, if it is still waiting.
+    fn finish(&mut self, op: OpId, outcome: Outcome<String>) {
+        let Some(w) = self.waiting.remove(&op) else {
+            return;
+        };
+        let response = match outcome {
+            Outcome::Written { .. } => {
+                self.stats.puts += 1;
+                Response::Ok
+            }
+            Outcome::Read { value, repaired } => {
+                self.stats.gets += 1;
+                self.stats.repairs += u64::from(repaired);
+                Response::Value(value.map(|v| v.value))
+            }
+        };
+        respond(&w.client, w.id, &response);
+    }
+
+    // ----- the coordinator's effects ---------------------------------------------------
+
+    /// Carries out a coordinator effect: answers the client if the request finished, and
+    /// delivers its messages, to peers through their links and to this node's own replica
+    /// directly. A local delivery can make the coordinator step again (a local read reply
+    /// may complete the query phase), which lands here re-entrantly; such messages join
+    /// the queue that the outermost call drains, so messages go out in the order the
+    /// coordinator produced them.
+    pub(crate) fn effect(&mut self, effect: Effect<String, String>) {
+        if let Some((op, outcome)) = effect.outcome {
+            self.finish(op, outcome);
+        }
+        let write = effect.sends.iter().find_map(|(_, m)| match m {
+            Msg::Write {
+                op, hint_for: None, ..
+            } => Some(*op),
+            _ => None,
+        });
+        if let Some(op) = write {
+            // The write (or repair) phase starts now: replicas that have not acknowledged
+            // it by the hand-off delay get a hint on a fallback.
+            self.handoffs
+                .push_back((Instant::now() + self.handoff_delay, op));
+        }
+        self.outq.extend(effect.sends);
+        if self.draining {
+            return;
+        }
+        self.draining = true;
+        while let Some((to, msg)) = self.outq.pop_front() {
+            if to == self.id {
+                self.on_replica_msg(to, msg);
+            } else {
+                self.send_to_replica(to, msg);
+            }
+        }
+        self.draining = false;
+    }
+
+    fn send_to_replica(&mut self, to: NodeId, msg: Msg<String, String>) {
+        let frame = PeerFrame::Core(msg);
+        let sent = self
+            .links
+            .get(&to)
+            .is_some_and(|l| l.out.push(|b| wire::encode_peer(b, &frame)));
+        if sent {
+            return;
+        }
+        if let PeerFrame::Core(Msg::Write {
+            op, hint_for: None, ..
+        }) = frame
+        {
+            // The replica is known to be unreachable: hand off now rather than after the
+            // hand-off delay.
+            self.hand_off(op, to);
+        }
+    }
+
+    /// Covers `replica`'s missing acknowledgement of request `op` with a hint on the
+    /// first live fallback in the key's preference list.
+    pub(crate) fn hand_off(&mut self, op: OpId, replica: NodeId) {
+        let Some(c) = self.coord.get(op) else {
+            return;
+        };
+        if c.phase() == Phase::Query
+            || c.holders().contains(&replica)
+            || c.hinted().contains(&replica)
+        {
+            return;
+        }
+        let Some(fallback) = self.fallback(c.key(), replica) else {
+            return;
+        };
+        let effect = self.coord.hand_off(op, replica, fallback);
+        if !effect.sends.is_empty() {
+            self.stats.handoffs += 1;
+        }
+        self.effect(effect);
+    }
+
+    /// The fallback for `replica` of `key`: the first live node after the replicas in the
+    /// preference list, or, in a cluster with no such node, any other live replica.
+    fn fallback(&self, key: &str, replica: NodeId) -> Option<NodeId> {
+        let pref = self.ring.preference_list(key.as_bytes());
+        let split = self.rf.min(pref.len());
+        pref[split..]
+            .iter()
+            .chain(&pref[..split])
+            .copied()
+            .find(|&n| n != replica && self.is_live(n))
+    }
+
+    /// Hands off every replica of `op` that has not acknowledged its write yet.
+    pub(crate) fn hand_off_laggards(&mut self, op: OpId) {
+        let Some(c) = self.coord.get(op) else {
+            return;
+        };
+        if c.phase() == Phase::Query {
+            return;
+        }
+        let laggards: Vec<NodeId> = c
+            .replicas()
+            .iter()
+            .copied()
+            .filter(|r| !c.holders().contains(r) && !c.hinted().contains(r))
+            .collect();
+        for r in laggards {
+            self.hand_off(op, r);
+        }
+    }
+
+    /// Gives up on requests whose deadline passed (answering their clients with a
+    /// timeout, definite unless a put's write may already be on a replica), and hands off
+    /// laggards of writes whose hand-off delay passed.
+    pub(crate) fn expire(&mut self, now: Instant) {
+        while let Some(&(at, op)) = self.handoffs.front() {
+            if at > now {
+                break;
+            }
+            self.handoffs.pop_front();
+            self.hand_off_laggards(op);
+        }
+        while let Some(&(at, op)) = self.deadlines.front() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop_front();
+            // A get under AsyncReadRepair answered already but keeps repairing: abandon it
+            // all the same, so the coordinator forgets it.
+            let Some(c) = self.coord.abandon(op) else {
+                continue;
+            };
+            let Some(w) = self.waiting.remove(&op) else {
+                continue;
+            };
+            self.stats.timeouts += 1;
+            let definite = !c.may_have_taken_effect();
+            let what = match c.request() {
+                Request::Put(_) => "put",
+                Request::Get => "get",
+            };
+            let progress = match c.phase() {
+                Phase::Query => format!(
+                    "while reading the replicas' versions (fewer than {} answered)",
+                    c.required()
+                ),
+                Phase::Write => format!(
+                    "while writing: {} of the {} required replicas acknowledged",
+                    c.holders().len(),
+                    c.required()
+                ),
+                Phase::Repair => format!(
+                    "while repairing stale replicas: {} of the {} required hold the value",
+                    c.holders().len(),
+                    c.required()
+                ),
+            };
+            let effect = match (c.request(), definite) {
+                (Request::Get, _) => "a get changes nothing",
+                (Request::Put(_), true) => "nothing was written",
+                (Request::Put(_), false) => "the value may be on some replicas",
+            };
+            let text = format!(
+                "{what} of key {:?} timed out after {} ms {progress}; {effect}",
+                c.key(),
+                self.request_timeout.as_millis(),
+            );
+            respond(
+                &w.client,
+                w.id,
+                &Response::Error(KvError::new(ErrorCode::Timeout, text, definite)),
+            );
+        }
+    }
+
+    // ----- the replica ---------------------------------------------------------------
+
+    /// Sends a replica's reply to `to`: to this node's coordinator directly, or over the
+    /// link to a peer (a reply that cannot be sent is lost, like any message; the
+    /// coordinator times out or hands off).
+    pub(crate) fn reply(&mut self, to: NodeId, frame: PeerFrame) {
+        if to == self.id {
+            if let PeerFrame::Core(msg) = frame {
+                let effect = self.coord.step(to, msg);
+                self.effect(effect);
+            }
+            return;
+        }
+        if let Some(l) = self.links.get(&to) {
+            l.out.push(|b| wire::encode_peer(b, &frame));
+        }
+    }
+
+    /// Whether the newest value this node holds for `key` may not be durable yet.
+    fn is_unsynced(&self, key: &str) -> bool {
+        self.unsynced
+            .get(key)
+            .is_some_and(|&lsn| lsn > self.durable_lsn)
+    }
+
+    /// Sends `frame` to `to` once every record queued so far is durable (at once if
+    /// nothing that concerns `key` is pending).
+    fn reply_after_sync(&mut self, to: NodeId, key: &str, frame: PeerFrame) {
+        if self.is_unsynced(key) {
+            self.commit.barrier(Done { to, frame });
+        } else {
+            self.reply(to, frame);
+        }
+    }
+
+    /// The replica's side of a coordinator's message from `from` (possibly this node).
+    pub(crate) fn on_replica_msg(&mut self, from: NodeId, msg: Msg<String, String>) {
+        match msg {
+            Msg::Read { op, key } => {
+                let current = self.replica.get(&key).cloned();
+                let frame = PeerFrame::Core(Msg::ReadReply { op, current });
+                self.reply_after_sync(from, &key, frame);
+            }
+            Msg::Write {
+                op,
+                key,
+                value,
+                hint_for,
+            } => {
+                let ack = PeerFrame::Core(Msg::WriteAck { op, hint_for });
+                if hint_for.is_some() && from != self.id {
+                    self.stats.hints_stored += 1;
+                }
+                self.store(from, key, value, hint_for, Some(ack));
+            }
+            // Replies are for the coordinator.
+            reply @ (Msg::ReadReply { .. } | Msg::WriteAck { .. }) => {
+                let effect = self.coord.step(from, reply);
+                self.effect(effect);
+            }
+        }
+    }
+
+    /// Writes a value (or a hint) to the replica; if it changed anything, logs it, and
+    /// sends `ack` to `from` once the record is durable. A write the replica already
+    /// holds is acknowledged once what it holds is durable.
+    pub(crate) fn store(
+        &mut self,
+        from: NodeId,
+        key: String,
+        value: crate::kv::core::Versioned<String>,
+        hint_for: Option<NodeId>,
+        ack: Option<PeerFrame>,
+    ) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        record::write(&mut scratch, &key, &value, hint_for);
+        let key_for_map = key.clone();
+        let result = self.replica.write(key, value, hint_for);
+        match result {
+            WriteResult::Stored | WriteResult::Hinted => {
+                let done = ack.map(|frame| Done { to: from, frame });
+                let lsn = self.commit.append(|b| b.extend_from_slice(&scratch), done);
+                if result == WriteResult::Stored {
+                    self.unsynced.insert(key_for_map, lsn);
+                }
+            }
+            WriteResult::AlreadyNewer => {
+                if let Some(frame) = ack {
+                    if hint_for.is_none() {
+                        self.reply_after_sync(from, &key_for_map, frame);
+                    } else {
+                        // The newer hint may be in a batch still being written.
+                        self.commit.barrier(Done { to: from, frame });
+                    }
+                }
+            }
+        }
+        self.scratch = scratch;
+    }
+
+    /// Records that the batch up to `lsn` is durable.
+    pub(crate) fn durable(&mut self, lsn: u64, records: usize) {
+        if records > 0 {
+            self.stats.wal_syncs += 1;
+            self.stats.wal_records += records as u64;
+        }
+        self.durable_lsn = self.durable_lsn.max(lsn);
+        // Entries are needed only while their record is in flight; drop the stale ones
+        // once they dominate, so the map stays about as large as one batch.
+        if self.unsynced.len() > 4096 {
+            let durable = self.durable_lsn;
+            self.unsynced.retain(|_, lsn| *lsn > durable);
+        }
+    }
+
+    // ----- peers -----------------------------------------------------------------------
+
+    /// Handles one frame from peer `from` (after its hello).
+    pub(crate) fn on_peer_frame(&mut self, from: NodeId, frame: PeerFrame) {
+        match frame {
+            PeerFrame::Core(msg) => self.on_replica_msg(from, msg),
+            PeerFrame::HintWrite { key, value } => {
+                let ack = PeerFrame::HintAck {
+                    key: key.clone(),
+                    version: value.version,
+                };
+                self.store(from, key, value, None, Some(ack));
+            }
+            PeerFrame::HintAck { key, version } => {
+                let before = self.replica.hint_count();
+                self.replica.hint_delivered(from, &key, version);
+                if self.replica.hint_count() < before {
+                    self.stats.hints_delivered += 1;
+                    // Not synced on its own: if it is lost, the hint is delivered again.
+                    self.commit
+                        .append(|b| record::hint_done(b, from, &key, &version), None);
+                }
+            }
+            PeerFrame::Membership(m) => {
+                self.adopt(m);
+            }
+            // Heartbeats are answered by the connection's task; a hello after the first
+            // frame is ignored.
+            PeerFrame::Ping | PeerFrame::Pong | PeerFrame::Hello { .. } => {}
+        }
+    }
+
+    /// A snapshot of the counters, with the gauges filled in.
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            epoch: self.membership.epoch,
+            members: self.membership.members.len() as u64,
+            peers_up: self.links.values().filter(|l| l.out.is_up()).count() as u64,
+            hints_pending: self.replica.hint_count() as u64,
+            keys: self.replica.values().count() as u64,
+            ..self.stats.clone()
+        }
+    }
+
+    /// The bug the coordinator was built with.
+    pub(crate) fn bug(&self) -> Option<Bug> {
+        self.coord.bug()
+    }
+}
+
+/// Queues `response` to request `id` on a client connection (dropped if the client left).
+pub(crate) fn respond(client: &Outbox, id: u64, response: &Response) {
+    client.push(|b| wire::encode_response(b, id, response));
+}
