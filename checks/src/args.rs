@@ -356,8 +356,11 @@ fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Comma
         .and_then(|b| registry::variant(exercise, b));
     let mut selection = Selection::defaults(exercise, bug);
     for b in exercise.bounds {
-        let value = *m.get_one::<u64>(b.flag).expect("bounds have defaults");
-        selection.bounds.insert(b.flag.to_string(), value);
+        // A bound given on the command line wins over the variant's default.
+        if m.value_source(b.flag) == Some(clap::parser::ValueSource::CommandLine) {
+            let value = *m.get_one::<u64>(b.flag).expect("bounds have defaults");
+            selection.bounds.insert(b.flag.to_string(), value);
+        }
     }
     let strategy = match m.get_one::<String>("strategy").map(String::as_str) {
         Some("bfs") => Strategy::Bfs,

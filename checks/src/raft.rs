@@ -36,6 +36,7 @@ pub static EXERCISE: Exercise = Exercise {
         },
     ],
     variants: &VARIANTS,
+    variant_bounds: &[],
     symmetry: true,
     properties,
     check,

@@ -37,14 +37,20 @@ pub struct Selection {
 impl Selection {
     /// The default configuration of `exercise`, with `bug` built in.
     pub fn defaults(exercise: &Exercise, bug: Option<&'static str>) -> Selection {
-        Selection {
-            bounds: exercise
-                .bounds
-                .iter()
-                .map(|b| (b.flag.to_string(), b.default))
-                .collect(),
-            bug,
+        let mut bounds: BTreeMap<String, u64> = exercise
+            .bounds
+            .iter()
+            .map(|b| (b.flag.to_string(), b.default))
+            .collect();
+        let overrides = exercise
+            .variant_bounds
+            .iter()
+            .filter(|(name, _)| Some(*name) == bug)
+            .flat_map(|(_, o)| o.iter());
+        for (flag, value) in overrides {
+            bounds.insert(flag.to_string(), *value);
         }
+        Selection { bounds, bug }
     }
 
     /// The value of a bound flag.
@@ -69,6 +75,10 @@ pub struct Exercise {
     pub bounds: &'static [Bound],
     /// The known-bug variants, each of which `check all` must catch.
     pub variants: &'static [Variant],
+    /// Default bounds that differ for a variant, because its shortest counterexample needs
+    /// a configuration the exhaustive default does not include (flags given on the command
+    /// line still win).
+    pub variant_bounds: &'static [(&'static str, &'static [(&'static str, u64)])],
     /// Whether the model has a symmetry reduction (used by DFS and simulation).
     pub symmetry: bool,
     /// The model's properties, in report order.
