@@ -40,6 +40,13 @@ pub enum Command {
     Lin(crate::lin::LinArgs),
     /// `check bench lin DIR`: how long the check of each history takes.
     BenchLin(crate::bench::BenchLinArgs),
+    /// `check bench kv`: the key-value store's throughput and latency.
+    BenchKv(crate::bench_kv::BenchKvArgs),
+    /// `check kv --jepsen`: the real key-value store under faults, its history checked.
+    Jepsen(crate::jepsen::JepsenArgs),
+    /// `check kv-node ARGS` (hidden): one node of the key-value store, as `kv-node ARGS`;
+    /// `check kv --jepsen --real` runs its nodes this way.
+    KvNode(Vec<OsString>),
     /// `check <exercise> ...`: one model-checking run.
     Check {
         /// The registry row.
@@ -139,6 +146,15 @@ fn exercise_command(e: &'static Exercise) -> Cli {
                 .value_parser(value_parser!(SocketAddr))
                 .help("Serve stateright's Explorer on ADDR (e.g. 127.0.0.1:3000) instead of checking"),
         );
+    if e.name == "kv" {
+        // Only shown here: with --jepsen, parse_from reads the line with jepsen_command.
+        cmd = cmd.arg(
+            Arg::new("jepsen")
+                .long("jepsen")
+                .action(ArgAction::SetTrue)
+                .help("Test the real store under faults instead of its model (see check kv --jepsen --help)"),
+        );
+    }
     for b in e.bounds {
         cmd = cmd.arg(
             Arg::new(b.flag)
@@ -268,7 +284,8 @@ pub fn cli() -> Cli {
                         )
                         .arg(no_partition_arg())
                         .arg(timeout_arg()),
-                ),
+                )
+                .subcommand(bench_kv_command()),
         )
         .subcommand(
             Cli::new("all")
@@ -279,6 +296,185 @@ pub fn cli() -> Cli {
         cmd = cmd.subcommand(exercise_command(e));
     }
     cmd
+}
+
+fn bench_kv_command() -> Cli {
+    let number =
+        |name: &'static str, default: &'static str, range: std::ops::RangeInclusive<u64>| {
+            Arg::new(name)
+                .long(name)
+                .value_name("N")
+                .default_value(default)
+                .value_parser(value_parser!(u64).range(range))
+        };
+    Cli::new("kv")
+        .about("Throughput and latency of the key-value store on an in-process loopback cluster")
+        .arg(number("nodes", "5", 3..=9).help("Nodes in the cluster"))
+        .arg(number("clients", "16", 1..=1024).help("Concurrent closed-loop clients"))
+        .arg(number("seconds", "5", 1..=3600).help("Measured seconds of each run (after a warm-up)"))
+        .arg(
+            Arg::new("puts")
+                .long("puts")
+                .value_name("PERCENT")
+                .value_parser(value_parser!(u64).range(0..=100))
+                .help("Percent of operations that are puts [default: one run of puts alone, then one of gets alone]"),
+        )
+        .arg(consistency_arg().default_value("quorum"))
+}
+
+fn consistency_arg() -> Arg {
+    Arg::new("consistency")
+        .long("consistency")
+        .value_name("LEVEL")
+        .value_parser(["one", "quorum", "all"])
+        .help("Replicas each request waits for")
+}
+
+/// `check kv --jepsen`'s own command line: the kv model's bounds have ranges of their own
+/// (`--nodes` 3..=4), so the run is parsed by a command of its own.
+pub fn jepsen_command() -> Cli {
+    let number = |name: &'static str, range: std::ops::RangeInclusive<u64>| {
+        Arg::new(name)
+            .long(name)
+            .value_name("N")
+            .value_parser(value_parser!(u64).range(range))
+    };
+    let bugs = [
+        "one",
+        "async-read-repair",
+        "wall-clock-lww",
+        "sloppy-quorum",
+    ];
+    Cli::new("kv")
+        .bin_name("check kv --jepsen")
+        .about(
+            "Jepsen-style test of the real key-value store: concurrent clients, a nemesis \
+             (partitions, crashes, restarts), final quorum reads, and a linearizability check \
+             of the history (exit 0 linearizable, 1 not, 3 unknown, 2 usage error)",
+        )
+        .arg(format_arg())
+        .arg(
+            Arg::new("jepsen")
+                .long("jepsen")
+                .action(ArgAction::SetTrue)
+                .required(true)
+                .help("Test the real store instead of its model"),
+        )
+        .arg(number("nodes", 3..=9).default_value("5").help("Nodes in the cluster"))
+        .arg(number("clients", 1..=64).default_value("10").help("Concurrent clients, each a Jepsen process"))
+        .arg(number("seconds", 1..=3600).default_value("10").help("How long the clients run (simulated time unless --real)"))
+        .arg(number("keys", 1..=1000).default_value(DEFAULT_JEPSEN_KEYS).help("Keys the clients read and write"))
+        .arg(
+            Arg::new("nemesis")
+                .long("nemesis")
+                .value_name("LIST")
+                .value_parser(|s: &str| crate::jepsen::nemesis::NemesisKind::parse_list(s))
+                .help("Faults to inject: partition, crash, restart, comma-separated, or none [default: partition,crash,restart; with --real crash,restart]"),
+        )
+        .arg(consistency_arg().help("Replicas each client request waits for [default: quorum]"))
+        .arg(
+            Arg::new("seed")
+                .long("seed")
+                .value_parser(value_parser!(u64))
+                .help("Seed of the network, the workload and the faults; a simulation replays exactly from it [default: a fresh one, printed first]"),
+        )
+        .arg(
+            Arg::new("history")
+                .long("history")
+                .value_name("FILE")
+                .value_parser(value_parser!(PathBuf))
+                .help("Write the history as JSON Lines (check lin FILE --model kv reads it)"),
+        )
+        .arg(
+            Arg::new("html")
+                .long("html")
+                .value_name("FILE")
+                .value_parser(value_parser!(PathBuf))
+                .help("Write an HTML page of the check: the failing key, or the largest key's linearization"),
+        )
+        .arg(
+            Arg::new("bug")
+                .long("bug")
+                .value_name("NAME")
+                .value_parser(PossibleValuesParser::new(bugs))
+                .help("Run with a known bug, which the check should catch; one means --consistency one"),
+        )
+        .arg(
+            Arg::new("real")
+                .long("real")
+                .action(ArgAction::SetTrue)
+                .help("Run node processes on loopback instead of the simulation (no partitions; not replayable)"),
+        )
+        .arg(timeout_arg().help("Give the check up with 'unknown' (exit 3) after this long"))
+}
+
+/// The default of `--keys` for `check kv --jepsen`.
+const DEFAULT_JEPSEN_KEYS: &str = "5";
+
+/// `check [--format F] kv ... --jepsen ...` rewritten for [`jepsen_command`]: the global
+/// flags before `kv` and everything after it; `None` if the line is not a jepsen run.
+fn jepsen_line(args: &[OsString]) -> Option<Vec<OsString>> {
+    let mut i = 1;
+    while let Some(arg) = args.get(i).and_then(|a| a.to_str()) {
+        match arg {
+            "--format" => i += 2,
+            a if a.starts_with("--format=") => i += 1,
+            _ => break,
+        }
+    }
+    if args.get(i)?.to_str()? != "kv" {
+        return None;
+    }
+    let rest = &args[i + 1..];
+    let end = rest.iter().position(|a| a == "--").unwrap_or(rest.len());
+    if !rest[..end].iter().any(|a| a == "--jepsen") {
+        return None;
+    }
+    let mut line = vec![OsString::from("check kv --jepsen")];
+    line.extend(args[1..i].iter().cloned());
+    line.extend(rest.iter().cloned());
+    Some(line)
+}
+
+fn parse_jepsen(line: Vec<OsString>) -> Result<Command, clap::Error> {
+    let mut cmd = jepsen_command();
+    let m = cmd.try_get_matches_from_mut(line)?;
+    let real = m.get_flag("real");
+    let (bug, consistency) = crate::jepsen::bug_and_consistency(
+        m.get_one::<String>("bug").map(String::as_str),
+        m.get_one::<String>("consistency").map(String::as_str),
+    )
+    .map_err(|e| cmd.error(ErrorKind::ArgumentConflict, e.to_string()))?;
+    let number = |name: &str| *m.get_one::<u64>(name).expect("has a default");
+    let seed = m.get_one::<u64>("seed").copied().unwrap_or_else(|| {
+        // A fresh seed per run, as TigerBeetle's VOPR does; it is printed first.
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    Ok(Command::Jepsen(crate::jepsen::JepsenArgs {
+        params: crate::jepsen::Params {
+            nodes: number("nodes") as u32,
+            clients: number("clients"),
+            seconds: Duration::from_secs(number("seconds")),
+            nemesis: m
+                .get_one::<Vec<crate::jepsen::nemesis::NemesisKind>>("nemesis")
+                .cloned()
+                .unwrap_or_else(|| crate::jepsen::Params::default_nemesis(real)),
+            consistency,
+            seed,
+            bug,
+            real,
+            keys: number("keys"),
+        },
+        history: m.get_one::<PathBuf>("history").cloned(),
+        html: m.get_one::<PathBuf>("html").cloned(),
+        timeout: m.get_one::<Duration>("timeout").copied(),
+        format: match m.get_one::<String>("format").map(String::as_str) {
+            Some("json") => Format::Json,
+            _ => Format::Text,
+        },
+    }))
 }
 
 /// Parses `std::env::args`.
@@ -292,6 +488,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(line) = jepsen_line(&args) {
+        return parse_jepsen(line);
+    }
     let mut cli = cli();
     let m = cli.try_get_matches_from_mut(args)?;
     let format = match m.get_one::<String>("format").map(String::as_str) {
@@ -315,7 +515,21 @@ where
             format,
         })),
         "bench" => {
-            let (_, lin) = sub.subcommand().expect("a subcommand is required");
+            let (what, lin) = sub.subcommand().expect("a subcommand is required");
+            if what == "kv" {
+                let number = |name: &str| *lin.get_one::<u64>(name).expect("has a default");
+                return Ok(Command::BenchKv(crate::bench_kv::BenchKvArgs {
+                    nodes: number("nodes") as usize,
+                    clients: number("clients") as usize,
+                    seconds: number("seconds"),
+                    puts: lin.get_one::<u64>("puts").map(|&p| p as u32),
+                    consistency: impls::kv::core::Consistency::from_name(
+                        lin.get_one::<String>("consistency").expect("has a default"),
+                    )
+                    .expect("clap checked the name"),
+                    format,
+                }));
+            }
             Ok(Command::BenchLin(crate::bench::BenchLinArgs {
                 dir: lin.get_one::<PathBuf>("dir").expect("required").clone(),
                 model: lin.get_one::<String>("model").cloned(),
@@ -330,6 +544,12 @@ where
             format,
             threads: threads(sub),
         }),
+        // External (so hidden from help, and its flags are kv-node's, not ours).
+        "kv-node" => Ok(Command::KvNode(
+            sub.get_many::<OsString>("")
+                .map(|args| args.cloned().collect())
+                .unwrap_or_default(),
+        )),
         _ => match registry::find(name) {
             Some(exercise) => Ok(resolve(exercise, sub, format)),
             None => Err(cli.error(ErrorKind::InvalidSubcommand, unknown_exercise(name))),

@@ -8,7 +8,9 @@
 
 pub mod args;
 pub mod bench;
+pub mod bench_kv;
 pub mod explore;
+pub mod jepsen;
 pub mod kv;
 pub mod lin;
 pub mod lin_models;

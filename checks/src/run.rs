@@ -19,6 +19,11 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::All { format, threads } => all(format, threads),
         Command::Lin(args) => crate::lin::run(&args),
         Command::BenchLin(args) => crate::bench::lin(&args),
+        Command::BenchKv(args) => crate::bench_kv::run(&args),
+        Command::Jepsen(args) => crate::jepsen::run(&args),
+        Command::KvNode(args) => Ok(impls::kv::cli::node_main(
+            std::iter::once(std::ffi::OsString::from("check kv-node")).chain(args),
+        )),
         Command::Check {
             exercise,
             selection,

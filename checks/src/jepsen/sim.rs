@@ -1,0 +1,161 @@
+//! The default mode: the real node code as turmoil hosts, on a simulated network and
+//! simulated disks, with the nemesis acting between simulation steps. Everything (message
+//! latencies, host order, the workload, the faults) comes from the seed, so a seed
+//! replays the same history, in a fresh process (tokio numbers tasks process-wide, and a
+//! crash drops a host's tasks in the order of those numbers; see `impls/tests/kv_sim.rs`).
+
+use super::history::{Clock, Event, Recorder};
+use super::nemesis::{Fault, Scheduled};
+use super::workload::{final_reads, worker};
+use super::{Params, FINAL_READ_ATTEMPTS, SETTLE};
+use anyhow::{anyhow, Result};
+use impls::kv::{NodeConfig, Storage, TurmoilNet};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Simulated one-way message latency, uniform in this range. Several milliseconds of
+/// spread reorder messages to different replicas, which is what lets weak reads (ONE, or
+/// asynchronous read repair) see old values after new ones.
+const MIN_LATENCY: Duration = Duration::from_millis(1);
+const MAX_LATENCY: Duration = Duration::from_millis(10);
+
+/// When the workers start: the nodes have bound their ports and linked up.
+const START: Duration = Duration::from_millis(200);
+
+/// Runs the simulation and returns its history.
+pub fn run(p: &Params, schedule: &[Scheduled]) -> Result<Vec<Event>> {
+    let mut sim = turmoil::Builder::new()
+        // Generous: the workers stop at `p.seconds`, the final reads a few seconds later.
+        .simulation_duration(p.seconds + Duration::from_secs(120))
+        .min_message_latency(MIN_LATENCY)
+        .max_message_latency(MAX_LATENCY)
+        .rng_seed(p.seed)
+        .build();
+    let peers: BTreeMap<u32, String> = (1..=p.nodes).map(|i| (i, addr(i))).collect();
+    for id in 1..=p.nodes {
+        let config = node_config(p, id, &peers);
+        sim.host(format!("n{id}"), move || {
+            let config = config.clone();
+            async move {
+                impls::kv::run(config, TurmoilNet, Storage::Simulated).await?;
+                Ok(())
+            }
+        });
+    }
+
+    // Inside a host, the host's own simulated time; outside (the nemesis, between steps),
+    // the time of the step the main loop is at.
+    let step_time = Arc::new(AtomicU64::new(0));
+    let outside = Arc::clone(&step_time);
+    let clock: Clock = Arc::new(move || {
+        turmoil::sim_elapsed()
+            .unwrap_or_else(|| Duration::from_nanos(outside.load(Ordering::Relaxed)))
+    });
+    let rec = Arc::new(Recorder::new(clock));
+    let config = Arc::new(p.workload((1..=p.nodes).map(addr).collect()));
+    for w in 0..p.clients {
+        let (config, rec) = (Arc::clone(&config), Arc::clone(&rec));
+        sim.client(format!("c{w}"), async move {
+            tokio::time::sleep(START).await;
+            worker(TurmoilNet, config, rec, w).await;
+            Ok(())
+        });
+    }
+    {
+        let (config, rec) = (Arc::clone(&config), Arc::clone(&rec));
+        let at = p.seconds + SETTLE;
+        sim.client("final", async move {
+            tokio::time::sleep(at).await;
+            final_reads(TurmoilNet, config, rec, FINAL_READ_ATTEMPTS).await;
+            Ok(())
+        });
+    }
+
+    let mut next = schedule.iter().peekable();
+    let mut crashed: Vec<u32> = Vec::new();
+    let mut partition: Option<(Vec<u32>, Vec<u32>)> = None;
+    let mut ended = false;
+    loop {
+        let now = sim.elapsed();
+        step_time.store(now.as_nanos() as u64, Ordering::Relaxed);
+        while let Some(s) = next.next_if(|s| s.at <= now && now < p.seconds) {
+            apply(&mut sim, &s.fault, &mut crashed, &mut partition);
+            rec.nemesis(s.fault.name(), s.fault.detail());
+        }
+        if !ended && now >= p.seconds {
+            // The end of the run: heal and restart whatever is still broken, so the final
+            // reads see the whole cluster.
+            ended = true;
+            if partition.is_some() {
+                apply(&mut sim, &Fault::Heal, &mut crashed, &mut partition);
+                rec.nemesis(Fault::Heal.name(), Fault::Heal.detail());
+            }
+            for node in crashed.clone() {
+                let fault = Fault::Restart(node);
+                apply(&mut sim, &fault, &mut crashed, &mut partition);
+                rec.nemesis(fault.name(), fault.detail());
+            }
+        }
+        let done = sim
+            .step()
+            .map_err(|e| anyhow!("the simulation failed at {:?}: {e}", sim.elapsed()))?;
+        if done {
+            break;
+        }
+    }
+    Ok(rec.events())
+}
+
+fn addr(id: u32) -> String {
+    format!("n{id}:7000")
+}
+
+fn node_config(p: &Params, id: u32, peers: &BTreeMap<u32, String>) -> NodeConfig {
+    // Absolute: the simulated filesystem wants absolute paths.
+    let mut c = NodeConfig::new(id, addr(id), peers.clone(), format!("/data/n{id}"));
+    p.tune(&mut c);
+    c
+}
+
+fn apply(
+    sim: &mut turmoil::Sim<'_>,
+    fault: &Fault,
+    crashed: &mut Vec<u32>,
+    partition: &mut Option<(Vec<u32>, Vec<u32>)>,
+) {
+    let host = |n: &u32| format!("n{n}");
+    match fault {
+        Fault::Partition(a, b) => {
+            for x in a {
+                for y in b {
+                    sim.partition(host(x), host(y));
+                }
+            }
+            *partition = Some((a.clone(), b.clone()));
+        }
+        Fault::Heal => {
+            if let Some((a, b)) = partition.take() {
+                for x in &a {
+                    for y in &b {
+                        sim.repair(host(x), host(y));
+                    }
+                }
+            }
+        }
+        Fault::Crash(n) => {
+            sim.crash(host(n));
+            crashed.push(*n);
+        }
+        Fault::Restart(n) => {
+            // turmoil restarts a crashed host with a bounce.
+            sim.bounce(host(n));
+            crashed.retain(|c| c != n);
+        }
+        Fault::Bounce(n) => {
+            sim.crash(host(n));
+            sim.bounce(host(n));
+        }
+    }
+}
