@@ -347,6 +347,7 @@ pub fn jepsen_command() -> Cli {
     ];
     Cli::new("kv")
         .bin_name("check kv --jepsen")
+        .override_usage("check [--format F] kv --jepsen [OPTIONS]")
         .about(
             "Jepsen-style test of the real key-value store: concurrent clients, a nemesis \
              (partitions, crashes, restarts), final quorum reads, and a linearizability check \
@@ -375,6 +376,7 @@ pub fn jepsen_command() -> Cli {
         .arg(
             Arg::new("seed")
                 .long("seed")
+                .value_name("S")
                 .value_parser(value_parser!(u64))
                 .help("Seed of the network, the workload and the faults; a simulation replays exactly from it [default: a fresh one, printed first]"),
         )
