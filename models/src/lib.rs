@@ -12,6 +12,7 @@
 
 pub mod kv;
 pub mod raft;
+pub mod twopc;
 
 use stateright::Model;
 
