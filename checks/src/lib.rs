@@ -22,3 +22,4 @@ pub mod run;
 pub mod shortest;
 pub mod text;
 pub mod trace;
+pub mod twopc;

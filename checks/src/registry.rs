@@ -91,7 +91,11 @@ pub struct Exercise {
 }
 
 /// Every exercise, in `check list` order.
-pub static EXERCISES: &[&Exercise] = &[&crate::kv::EXERCISE, &crate::raft::EXERCISE];
+pub static EXERCISES: &[&Exercise] = &[
+    &crate::kv::EXERCISE,
+    &crate::raft::EXERCISE,
+    &crate::twopc::EXERCISE,
+];
 
 /// Looks an exercise up by name.
 pub fn find(name: &str) -> Option<&'static Exercise> {

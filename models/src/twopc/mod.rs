@@ -2,8 +2,9 @@
 //!
 //! [`twophase`] and [`tcommit`] are faithful ports of Lamport's TLA+ `TwoPhase` and
 //! `TCommit` specifications; their unique-state counts equal TLC's, which is evidence that
-//! the checker and the ports are right. The model of this project's own design (durable
-//! logs, crashes, recovery, timeouts) is still to come.
+//! the checker and the ports are right. [`design`] is the model of this project's own
+//! coordinator: durable logs, crashes, presumed-abort recovery, timeouts and four known bugs.
 
+pub mod design;
 pub mod tcommit;
 pub mod twophase;
