@@ -155,6 +155,25 @@ fn exercise_command(e: &'static Exercise) -> Cli {
                 .help("Test the real store under faults instead of its model (see check kv --jepsen --help)"),
         );
     }
+    if !e.specs.is_empty() {
+        let names: Vec<&str> = e.specs.iter().map(|s| s.name).collect();
+        let about: Vec<String> = e
+            .specs
+            .iter()
+            .map(|s| format!("{}: {}", s.name, s.summary))
+            .collect();
+        cmd = cmd.arg(
+            Arg::new("spec")
+                .long("spec")
+                .value_name("NAME")
+                .value_parser(PossibleValuesParser::new(names))
+                .conflicts_with("bug")
+                .help(format!(
+                    "Check another specification instead of the model ({})",
+                    about.join("; ")
+                )),
+        );
+    }
     for b in e.bounds {
         cmd = cmd.arg(
             Arg::new(b.flag)
@@ -577,6 +596,12 @@ fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Comma
         .get_one::<String>("bug")
         .and_then(|b| registry::variant(exercise, b));
     let mut selection = Selection::defaults(exercise, bug);
+    selection.spec = m
+        .try_get_one::<String>("spec")
+        .ok()
+        .flatten()
+        .and_then(|name| exercise.specs.iter().find(|s| s.name == *name))
+        .map(|s| s.name);
     for b in exercise.bounds {
         // A bound given on the command line wins over the variant's default.
         if m.value_source(b.flag) == Some(clap::parser::ValueSource::CommandLine) {

@@ -64,6 +64,7 @@ pub static EXERCISE: Exercise = Exercise {
         "async-read-repair",
         &[("ops", 2), ("crashes", 0), ("drops", 0), ("give-ups", 0)],
     )],
+    specs: &[],
     symmetry: false,
     properties,
     check,

@@ -37,6 +37,7 @@ pub static EXERCISE: Exercise = Exercise {
     ],
     variants: &VARIANTS,
     variant_bounds: &[],
+    specs: &[],
     symmetry: true,
     properties,
     check,

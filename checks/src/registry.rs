@@ -25,6 +25,16 @@ pub struct Bound {
     pub max: u64,
 }
 
+/// Another specification an exercise can check instead of its own model, chosen with
+/// `--spec NAME` (e.g. a faithful port of a published TLA+ spec, to compare state counts).
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    /// The name after `--spec`.
+    pub name: &'static str,
+    /// One line: what it is.
+    pub summary: &'static str,
+}
+
 /// A resolved configuration: a value for every bound, and an optional bug variant.
 #[derive(Clone, Debug)]
 pub struct Selection {
@@ -32,6 +42,8 @@ pub struct Selection {
     pub bounds: BTreeMap<String, u64>,
     /// The bug variant's name; always one of the exercise's variants.
     pub bug: Option<&'static str>,
+    /// The `--spec` chosen instead of the exercise's own model; never with a bug.
+    pub spec: Option<&'static str>,
 }
 
 impl Selection {
@@ -50,7 +62,11 @@ impl Selection {
         for (flag, value) in overrides {
             bounds.insert(flag.to_string(), *value);
         }
-        Selection { bounds, bug }
+        Selection {
+            bounds,
+            bug,
+            spec: None,
+        }
     }
 
     /// The value of a bound flag.
@@ -79,6 +95,8 @@ pub struct Exercise {
     /// a configuration the exhaustive default does not include (flags given on the command
     /// line still win).
     pub variant_bounds: &'static [(&'static str, &'static [(&'static str, u64)])],
+    /// Other specifications `--spec` can choose (none for most exercises).
+    pub specs: &'static [Spec],
     /// Whether the model has a symmetry reduction (used by DFS and simulation).
     pub symmetry: bool,
     /// The model's properties, in report order.

@@ -1,11 +1,14 @@
 //! The two-phase commit exercise's registry row: `check twopc` runs the model of our design,
-//! [`models::twopc::design`].
+//! [`models::twopc::design`]; `check twopc --spec twophase --rms N` (or `tcommit`) runs a
+//! faithful port of Lamport's TLA+ spec instead, whose state counts are compared with TLC's.
 
 use crate::explore::{self, RunLabel, RunOptions};
-use crate::registry::{Bound, Exercise, Selection};
+use crate::registry::{Bound, Exercise, Selection, Spec};
 use crate::report::RunReport;
 use anyhow::Result;
 use models::twopc::design::{Bug, TwoPcModel, VARIANTS};
+use models::twopc::tcommit::TCommit;
+use models::twopc::twophase::TwoPhase;
 use stateright::{Expectation, Model};
 use std::net::SocketAddr;
 
@@ -35,9 +38,26 @@ pub static EXERCISE: Exercise = Exercise {
             min: 0,
             max: 3,
         },
+        Bound {
+            flag: "rms",
+            help: "resource managers of --spec twophase or tcommit",
+            default: 3,
+            min: 1,
+            max: 16,
+        },
     ],
     variants: &VARIANTS,
     variant_bounds: &[],
+    specs: &[
+        Spec {
+            name: "twophase",
+            summary: "Lamport's TwoPhase TLA+ spec, ported faithfully",
+        },
+        Spec {
+            name: "tcommit",
+            summary: "Lamport's TCommit TLA+ spec, ported faithfully",
+        },
+    ],
     symmetry: false,
     properties,
     check,
@@ -64,15 +84,40 @@ fn properties() -> Vec<(&'static str, Expectation)> {
         .collect()
 }
 
-fn check(sel: &Selection, opts: &RunOptions) -> Result<RunReport> {
-    let label = RunLabel {
-        exercise: EXERCISE.name.into(),
-        bounds: sel.bounds.clone(),
-        bug: sel.bug.map(str::to_string),
+/// The run's label: a spec run shows the spec and `--rms` only, a model run everything else.
+fn label(sel: &Selection) -> RunLabel {
+    let mut bounds = sel.bounds.clone();
+    let exercise = match sel.spec {
+        Some(spec) => {
+            bounds.retain(|flag, _| flag == "rms");
+            format!("{} --spec {spec}", EXERCISE.name)
+        }
+        None => {
+            bounds.remove("rms");
+            EXERCISE.name.to_string()
+        }
     };
-    explore::check(model(sel), None, &label, opts)
+    RunLabel {
+        exercise,
+        bounds,
+        bug: sel.bug.map(str::to_string),
+    }
+}
+
+fn check(sel: &Selection, opts: &RunOptions) -> Result<RunReport> {
+    let rms = sel.bound("rms") as usize;
+    match sel.spec {
+        Some("twophase") => explore::check(TwoPhase::new(rms), None, &label(sel), opts),
+        Some("tcommit") => explore::check(TCommit::new(rms), None, &label(sel), opts),
+        _ => explore::check(model(sel), None, &label(sel), opts),
+    }
 }
 
 fn serve(sel: &Selection, addr: SocketAddr, threads: usize) -> Result<()> {
-    explore::serve(model(sel), addr, threads)
+    let rms = sel.bound("rms") as usize;
+    match sel.spec {
+        Some("twophase") => explore::serve(TwoPhase::new(rms), addr, threads),
+        Some("tcommit") => explore::serve(TCommit::new(rms), addr, threads),
+        _ => explore::serve(model(sel), addr, threads),
+    }
 }

@@ -6,5 +6,6 @@
 //! coordinator: durable logs, crashes, presumed-abort recovery, timeouts and four known bugs.
 
 pub mod design;
+mod spec_words;
 pub mod tcommit;
 pub mod twophase;
