@@ -174,6 +174,29 @@ fn exercise_command(e: &'static Exercise) -> Cli {
                 )),
         );
     }
+    if let Some(question) = e.liveness {
+        let overrides: Vec<String> = question
+            .bounds
+            .iter()
+            .map(|(flag, value)| format!("--{flag} {value}"))
+            .collect();
+        cmd = cmd.arg(
+            Arg::new("liveness")
+                .long("liveness")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("bug")
+                .help(format!(
+                    "Ask whether {} eventually holds: expected to be violated ({}); exits 0 \
+                     when it is, 1 when it is not [defaults: {}]",
+                    question.property,
+                    question.meaning,
+                    overrides.join(" ")
+                )),
+        );
+        if !e.specs.is_empty() {
+            cmd = cmd.mut_arg("liveness", |a| a.conflicts_with("spec"));
+        }
+    }
     for b in e.bounds {
         cmd = cmd.arg(
             Arg::new(b.flag)
@@ -595,7 +618,12 @@ fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Comma
     let bug = m
         .get_one::<String>("bug")
         .and_then(|b| registry::variant(exercise, b));
-    let mut selection = Selection::defaults(exercise, bug);
+    let liveness = m.try_get_one::<bool>("liveness").ok().flatten() == Some(&true);
+    let mut selection = if liveness {
+        Selection::liveness(exercise)
+    } else {
+        Selection::defaults(exercise, bug)
+    };
     selection.spec = m
         .try_get_one::<String>("spec")
         .ok()

@@ -8,7 +8,7 @@
 //! first bound at which any safety property fails is the length of the shortest one.
 
 use crate::report::{Coverage, PropertyOutcome, RunReport, Status, Trace, Verdict, SCHEMA};
-use crate::shortest::{search_levels, shortest_violation, Shortest};
+use crate::shortest::{search_levels, shortest_unending, shortest_violation, Shortest};
 use crate::trace::{replay, replay_shortest};
 use anyhow::{anyhow, Result};
 use models::Protocol;
@@ -218,6 +218,7 @@ where
         counterexample,
         shortening_seconds: shortening_started.elapsed().as_secs_f64(),
         verdict,
+        expected_finding: None,
     })
 }
 
@@ -490,7 +491,8 @@ impl Progress {
 /// Safety properties: [`shortest_violation`] searches breadth-first, level by level, for
 /// the shortest path to any broken `always` property; the exploration already found one in
 /// `found.len()` steps, so the search never goes deeper. `eventually` counterexamples end
-/// in a terminal state, which a depth bound would fake, so they are replayed unshortened.
+/// in a terminal state: [`shortest_unending`] finds the shortest such path, breadth-first
+/// over the states where the property does not hold.
 fn shortest_counterexample<M: Checkable>(
     model: &M,
     symmetry: Option<Representative<M>>,
@@ -498,10 +500,16 @@ fn shortest_counterexample<M: Checkable>(
     found: &Path<M::State, M::Action>,
     opts: &RunOptions,
 ) -> Result<Trace> {
-    if property.expectation == Expectation::Eventually {
-        return replay(model, property.name, found.clone(), false);
-    }
     let found_steps = found.clone().into_actions().len();
+    if property.expectation == Expectation::Eventually {
+        // stateright's liveness path may be long; search for a shortest one within its
+        // length, and fall back to it unshortened if the search finds none (stateright 0.31
+        // checks eventually properties on acyclic paths only, so the two may disagree).
+        return match shortest_unending(model, property.name, found_steps) {
+            Some(shortest) => replay_shortest(model, shortest),
+            None => replay(model, property.name, found.clone(), false),
+        };
+    }
     let shortest = shortest_violation(model, symmetry, found_steps, opts.threads, opts.progress)
         .ok_or_else(|| {
             anyhow!(

@@ -35,6 +35,19 @@ pub struct Spec {
     pub summary: &'static str,
 }
 
+/// A liveness question an exercise can ask with `--liveness`, whose answer is a known
+/// limitation of the protocol: the run is expected to find its property violated.
+#[derive(Clone, Copy, Debug)]
+pub struct Liveness {
+    /// The `eventually` property the protocol is known to break.
+    pub property: &'static str,
+    /// The limitation its violation shows, in one sentence.
+    pub meaning: &'static str,
+    /// Default bounds of a `--liveness` run that differ from the exercise's (flags given
+    /// on the command line still win).
+    pub bounds: &'static [(&'static str, u64)],
+}
+
 /// A resolved configuration: a value for every bound, and an optional bug variant.
 #[derive(Clone, Debug)]
 pub struct Selection {
@@ -44,6 +57,8 @@ pub struct Selection {
     pub bug: Option<&'static str>,
     /// The `--spec` chosen instead of the exercise's own model; never with a bug.
     pub spec: Option<&'static str>,
+    /// Whether `--liveness` asks the exercise's liveness question; never with a bug or spec.
+    pub liveness: bool,
 }
 
 impl Selection {
@@ -66,7 +81,25 @@ impl Selection {
             bounds,
             bug,
             spec: None,
+            liveness: false,
         }
+    }
+
+    /// The `--liveness` configuration of `exercise`: its defaults with the liveness
+    /// question's own default bounds.
+    ///
+    /// # Panics
+    /// If the exercise has no liveness question.
+    pub fn liveness(exercise: &Exercise) -> Selection {
+        let question = exercise
+            .liveness
+            .expect("only exercises with a liveness question take --liveness");
+        let mut sel = Selection::defaults(exercise, None);
+        for (flag, value) in question.bounds {
+            sel.bounds.insert(flag.to_string(), *value);
+        }
+        sel.liveness = true;
+        sel
     }
 
     /// The value of a bound flag.
@@ -97,6 +130,8 @@ pub struct Exercise {
     pub variant_bounds: &'static [(&'static str, &'static [(&'static str, u64)])],
     /// Other specifications `--spec` can choose (none for most exercises).
     pub specs: &'static [Spec],
+    /// The liveness question `--liveness` asks, if the exercise has one.
+    pub liveness: Option<Liveness>,
     /// Whether the model has a symmetry reduction (used by DFS and simulation).
     pub symmetry: bool,
     /// The model's properties, in report order.

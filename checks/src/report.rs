@@ -45,6 +45,47 @@ pub struct RunReport {
     pub shortening_seconds: f64,
     /// The overall result, which decides the exit code.
     pub verdict: Verdict,
+    /// A known limitation of the protocol that this run set out to show (`--liveness`):
+    /// its counterexample is the expected result, not a failure.
+    pub expected_finding: Option<ExpectedFinding>,
+}
+
+/// A property the protocol is known to break, which a run is expected to find violated.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExpectedFinding {
+    /// The property, e.g. `EveryParticipantDecides`.
+    pub property: String,
+    /// The known limitation its violation shows, in one sentence.
+    pub meaning: String,
+    /// Whether the run found the violation; `false` fails the run.
+    pub found: bool,
+}
+
+impl RunReport {
+    /// Marks `property` as expected to be violated: a violation becomes
+    /// [`Status::ViolatedAsExpected`], its absence [`Status::NotViolatedAsExpected`] (a
+    /// failure: the run no longer shows what it claims to), and the verdict follows.
+    pub fn expect_violation(&mut self, property: &str, meaning: &str) {
+        let mut found = false;
+        for o in self.properties.iter_mut().filter(|o| o.name == property) {
+            found = o.status == Status::Violated;
+            o.status = if found {
+                Status::ViolatedAsExpected
+            } else {
+                Status::NotViolatedAsExpected
+            };
+        }
+        self.expected_finding = Some(ExpectedFinding {
+            property: property.to_string(),
+            meaning: meaning.to_string(),
+            found,
+        });
+        self.verdict = if self.properties.iter().any(|o| o.status.is_failure()) {
+            Verdict::Fails
+        } else {
+            Verdict::Holds
+        };
+    }
 }
 
 /// How much of the state space a run covered.
@@ -96,6 +137,12 @@ pub enum Status {
     NotReached,
     /// The run stopped at another property's counterexample before deciding this one.
     Undecided,
+    /// A counterexample was found to a property the protocol is known to break (a
+    /// `--liveness` finding): the expected result.
+    ViolatedAsExpected,
+    /// No counterexample to a property the protocol is known to break: the model no longer
+    /// shows the limitation, so the run fails.
+    NotViolatedAsExpected,
 }
 
 impl Status {
@@ -108,12 +155,19 @@ impl Status {
             Status::ExampleFound => "example found",
             Status::NotReached => "NOT REACHED",
             Status::Undecided => "undecided (run stopped at a counterexample)",
+            Status::ViolatedAsExpected => "violated, as expected (a known limitation)",
+            Status::NotViolatedAsExpected => {
+                "NOT VIOLATED, though the protocol is known to break it"
+            }
         }
     }
 
     /// Whether this status makes the run fail.
     pub fn is_failure(self) -> bool {
-        matches!(self, Status::Violated | Status::NotReached)
+        matches!(
+            self,
+            Status::Violated | Status::NotReached | Status::NotViolatedAsExpected
+        )
     }
 }
 

@@ -86,6 +86,22 @@ struct ListedExercise {
     symmetry: bool,
     properties: Vec<ListedProperty>,
     variants: &'static [models::Variant],
+    /// `--spec` choices: other specifications the exercise can check.
+    specs: Vec<ListedSpec>,
+    /// The `--liveness` question and the known limitation it shows.
+    liveness: Option<ListedLiveness>,
+}
+
+#[derive(Serialize)]
+struct ListedSpec {
+    name: &'static str,
+    summary: &'static str,
+}
+
+#[derive(Serialize)]
+struct ListedLiveness {
+    property: &'static str,
+    expected: &'static str,
 }
 
 fn listed(e: &Exercise) -> ListedExercise {
@@ -112,6 +128,18 @@ fn listed(e: &Exercise) -> ListedExercise {
             })
             .collect(),
         variants: e.variants,
+        specs: e
+            .specs
+            .iter()
+            .map(|s| ListedSpec {
+                name: s.name,
+                summary: s.summary,
+            })
+            .collect(),
+        liveness: e.liveness.map(|l| ListedLiveness {
+            property: l.property,
+            expected: l.meaning,
+        }),
     }
 }
 
@@ -150,6 +178,19 @@ fn list(format: Format) -> Result<ExitCode> {
                 v.breaks.join(" or ")
             );
         }
+        if !e.specs.is_empty() {
+            println!("  other specifications (--spec NAME):");
+            let width = e.specs.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            for spec in &e.specs {
+                println!("    {:<width$}  {}", spec.name, spec.summary);
+            }
+        }
+        if let Some(l) = &e.liveness {
+            println!(
+                "  --liveness: eventually {}, expected to be violated: {}",
+                l.property, l.expected
+            );
+        }
         println!();
     }
     Ok(ExitCode::SUCCESS)
@@ -160,6 +201,8 @@ fn list(format: Format) -> Result<ExitCode> {
 struct GateRun {
     exercise: &'static str,
     bug: Option<&'static str>,
+    /// The run asked the exercise's `--liveness` question.
+    liveness: bool,
     expected: &'static str,
     ok: bool,
     report: RunReport,
@@ -180,11 +223,24 @@ fn all(format: Format, threads: usize) -> Result<ExitCode> {
     let started = Instant::now();
     let mut runs = Vec::new();
     for e in EXERCISES {
-        let mut configs: Vec<Option<&'static str>> = vec![None];
-        configs.extend(e.variants.iter().map(|v| Some(v.name)));
-        for bug in configs {
-            let report = (e.check)(&Selection::defaults(e, bug), &opts)?;
+        let mut configs: Vec<Selection> = vec![Selection::defaults(e, None)];
+        configs.extend(
+            e.variants
+                .iter()
+                .map(|v| Selection::defaults(e, Some(v.name))),
+        );
+        if e.liveness.is_some() {
+            configs.push(Selection::liveness(e));
+        }
+        for selection in configs {
+            let (bug, liveness) = (selection.bug, selection.liveness);
+            let report = (e.check)(&selection, &opts)?;
             let (expected, ok) = match bug {
+                None if liveness => (
+                    "shows its known limitation",
+                    report.verdict == Verdict::Holds
+                        && report.expected_finding.as_ref().is_some_and(|f| f.found),
+                ),
                 None => (
                     "holds, exhaustively",
                     report.verdict == Verdict::Holds && report.coverage.is_exhausted(),
@@ -203,11 +259,12 @@ fn all(format: Format, threads: usize) -> Result<ExitCode> {
                 }
             };
             if format == Format::Text {
-                println!("{}", gate_line(e.name, bug, ok, &report));
+                println!("{}", gate_line(e.name, &selection, ok, &report));
             }
             runs.push(GateRun {
                 exercise: e.name,
                 bug,
+                liveness,
                 expected,
                 ok,
                 report,
@@ -232,9 +289,16 @@ fn all(format: Format, threads: usize) -> Result<ExitCode> {
     Ok(exit_code(failed == 0))
 }
 
-fn gate_line(exercise: &str, bug: Option<&str>, ok: bool, r: &RunReport) -> String {
+fn gate_line(exercise: &str, selection: &Selection, ok: bool, r: &RunReport) -> String {
     let mark = if ok { "ok  " } else { "FAIL" };
+    let bug = selection.bug;
     let what = match (bug, &r.counterexample) {
+        (None, Some(t)) if selection.liveness => format!(
+            "finding: {} fails in {} steps{}",
+            t.property,
+            t.length,
+            if t.shortest { " (shortest)" } else { "" }
+        ),
         (None, _) => format!(
             "{} unique states, {}",
             text::count(r.unique_states),
@@ -251,7 +315,11 @@ fn gate_line(exercise: &str, bug: Option<&str>, ok: bool, r: &RunReport) -> Stri
     format!(
         "{mark} {:<8} {:<28} {:<60} {:>6.1} s",
         exercise,
-        bug.unwrap_or("default"),
+        match bug {
+            Some(name) => name,
+            None if selection.liveness => "--liveness",
+            None => "default",
+        },
         what,
         r.wall_seconds + r.shortening_seconds
     )

@@ -21,7 +21,8 @@ use std::time::Instant;
 
 /// A shortest counterexample: the property it breaks, the initial state and the actions.
 pub struct Shortest<M: Model> {
-    /// The name of the `always` property broken at the end of the path.
+    /// The name of the property the path breaks: an `always` property broken at its end,
+    /// or an `eventually` property that never holds on it, which ends in a terminal state.
     pub property: &'static str,
     /// The initial state the path starts from.
     pub init: M::State,
@@ -280,4 +281,104 @@ fn parallel_map<T: Sync, R: Send>(
             .flat_map(|h| h.join().expect("a shortening thread panicked"))
             .collect()
     })
+}
+
+/// Searches for the shortest path, of at most `max_steps` steps, that never satisfies the
+/// `eventually` property `property` and ends in a state with no successor: a run that has
+/// stopped without the property ever holding. Returns `None` if there is none.
+///
+/// Breadth-first over the states where the property does not hold: a path through a state
+/// where it holds is no counterexample, so such states are never expanded. The first
+/// terminal state found is therefore at the end of a shortest counterexample. Terminal is
+/// meant as stateright means it: no successor within the model's boundary.
+pub fn shortest_unending<M: Checkable>(
+    model: &M,
+    property: &'static str,
+    max_steps: usize,
+) -> Option<Shortest<M>> {
+    let properties = model.properties();
+    let p = properties
+        .iter()
+        .find(|p| p.name == property && p.expectation == Expectation::Eventually)?;
+    let holds = |s: &M::State| (p.condition)(model, s);
+    let inits: Vec<M::State> = model
+        .init_states()
+        .into_iter()
+        .filter(|s| model.within_boundary(s))
+        .collect();
+    let mut visited: Visited = HashSet::default();
+    // Every state kept, with (index of its parent, index of the action taken from it);
+    // an initial state's parent is itself.
+    let mut states: Vec<(M::State, usize, usize, usize)> = Vec::new();
+    for s in inits.iter().filter(|s| !holds(s)) {
+        if visited.insert(fingerprint(s)) {
+            let i = states.len();
+            states.push((s.clone(), i, 0, 0));
+        }
+    }
+    let mut next = 0;
+    while next < states.len() {
+        let (state, _, _, depth) = &states[next];
+        let (state, depth) = (state.clone(), *depth);
+        let mut actions = Vec::new();
+        model.actions(&state, &mut actions);
+        let mut terminal = true;
+        for (a, action) in actions.into_iter().enumerate() {
+            let Some(succ) = model.next_state(&state, action) else {
+                continue;
+            };
+            if !model.within_boundary(&succ) {
+                continue;
+            }
+            terminal = false;
+            if depth < max_steps && !holds(&succ) && visited.insert(fingerprint(&succ)) {
+                states.push((succ, next, a, depth + 1));
+            }
+        }
+        if terminal {
+            return Some(rebuild_unending(
+                model,
+                &states,
+                next,
+                property,
+                visited.len(),
+            ));
+        }
+        next += 1;
+    }
+    None
+}
+
+/// Follows parent links back from `index` and replays the action indices forward.
+fn rebuild_unending<M: Checkable>(
+    model: &M,
+    states: &[(M::State, usize, usize, usize)],
+    mut index: usize,
+    property: &'static str,
+    states_visited: usize,
+) -> Shortest<M> {
+    let mut action_indices = Vec::new();
+    while states[index].1 != index {
+        action_indices.push(states[index].2);
+        index = states[index].1;
+    }
+    action_indices.reverse();
+    let init = states[index].0.clone();
+    let mut state = init.clone();
+    let mut actions = Vec::new();
+    for a in action_indices {
+        let mut enabled = Vec::new();
+        model.actions(&state, &mut enabled);
+        let action = enabled.swap_remove(a);
+        state = model
+            .next_state(&state, action.clone())
+            .expect("the action was enabled when the search took it");
+        actions.push(action);
+    }
+    Shortest {
+        property,
+        init,
+        actions,
+        states_visited,
+    }
 }

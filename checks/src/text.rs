@@ -75,8 +75,25 @@ pub fn render(report: &RunReport) -> String {
         report.wall_seconds,
         count(report.states_per_second as usize)
     );
+    if let Some(finding) = &report.expected_finding {
+        let _ = writeln!(
+            out,
+            "expected finding: {} is violated: {}",
+            finding.property, finding.meaning
+        );
+    }
     if let Some(trace) = &report.counterexample {
         out.push('\n');
+        if report
+            .expected_finding
+            .as_ref()
+            .is_some_and(|f| f.found && f.property == trace.property)
+        {
+            let _ = writeln!(
+                out,
+                "the expected finding, not a harness failure: the trace below shows it"
+            );
+        }
         out.push_str(&render_trace(trace));
         let _ = writeln!(
             out,
@@ -91,10 +108,14 @@ pub fn render(report: &RunReport) -> String {
 
 /// One line: the verdict and, if it failed, why.
 pub fn verdict_line(report: &RunReport) -> String {
-    match report.verdict {
-        Verdict::Holds if report.coverage.is_exhausted() => "all properties hold".into(),
-        Verdict::Holds => "all properties hold within the bound (not verified)".into(),
-        Verdict::Fails => {
+    match (report.verdict, &report.expected_finding) {
+        (Verdict::Holds, Some(f)) => format!(
+            "as expected: {} is violated, which is the known limitation this run shows",
+            f.property
+        ),
+        (Verdict::Holds, None) if report.coverage.is_exhausted() => "all properties hold".into(),
+        (Verdict::Holds, None) => "all properties hold within the bound (not verified)".into(),
+        (Verdict::Fails, _) => {
             let failed: Vec<String> = report
                 .properties
                 .iter()

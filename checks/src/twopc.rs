@@ -3,10 +3,10 @@
 //! faithful port of Lamport's TLA+ spec instead, whose state counts are compared with TLC's.
 
 use crate::explore::{self, RunLabel, RunOptions};
-use crate::registry::{Bound, Exercise, Selection, Spec};
+use crate::registry::{Bound, Exercise, Liveness, Selection, Spec};
 use crate::report::RunReport;
 use anyhow::Result;
-use models::twopc::design::{Bug, TwoPcModel, VARIANTS};
+use models::twopc::design::{Bug, Termination, TwoPcModel, VARIANTS};
 use models::twopc::tcommit::TCommit;
 use models::twopc::twophase::TwoPhase;
 use stateright::{Expectation, Model};
@@ -58,10 +58,21 @@ pub static EXERCISE: Exercise = Exercise {
             summary: "Lamport's TCommit TLA+ spec, ported faithfully",
         },
     ],
+    liveness: Some(LIVENESS),
     symmetry: false,
     properties,
     check,
     explore: serve,
+};
+
+/// `check twopc --liveness`: 2PC's known blocking. One fault is allowed, the coordinator
+/// crashing for good, and no message loss, so that the trace is the blocking and nothing
+/// else (`--crashes` and `--drops` on the command line still win).
+pub const LIVENESS: Liveness = Liveness {
+    property: "EveryParticipantDecides",
+    meaning: "2PC blocks: a participant that voted yes may not decide alone, so while its \
+              coordinator stays down it never decides",
+    bounds: &[("crashes", 1), ("drops", 0)],
 };
 
 /// Builds the model a selection describes.
@@ -73,6 +84,11 @@ pub fn model(sel: &Selection) -> TwoPcModel {
         bug: sel
             .bug
             .map(|name| Bug::from_name(name).expect("the selection holds a twopc variant")),
+        termination: if sel.liveness {
+            Termination::CoordinatorMayStayDown
+        } else {
+            Termination::Off
+        },
     }
 }
 
@@ -94,7 +110,11 @@ fn label(sel: &Selection) -> RunLabel {
         }
         None => {
             bounds.remove("rms");
-            EXERCISE.name.to_string()
+            if sel.liveness {
+                format!("{} --liveness", EXERCISE.name)
+            } else {
+                EXERCISE.name.to_string()
+            }
         }
     };
     RunLabel {
@@ -109,6 +129,11 @@ fn check(sel: &Selection, opts: &RunOptions) -> Result<RunReport> {
     match sel.spec {
         Some("twophase") => explore::check(TwoPhase::new(rms), None, &label(sel), opts),
         Some("tcommit") => explore::check(TCommit::new(rms), None, &label(sel), opts),
+        _ if sel.liveness => {
+            let mut report = explore::check(model(sel), None, &label(sel), opts)?;
+            report.expect_violation(LIVENESS.property, LIVENESS.meaning);
+            Ok(report)
+        }
         _ => explore::check(model(sel), None, &label(sel), opts),
     }
 }

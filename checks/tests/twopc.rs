@@ -96,3 +96,48 @@ fn a_spec_with_a_bug_or_an_unknown_spec_is_a_usage_error() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
     }
 }
+
+#[test]
+fn liveness_shows_the_blocking_as_an_expected_finding() {
+    let o = check(&["twopc", "--liveness"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    for p in [
+        "EveryParticipantDecides  violated, as expected",
+        "the expected finding, not a harness failure",
+        "counterexample to EveryParticipantDecides (eventually): 5 steps (shortest, replayed)",
+        "coord crashes and never comes back",
+        "2PC blocks",
+        "result: as expected",
+    ] {
+        assert!(out.contains(p), "{p} missing:\n{out}");
+    }
+
+    let o = check(&["--format", "json", "twopc", "--liveness"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["verdict"], "holds", "{v}");
+    assert_eq!(v["expected_finding"]["found"], true, "{v}");
+    assert_eq!(v["properties"][0]["status"], "violated-as-expected", "{v}");
+    assert_eq!(v["counterexample"]["shortest"], true, "{v}");
+}
+
+#[test]
+fn liveness_fails_when_the_blocking_cannot_happen() {
+    // Without a crash the coordinator never stays down, every participant decides, and the
+    // run no longer shows what it claims to: that is a failure, exit 1.
+    let o = check(&["twopc", "--liveness", "--crashes", "0"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("NOT VIOLATED"), "{out}");
+}
+
+#[test]
+fn liveness_with_a_bug_or_a_spec_is_a_usage_error() {
+    for args in [
+        &["twopc", "--liveness", "--bug", "no-prepare-record"][..],
+        &["twopc", "--liveness", "--spec", "twophase"][..],
+        &["raft", "--liveness"][..],
+    ] {
+        assert_eq!(check(args).status.code(), Some(2), "{args:?}");
+    }
+}

@@ -54,6 +54,8 @@ pub enum Phase {
 pub struct Coordinator {
     /// Running, or crashed.
     pub up: bool,
+    /// Crashed for good: it never recovers (only under [`Termination::CoordinatorMayStayDown`]).
+    pub gone: bool,
     /// Durable: the Commit record (presumed abort logs nothing else).
     pub log: Option<Decision>,
     /// Volatile.
@@ -205,6 +207,9 @@ pub enum TwoPcAction {
     Timeout(usize),
     /// The coordinator crashes: its volatile state is lost, its log survives.
     CrashCoordinator,
+    /// The coordinator crashes and never comes back (only when the run asks about
+    /// termination with [`Termination::CoordinatorMayStayDown`]).
+    CoordinatorStaysDown,
     /// The coordinator recovers from its log.
     RecoverCoordinator,
     /// Participant `p` crashes.
@@ -278,6 +283,23 @@ pub const VARIANTS: [crate::Variant; 4] = [
     Bug::ALL[3].variant(),
 ];
 
+/// Whether a run asks the liveness question "does every participant eventually decide?"
+/// instead of checking the safety properties.
+///
+/// 2PC is known to block: a participant that voted yes may not decide alone, so if the
+/// coordinator never comes back it waits forever. [`Termination::CoordinatorMayStayDown`]
+/// shows that; [`Termination::CoordinatorRecovers`] is the contrast in which it holds, so
+/// the property is not violated by construction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Termination {
+    /// Check the safety properties and reach the interesting states (the usual run).
+    Off,
+    /// Check `EveryParticipantDecides`; every coordinator crash is followed by recovery.
+    CoordinatorRecovers,
+    /// Check `EveryParticipantDecides`; a coordinator crash may be for good.
+    CoordinatorMayStayDown,
+}
+
 /// The model and its bounds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TwoPcModel {
@@ -289,6 +311,8 @@ pub struct TwoPcModel {
     pub drops: u8,
     /// The bug variant, or `None` for the correct protocol.
     pub bug: Option<Bug>,
+    /// Whether this run checks termination (liveness) instead of safety.
+    pub termination: Termination,
 }
 
 impl Default for TwoPcModel {
@@ -299,6 +323,7 @@ impl Default for TwoPcModel {
             crashes: 1,
             drops: 1,
             bug: None,
+            termination: Termination::Off,
         }
     }
 }
@@ -358,6 +383,7 @@ impl Model for TwoPcModel {
         vec![TwoPcState {
             coordinator: Coordinator {
                 up: true,
+                gone: false,
                 log: None,
                 phase: Phase::Init,
                 yes: 0,
@@ -407,8 +433,11 @@ impl Model for TwoPcModel {
             }
             if s.crashes_left > 0 {
                 actions.push(CrashCoordinator);
+                if self.termination == Termination::CoordinatorMayStayDown {
+                    actions.push(CoordinatorStaysDown);
+                }
             }
-        } else {
+        } else if !c.gone {
             actions.push(RecoverCoordinator);
         }
         for (p, part) in s.participants[..self.participants].iter().enumerate() {
@@ -500,10 +529,11 @@ impl Model for TwoPcModel {
             }
             CountAck(p) => n.coordinator.acked |= 1 << p,
             Timeout(p) => apply(&mut n, p, Decision::Abort),
-            CrashCoordinator => {
+            CrashCoordinator | CoordinatorStaysDown => {
                 n.crashes_left -= 1;
                 n.coordinator = Coordinator {
                     up: false,
+                    gone: action == CoordinatorStaysDown,
                     log: s.coordinator.log,
                     phase: Phase::Init,
                     yes: 0,
@@ -547,6 +577,17 @@ impl Model for TwoPcModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
+        if self.termination != Termination::Off {
+            // Only the one question, so that its counterexample is the run's finding.
+            return vec![Property::eventually(
+                "EveryParticipantDecides",
+                |m: &TwoPcModel, s: &TwoPcState| {
+                    s.participants[..m.participants]
+                        .iter()
+                        .all(|p| p.decided.is_some())
+                },
+            )];
+        }
         vec![
             Property::always("Atomicity", |_: &TwoPcModel, s: &TwoPcState| {
                 s.ghost.committed == 0 || s.ghost.aborted == 0

@@ -65,3 +65,50 @@ fn variant_names_round_trip() {
         assert_eq!(Bug::from_name(bug.variant().name), Some(bug));
     }
 }
+
+fn termination(mode: Termination, crashes: u8, drops: u8) -> TwoPcModel {
+    TwoPcModel {
+        crashes,
+        drops,
+        termination: mode,
+        ..TwoPcModel::default()
+    }
+}
+
+#[test]
+fn every_participant_decides_while_the_coordinator_always_recovers() {
+    // The contrast that gives the blocking finding its meaning: with crashes, losses and
+    // recoveries, every maximal run still ends with every participant decided.
+    for (crashes, drops) in [(0, 0), (1, 1), (2, 1)] {
+        let checker = termination(Termination::CoordinatorRecovers, crashes, drops)
+            .checker()
+            .threads(2)
+            .spawn_dfs()
+            .join();
+        assert!(
+            checker.discoveries().is_empty(),
+            "crashes {crashes}, drops {drops}: {:?}",
+            checker.discoveries().keys()
+        );
+    }
+}
+
+#[test]
+fn a_coordinator_that_stays_down_blocks_a_prepared_participant() {
+    let model = termination(Termination::CoordinatorMayStayDown, 1, 0);
+    let checker = model
+        .clone()
+        .checker()
+        .threads(2)
+        .finish_when(HasDiscoveries::AnyFailures)
+        .spawn_bfs()
+        .join();
+    let path = checker
+        .discovery("EveryParticipantDecides")
+        .expect("2PC blocks");
+    let last = path.last_state();
+    assert!(last.coordinator.gone);
+    assert!(last.participants[..model.participants]
+        .iter()
+        .any(|p| p.prepared && p.decided.is_none()));
+}

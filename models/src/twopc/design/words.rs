@@ -89,6 +89,7 @@ impl Protocol for TwoPcModel {
             CountAck(i) => format!("coord receives {}'s ack", p(i)),
             Timeout(i) => format!("{} times out waiting and aborts on its own", p(i)),
             CrashCoordinator => "coord crashes (its log survives)".to_string(),
+            CoordinatorStaysDown => "coord crashes and never comes back".to_string(),
             RecoverCoordinator => match s.coordinator.log {
                 Some(d) => format!("coord recovers {} from its log and resends it", decision(d)),
                 None => "coord recovers with no Commit record: presumed abort".to_string(),
@@ -115,7 +116,18 @@ impl Protocol for TwoPcModel {
         };
         let field = |owner: &str, name: &str, value: String| (format!("{owner}.{name}"), value);
         let mut out = vec![
-            field("coord", "up", c.up.to_string()),
+            field(
+                "coord",
+                "up",
+                if c.gone {
+                    "false (for good)"
+                } else if c.up {
+                    "true"
+                } else {
+                    "false"
+                }
+                .to_string(),
+            ),
             field("coord", "log", c.log.map_or("none", decision).to_string()),
             field("coord", "phase", phase),
             field("coord", "yes", set(c.yes, n)),
@@ -161,6 +173,30 @@ impl Protocol for TwoPcModel {
             )],
             "Stability" => {
                 vec!["the coordinator decided Commit and, after a crash, Abort".to_string()]
+            }
+            "EveryParticipantDecides" => {
+                let mut why = Vec::new();
+                for (i, part) in s.participants[..n].iter().enumerate() {
+                    if part.decided.is_some() {
+                        continue;
+                    }
+                    why.push(if part.prepared {
+                        format!(
+                            "{} voted yes and is in doubt: it may not decide alone, and only the \
+                             coordinator knows the outcome",
+                            p(i)
+                        )
+                    } else {
+                        format!("{} has not decided", p(i))
+                    });
+                }
+                if s.coordinator.gone {
+                    why.push(
+                        "the coordinator is down for good, so no step is left: 2PC blocks"
+                            .to_string(),
+                    );
+                }
+                why
             }
             _ => Vec::new(),
         }
