@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod kv;
+pub mod msi;
 pub mod raft;
 pub mod twopc;
 

@@ -1,0 +1,98 @@
+//! The directory MSI protocol as pure functions: a cache controller and a directory
+//! controller for one address, each taking an event and returning its next state, the
+//! messages it sends and the memory operation it completes, or `None` when the event must
+//! wait (a *stall*: the message stays in the network, the processor's request stays
+//! pending).
+//!
+//! Nothing here does I/O. As in the primer's baseline protocol, requests and responses may
+//! be delivered in any order, which is what the transient states exist for; forwarded
+//! requests (Fwd-GetS, Fwd-GetM, Inv, Put-Ack) must arrive at each cache in the order the
+//! directory sent them, or a Put-Ack can overtake a Fwd-GetS to a cache in MI^A.
+//!
+//! # States (primer Tables 8.1 and 8.2)
+//!
+//! A cache line is stable (I, S, M) or transient, named by where it comes from, where it
+//! goes and what it waits for: `IS_D` waits for data; `IM_AD` and `SM_AD` for data and
+//! invalidation acks; `IM_A` and `SM_A` for the remaining acks; `MI_A`, `SI_A` and `II_A`
+//! for the directory's Put-Ack after a replacement. The directory entry is I, S (with
+//! sharers), M (with an owner) or `S_D`: a Fwd-GetS was sent to the owner and the
+//! directory waits for the owner's copy of the data.
+
+mod cache;
+mod directory;
+#[cfg(test)]
+mod tests;
+
+pub use cache::{cache_cpu, cache_receive, CacheLine, CacheState, Completed, CpuOp};
+pub use directory::{dir_receive, DirLine, DirState};
+
+/// A node of the system: a cache (numbered from 0) or the directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Node {
+    /// Cache `c`.
+    Cache(u8),
+    /// The directory (with memory).
+    Dir,
+}
+
+/// A coherence message, for one address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Msg {
+    /// Request to the directory: a read-only copy.
+    GetS,
+    /// Request to the directory: a writable copy.
+    GetM,
+    /// Request to the directory: the sender drops its shared copy.
+    PutS,
+    /// Request to the directory: the sender writes back its modified copy (`None` when a
+    /// buggy cache drops the data).
+    PutM(Option<u8>),
+    /// Forwarded by the directory to the owner: send the data to `req`, keep a shared copy.
+    FwdGetS(u8),
+    /// Forwarded by the directory to the owner: send the data to `req`, invalidate.
+    FwdGetM(u8),
+    /// Forwarded by the directory to a sharer: invalidate and acknowledge to `req`.
+    Inv(u8),
+    /// The directory's acknowledgement of a PutS or PutM.
+    PutAck,
+    /// Data for a requester. `acks` is the number of Inv-Acks it must still collect (always
+    /// 0 from an owner).
+    Data {
+        /// The line's value.
+        value: u8,
+        /// Inv-Acks the requester must collect before it may write.
+        acks: u8,
+        /// Sent by the previous owner rather than by the directory.
+        from_owner: bool,
+    },
+    /// A sharer's acknowledgement of an Inv, sent to the requester.
+    InvAck,
+    /// The previous owner's copy of the data, sent to the directory on a Fwd-GetS (`None`
+    /// when a buggy cache drops it).
+    WriteBack(Option<u8>),
+}
+
+/// A message in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Envelope {
+    /// The receiver.
+    pub to: Node,
+    /// The sender.
+    pub from: Node,
+    /// The message.
+    pub msg: Msg,
+}
+
+/// Known bugs the controllers can be built with; all off is the correct protocol.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Bugs {
+    /// The directory grants M without invalidating the sharers (and asks for no acks).
+    pub no_invalidate: bool,
+    /// An owner that gives up M (Fwd-GetS, replacement) does not send its data back.
+    pub no_writeback: bool,
+    /// A requester writes as soon as data arrives, before its Inv-Acks.
+    pub early_write: bool,
+    /// A cache in `IS_D` acknowledges an Inv at once instead of stalling it; the data in
+    /// flight then makes it a sharer the directory no longer knows about.
+    pub ack_inv_in_is_d: bool,
+}

@@ -1,0 +1,339 @@
+//! Directory MSI with non-atomic transactions, after Sorin, Hill and Wood, *A Primer on
+//! Memory Consistency and Cache Coherence*, chapter 8.
+//!
+//! The caches and the directory run the controllers of [`impls::msi::core`], the code the
+//! concurrent simulator also runs; this model adds the processors, the networks and the
+//! properties.
+//!
+//! Networks, as the primer's baseline protocol has them: requests (to the directory) and
+//! responses (data, Inv-Acks, write-backs) travel on unordered networks, where any message
+//! in flight may be delivered next. Forwarded requests (Fwd-GetS, Fwd-GetM, Inv and
+//! Put-Ack, from the directory to a cache) travel on a point-to-point ordered network: a
+//! FIFO per cache, of which only the head can be delivered. The protocol needs that order;
+//! without it a Put-Ack overtakes a Fwd-GetS, and the checker shows the deadlock
+//! (`--bug unordered-forwards`). A message a controller cannot take in its current state
+//! stays where it is (a stall) until it can; a stalled head blocks its FIFO.
+//!
+//! ```text
+//! VARIABLES cache[c][a], dir[a], net (a multiset of messages), lastStored[a]
+//! Cpu(c, a, op)    == cache_cpu(cache[c][a], op) is defined: take it, send its messages
+//! Deliver(a, m)    == m \in net, its receiver's controller takes it: remove m, send replies
+//! Quiescent        == net = {} /\ every line stable /\ no directory entry in S^D
+//! ```
+
+mod words;
+
+#[cfg(test)]
+mod tests;
+
+use super::snooping::{Ghost, StaleLoad, MAX_ADDRS, MAX_CACHES};
+use super::Bug;
+use impls::msi::core::{
+    cache_cpu, cache_receive, dir_receive, Bugs, CacheLine, CacheState, Completed, CpuOp, DirLine,
+    DirState, Envelope, Msg, Node,
+};
+use stateright::{Model, Property};
+
+/// One state of the model.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DirModelState {
+    /// `caches[c][a]`: cache `c`'s line for address `a`.
+    pub caches: [[CacheLine; MAX_ADDRS]; MAX_CACHES],
+    /// The directory entry (and memory) of each address.
+    pub dirs: [DirLine; MAX_ADDRS],
+    /// Requests and responses in flight, as (address, message), sorted: a multiset.
+    pub net: Vec<(u8, Envelope)>,
+    /// `forwards[c][a]`: the forwarded requests to cache `c` about address `a`, oldest
+    /// first.
+    pub forwards: [[Vec<Msg>; MAX_ADDRS]; MAX_CACHES],
+    /// History variables.
+    pub ghost: Ghost,
+}
+
+/// The model's actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DirAction {
+    /// Processor `c` issues an operation on address `a`.
+    Cpu(usize, usize, CpuOp),
+    /// The network delivers a message about address `a`.
+    Deliver(usize, Envelope),
+}
+
+/// The model and its bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirModel {
+    /// Caches, 1..=[`MAX_CACHES`].
+    pub caches: usize,
+    /// Addresses, 1..=[`MAX_ADDRS`].
+    pub addrs: usize,
+    /// Distinct values a store may write (0..values), at least 1.
+    pub values: u8,
+    /// The bug variant, or `None` for the correct protocol.
+    pub bug: Option<Bug>,
+}
+
+impl Default for DirModel {
+    /// `check msi --protocol directory`'s default bounds: 3 caches, 1 address, 2 values.
+    fn default() -> Self {
+        DirModel {
+            caches: 3,
+            addrs: 1,
+            values: 2,
+            bug: None,
+        }
+    }
+}
+
+/// Whether `env` is a forwarded request: from the directory to a cache, other than data.
+pub fn is_forward(env: &Envelope) -> bool {
+    env.from == Node::Dir
+        && matches!(
+            env.msg,
+            Msg::FwdGetS(_) | Msg::FwdGetM(_) | Msg::Inv(_) | Msg::PutAck
+        )
+}
+
+/// What one step does to the controllers, before it is applied to a state.
+struct Effect {
+    sends: Vec<Envelope>,
+    completed: Option<Completed>,
+}
+
+impl DirModel {
+    /// The controllers' bug switches for this model's variant.
+    pub fn bugs(&self) -> Bugs {
+        Bugs {
+            no_invalidate: self.bug == Some(Bug::NoInvalidate),
+            no_writeback: self.bug == Some(Bug::NoWriteback),
+            early_write: self.bug == Some(Bug::EarlyWrite),
+            ack_inv_in_is_d: self.bug == Some(Bug::AckInvInIsD),
+        }
+    }
+
+    /// Whether `env` travels on the ordered forwarded-request network.
+    fn ordered(&self, env: &Envelope) -> bool {
+        is_forward(env) && self.bug != Some(Bug::UnorderedForwards)
+    }
+
+    /// The messages that could be delivered next: every distinct message of the unordered
+    /// networks, and the head of every forwarded-request FIFO.
+    pub fn deliverable(&self, s: &DirModelState) -> Vec<(usize, Envelope)> {
+        let mut out: Vec<(usize, Envelope)> = Vec::new();
+        for &(a, env) in &s.net {
+            if out.last() != Some(&(a as usize, env)) {
+                out.push((a as usize, env));
+            }
+        }
+        for c in 0..self.caches {
+            for a in 0..self.addrs {
+                if let Some(&msg) = s.forwards[c][a].first() {
+                    out.push((
+                        a,
+                        Envelope {
+                            to: Node::Cache(c as u8),
+                            from: Node::Dir,
+                            msg,
+                        },
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    fn ops(&self) -> Vec<CpuOp> {
+        let mut ops = vec![CpuOp::Load];
+        ops.extend((0..self.values).map(CpuOp::Store));
+        ops.push(CpuOp::Evict);
+        ops
+    }
+
+    /// Whether nothing is in flight: no message, no transient line, no directory waiting.
+    pub fn quiescent(&self, s: &DirModelState) -> bool {
+        s.net.is_empty()
+            && s.forwards.iter().flatten().all(Vec::is_empty)
+            && (0..self.caches).all(|c| (0..self.addrs).all(|a| s.caches[c][a].state.is_stable()))
+            && (0..self.addrs).all(|a| s.dirs[a].state != DirState::SD)
+    }
+
+    /// The first address whose lines break SWMR: (address, caches in M, other caches that
+    /// may read it).
+    pub fn swmr_violation(&self, s: &DirModelState) -> Option<(usize, Vec<usize>, Vec<usize>)> {
+        (0..self.addrs).find_map(|a| {
+            let writers: Vec<usize> = (0..self.caches)
+                .filter(|&c| s.caches[c][a].state == CacheState::M)
+                .collect();
+            let readers: Vec<usize> = (0..self.caches)
+                .filter(|&c| {
+                    let st = s.caches[c][a].state;
+                    st.readable() && st != CacheState::M
+                })
+                .collect();
+            (writers.len() > 1 || (writers.len() == 1 && !readers.is_empty()))
+                .then_some((a, writers, readers))
+        })
+    }
+
+    fn effect(&self, s: &DirModelState, action: DirAction) -> Option<(DirModelState, Effect)> {
+        let mut n = s.clone();
+        let bugs = self.bugs();
+        let effect = match action {
+            DirAction::Cpu(c, a, op) => {
+                let step = cache_cpu(s.caches[c][a], c as u8, op, bugs)?;
+                n.caches[c][a] = step.line;
+                Effect {
+                    sends: step.send,
+                    completed: step.completed,
+                }
+            }
+            DirAction::Deliver(a, env) => {
+                let queue = match env.to {
+                    Node::Cache(c) if self.ordered(&env) => Some(c as usize),
+                    _ => None,
+                };
+                let position = match queue {
+                    Some(c) => (s.forwards[c][a].first() == Some(&env.msg)).then_some(0)?,
+                    None => s.net.iter().position(|m| *m == (a as u8, env))?,
+                };
+                let effect = match env.to {
+                    Node::Dir => {
+                        let step = dir_receive(s.dirs[a], env, bugs)?;
+                        n.dirs[a] = step.line;
+                        Effect {
+                            sends: step.send,
+                            completed: None,
+                        }
+                    }
+                    Node::Cache(c) => {
+                        let c = c as usize;
+                        let before = s.caches[c][a];
+                        let step = cache_receive(before, c as u8, env, bugs)?;
+                        if before.state == CacheState::M && step.line.state == CacheState::S {
+                            n.ghost.downgraded = true;
+                        }
+                        let upgraded_over_sharers = step.line.state == CacheState::M
+                            && (before.state == CacheState::SmA
+                                || (before.state == CacheState::SmAd
+                                    && matches!(env.msg, Msg::Data { acks, .. } if acks > 0)));
+                        if upgraded_over_sharers {
+                            n.ghost.upgraded_over_sharers = true;
+                        }
+                        n.caches[c][a] = step.line;
+                        Effect {
+                            sends: step.send,
+                            completed: step.completed,
+                        }
+                    }
+                };
+                match queue {
+                    Some(c) => {
+                        n.forwards[c][a].remove(position);
+                    }
+                    None => {
+                        n.net.remove(position);
+                    }
+                }
+                effect
+            }
+        };
+        Some((n, effect))
+    }
+}
+
+impl Model for DirModel {
+    type State = DirModelState;
+    type Action = DirAction;
+
+    fn init_states(&self) -> Vec<DirModelState> {
+        vec![DirModelState {
+            caches: [[CacheLine::INVALID; MAX_ADDRS]; MAX_CACHES],
+            dirs: [DirLine::INITIAL; MAX_ADDRS],
+            net: Vec::new(),
+            forwards: Default::default(),
+            ghost: Ghost::default(),
+        }]
+    }
+
+    fn actions(&self, s: &DirModelState, actions: &mut Vec<DirAction>) {
+        let bugs = self.bugs();
+        for c in 0..self.caches {
+            for a in 0..self.addrs {
+                for op in self.ops() {
+                    if cache_cpu(s.caches[c][a], c as u8, op, bugs).is_some() {
+                        actions.push(DirAction::Cpu(c, a, op));
+                    }
+                }
+            }
+        }
+        for (a, env) in self.deliverable(s) {
+            let takes = match env.to {
+                Node::Dir => dir_receive(s.dirs[a], env, bugs).is_some(),
+                Node::Cache(c) => cache_receive(s.caches[c as usize][a], c, env, bugs).is_some(),
+            };
+            if takes {
+                actions.push(DirAction::Deliver(a, env));
+            }
+        }
+    }
+
+    fn next_state(&self, s: &DirModelState, action: DirAction) -> Option<DirModelState> {
+        let (mut n, effect) = self.effect(s, action)?;
+        let a = match action {
+            DirAction::Cpu(_, a, _) | DirAction::Deliver(a, _) => a,
+        };
+        for env in effect.sends {
+            match env.to {
+                Node::Cache(c) if self.ordered(&env) => n.forwards[c as usize][a].push(env.msg),
+                _ => n.net.push((a as u8, env)),
+            }
+        }
+        n.net.sort_unstable();
+        match effect.completed {
+            Some(Completed::Store(v)) => n.ghost.last_stored[a] = v,
+            Some(Completed::Load(got)) => {
+                let expected = n.ghost.last_stored[a];
+                if got != expected && n.ghost.stale_load.is_none() {
+                    let cache = match action {
+                        DirAction::Cpu(c, _, _) => c,
+                        DirAction::Deliver(_, env) => match env.to {
+                            Node::Cache(c) => c as usize,
+                            Node::Dir => unreachable!("the directory completes no load"),
+                        },
+                    };
+                    n.ghost.stale_load = Some(StaleLoad {
+                        cache,
+                        addr: a,
+                        got,
+                        expected,
+                    });
+                }
+            }
+            None => {}
+        }
+        Some(n)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![
+            Property::always("SWMR", |m: &DirModel, s: &DirModelState| {
+                m.swmr_violation(s).is_none()
+            }),
+            Property::always("DataValue", |_: &DirModel, s: &DirModelState| {
+                s.ghost.stale_load.is_none()
+            }),
+            Property::always("NoDeadlock", |m: &DirModel, s: &DirModelState| {
+                m.quiescent(s) || !m.next_states(s).is_empty()
+            }),
+            Property::sometimes("ModifiedReached", |m: &DirModel, s: &DirModelState| {
+                (0..m.caches).any(|c| (0..m.addrs).any(|a| s.caches[c][a].state == CacheState::M))
+            }),
+            Property::sometimes("DowngradeMToS", |_: &DirModel, s: &DirModelState| {
+                s.ghost.downgraded
+            }),
+            Property::sometimes(
+                "UpgradeInvalidatesSharers",
+                |_: &DirModel, s: &DirModelState| s.ghost.upgraded_over_sharers,
+            ),
+        ]
+    }
+}

@@ -1,0 +1,157 @@
+//! The snooping model in protocol words.
+
+use super::{SnoopAction, SnoopModel, SnoopState, Stable};
+use crate::Protocol;
+
+/// `c1`, `c2`, ... for caches numbered from 0.
+pub(crate) fn cache(c: usize) -> String {
+    format!("c{}", c + 1)
+}
+
+/// `x`, `y` for addresses 0 and 1.
+pub(crate) fn addr(a: usize) -> &'static str {
+    ["x", "y"][a]
+}
+
+impl Protocol for SnoopModel {
+    fn describe_action(&self, s: &SnoopState, action: &SnoopAction) -> String {
+        match *action {
+            SnoopAction::Load(c, a) => {
+                let line = s.lines[c][a];
+                if line.state == Stable::I {
+                    let owner = self.others(s, c, a, Stable::M).first().copied();
+                    match owner {
+                        Some(o) => format!(
+                            "{} loads {}: miss, BusRd; {} (M) supplies {} and drops to S{}",
+                            cache(c),
+                            addr(a),
+                            cache(o),
+                            s.lines[o][a].value,
+                            if self.bug == Some(super::Bug::NoWriteback) {
+                                " without writing it back"
+                            } else {
+                                ", writing it back"
+                            }
+                        ),
+                        None => format!(
+                            "{} loads {}: miss, BusRd; memory supplies {}",
+                            cache(c),
+                            addr(a),
+                            s.memory[a]
+                        ),
+                    }
+                } else {
+                    format!(
+                        "{} loads {}: hit in {}, returns {}",
+                        cache(c),
+                        addr(a),
+                        line.state.name(),
+                        line.value
+                    )
+                }
+            }
+            SnoopAction::Store(c, a, v) => {
+                let how = match s.lines[c][a].state {
+                    Stable::M => "hit in M".to_string(),
+                    Stable::S => "BusUpgr".to_string(),
+                    Stable::I => "BusRdX".to_string(),
+                };
+                let mut others: Vec<String> = self
+                    .others(s, c, a, Stable::S)
+                    .into_iter()
+                    .chain(self.others(s, c, a, Stable::M))
+                    .map(cache)
+                    .collect();
+                others.sort();
+                let effect = if others.is_empty() || s.lines[c][a].state == Stable::M {
+                    String::new()
+                } else if self.bug == Some(super::Bug::NoInvalidate) {
+                    format!(
+                        "; {} keep their copies (no invalidation)",
+                        others.join(", ")
+                    )
+                } else {
+                    format!("; invalidates {}", others.join(", "))
+                };
+                format!("{} stores {v} to {}: {how}{effect}", cache(c), addr(a))
+            }
+            SnoopAction::Evict(c, a) => match s.lines[c][a].state {
+                Stable::M if self.bug == Some(super::Bug::NoWriteback) => format!(
+                    "{} evicts {} (M) without writing {} back",
+                    cache(c),
+                    addr(a),
+                    s.lines[c][a].value
+                ),
+                Stable::M => format!(
+                    "{} evicts {} (M), writing {} back",
+                    cache(c),
+                    addr(a),
+                    s.lines[c][a].value
+                ),
+                _ => format!("{} evicts {} (S)", cache(c), addr(a)),
+            },
+        }
+    }
+
+    fn fields(&self, s: &SnoopState) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for c in 0..self.caches {
+            for a in 0..self.addrs {
+                let line = s.lines[c][a];
+                let shown = match line.state {
+                    Stable::I => "I".to_string(),
+                    st => format!("{}({})", st.name(), line.value),
+                };
+                out.push((format!("{}.{}", cache(c), addr(a)), shown));
+            }
+        }
+        for a in 0..self.addrs {
+            out.push((format!("memory.{}", addr(a)), s.memory[a].to_string()));
+        }
+        for a in 0..self.addrs {
+            out.push((
+                format!("history.last-stored-{}", addr(a)),
+                s.ghost.last_stored[a].to_string(),
+            ));
+        }
+        out
+    }
+
+    fn explain(&self, property: &str, s: &SnoopState) -> Vec<String> {
+        match property {
+            "SWMR" => self
+                .swmr_violation(s)
+                .map(|(a, m, sh)| {
+                    let names = |v: &[usize]| v.iter().map(|&c| cache(c)).collect::<Vec<_>>();
+                    vec![format!(
+                        "{} holds {} in M while {} hold{} it{}",
+                        names(&m).join(" and "),
+                        addr(a),
+                        names(if m.len() > 1 { &m[1..] } else { &sh }).join(" and "),
+                        if sh.len() == 1 || m.len() > 1 {
+                            "s"
+                        } else {
+                            ""
+                        },
+                        if m.len() > 1 { " in M too" } else { " in S" }
+                    )]
+                })
+                .unwrap_or_default(),
+            "DataValue" => s
+                .ghost
+                .stale_load
+                .map(|l| {
+                    vec![format!(
+                        "{} loaded {} = {}, but the last store to {} wrote {}",
+                        cache(l.cache),
+                        addr(l.addr),
+                        l.got,
+                        addr(l.addr),
+                        l.expected
+                    )]
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+}
