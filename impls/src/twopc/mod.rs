@@ -1,4 +1,4 @@
-//! Exercise 3: two-phase commit, with a durable coordinator log, durable participant
+//! Exercise 7: two-phase commit, with a durable coordinator log, durable participant
 //! records and presumed-abort recovery; the design `models::twopc::design` checks.
 //!
 //! # A tour
