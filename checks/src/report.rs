@@ -190,8 +190,9 @@ pub struct Trace {
     pub expectation: String,
     /// The number of steps.
     pub length: usize,
-    /// Whether no shorter counterexample to any safety property exists (proved by
-    /// iterative deepening). `eventually` traces are not shortened.
+    /// Whether no shorter counterexample exists: to any safety property (proved by
+    /// iterative deepening), or, for an `eventually` trace, no shorter path that ends in a
+    /// terminal state without the property ever holding (proved by breadth-first search).
     pub shortest: bool,
     /// Whether the trace was rebuilt from its actions and the violation re-confirmed.
     pub replayed: bool,
