@@ -174,6 +174,26 @@ fn exercise_command(e: &'static Exercise) -> Cli {
                 )),
         );
     }
+    if !e.protocols.is_empty() {
+        let names: Vec<&str> = e.protocols.iter().map(|p| p.name).collect();
+        let about: Vec<String> = e
+            .protocols
+            .iter()
+            .map(|p| format!("{}: {}", p.name, p.summary))
+            .collect();
+        cmd = cmd.arg(
+            Arg::new("protocol")
+                .long("protocol")
+                .value_name("NAME")
+                .value_parser(PossibleValuesParser::new(names.clone()))
+                .help(format!(
+                    "Which protocol to check ({}) [default: {}; with --bug, the first that \
+                     has the bug]",
+                    about.join("; "),
+                    names[0]
+                )),
+        );
+    }
     if let Some(question) = e.liveness {
         let overrides: Vec<String> = question
             .bounds
@@ -595,7 +615,8 @@ where
                 .unwrap_or_default(),
         )),
         _ => match registry::find(name) {
-            Some(exercise) => Ok(resolve(exercise, sub, format)),
+            Some(exercise) => resolve(exercise, sub, format)
+                .map_err(|e| cli.error(ErrorKind::ArgumentConflict, e)),
             None => Err(cli.error(ErrorKind::InvalidSubcommand, unknown_exercise(name))),
         },
     }
@@ -614,15 +635,36 @@ fn threads(m: &ArgMatches) -> usize {
         .map_or_else(default_threads, |&n| n as usize)
 }
 
-fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Command {
+/// The command an exercise's matches ask for, or why the combination is not one.
+fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Result<Command, String> {
     let bug = m
         .get_one::<String>("bug")
         .and_then(|b| registry::variant(exercise, b));
     let liveness = m.try_get_one::<bool>("liveness").ok().flatten() == Some(&true);
-    let mut selection = if liveness {
-        Selection::liveness(exercise)
-    } else {
-        Selection::defaults(exercise, bug)
+    let protocol = m
+        .try_get_one::<String>("protocol")
+        .ok()
+        .flatten()
+        .and_then(|name| registry::protocol(exercise, name));
+    let mut selection = match protocol {
+        _ if liveness => Selection::liveness(exercise),
+        Some(p) => {
+            if let Some(name) = bug.filter(|b| !p.takes(b)) {
+                let takers: Vec<&str> = exercise
+                    .protocols
+                    .iter()
+                    .filter(|q| q.takes(name))
+                    .map(|q| q.name)
+                    .collect();
+                return Err(format!(
+                    "--bug {name} does not exist in --protocol {}\n  protocols with that bug: {}",
+                    p.name,
+                    takers.join(", ")
+                ));
+            }
+            Selection::of_protocol(exercise, Some(p), bug)
+        }
+        None => Selection::defaults(exercise, bug),
     };
     selection.spec = m
         .try_get_one::<String>("spec")
@@ -652,14 +694,14 @@ fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Comma
         seed: *m.get_one::<u64>("seed").expect("seed has a default"),
         progress: true,
     };
-    Command::Check {
+    Ok(Command::Check {
         exercise,
         selection,
         opts,
         format,
         trace_out: m.get_one::<PathBuf>("trace-out").cloned(),
         explore: m.get_one::<SocketAddr>("explore").copied(),
-    }
+    })
 }
 
 /// `12.5GiB` as (12.5, "GiB"): a leading decimal number and the unit after it, if any.

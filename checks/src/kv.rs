@@ -65,6 +65,7 @@ pub static EXERCISE: Exercise = Exercise {
         &[("ops", 2), ("crashes", 0), ("drops", 0), ("give-ups", 0)],
     )],
     specs: &[],
+    protocols: &[],
     liveness: None,
     symmetry: false,
     properties,

@@ -14,6 +14,7 @@ pub mod jepsen;
 pub mod kv;
 pub mod lin;
 pub mod lin_models;
+pub mod msi;
 pub mod pending;
 pub mod raft;
 pub mod registry;

@@ -38,6 +38,7 @@ pub static EXERCISE: Exercise = Exercise {
     variants: &VARIANTS,
     variant_bounds: &[],
     specs: &[],
+    protocols: &[],
     liveness: None,
     symmetry: true,
     properties,

@@ -35,6 +35,29 @@ pub struct Spec {
     pub summary: &'static str,
 }
 
+/// One of the protocols an exercise models, chosen with `--protocol NAME` (e.g. MSI on an
+/// atomic bus, or with a directory). Unlike a `--spec`, a protocol takes bug variants: those
+/// it lists. The first protocol of an exercise is its default.
+#[derive(Clone, Copy, Debug)]
+pub struct ProtocolChoice {
+    /// The name after `--protocol`.
+    pub name: &'static str,
+    /// One line: what it is.
+    pub summary: &'static str,
+    /// The names of the variants this protocol can be built with.
+    pub variants: &'static [&'static str],
+    /// Default bounds of this protocol that differ from the exercise's (flags given on the
+    /// command line still win).
+    pub bounds: &'static [(&'static str, u64)],
+}
+
+impl ProtocolChoice {
+    /// Whether this protocol can be built with the variant `bug`.
+    pub fn takes(&self, bug: &str) -> bool {
+        self.variants.contains(&bug)
+    }
+}
+
 /// A liveness question an exercise can ask with `--liveness`, whose answer is a known
 /// limitation of the protocol: the run is expected to find its property violated.
 #[derive(Clone, Copy, Debug)]
@@ -59,16 +82,39 @@ pub struct Selection {
     pub spec: Option<&'static str>,
     /// Whether `--liveness` asks the exercise's liveness question; never with a bug or spec.
     pub liveness: bool,
+    /// The `--protocol` checked, for an exercise with protocols (always set for one);
+    /// it takes `bug`.
+    pub protocol: Option<&'static str>,
 }
 
 impl Selection {
-    /// The default configuration of `exercise`, with `bug` built in.
+    /// The default configuration of `exercise`, with `bug` built in. For an exercise with
+    /// protocols this is the first protocol that takes `bug` (the first protocol if there
+    /// is no bug).
     pub fn defaults(exercise: &Exercise, bug: Option<&'static str>) -> Selection {
+        let protocol = exercise
+            .protocols
+            .iter()
+            .find(|p| bug.is_none_or(|b| p.takes(b)))
+            .or(exercise.protocols.first());
+        Selection::of_protocol(exercise, protocol, bug)
+    }
+
+    /// The default configuration of `exercise` as `protocol`, with `bug` built in: the
+    /// exercise's default bounds, then the protocol's, then the variant's.
+    pub fn of_protocol(
+        exercise: &Exercise,
+        protocol: Option<&ProtocolChoice>,
+        bug: Option<&'static str>,
+    ) -> Selection {
         let mut bounds: BTreeMap<String, u64> = exercise
             .bounds
             .iter()
             .map(|b| (b.flag.to_string(), b.default))
             .collect();
+        for (flag, value) in protocol.map_or(&[][..], |p| p.bounds) {
+            bounds.insert(flag.to_string(), *value);
+        }
         let overrides = exercise
             .variant_bounds
             .iter()
@@ -82,6 +128,7 @@ impl Selection {
             bug,
             spec: None,
             liveness: false,
+            protocol: protocol.map(|p| p.name),
         }
     }
 
@@ -130,6 +177,8 @@ pub struct Exercise {
     pub variant_bounds: &'static [(&'static str, &'static [(&'static str, u64)])],
     /// Other specifications `--spec` can choose (none for most exercises).
     pub specs: &'static [Spec],
+    /// The protocols `--protocol` can choose, default first (none for most exercises).
+    pub protocols: &'static [ProtocolChoice],
     /// The liveness question `--liveness` asks, if the exercise has one.
     pub liveness: Option<Liveness>,
     /// Whether the model has a symmetry reduction (used by DFS and simulation).
@@ -147,6 +196,7 @@ pub struct Exercise {
 pub static EXERCISES: &[&Exercise] = &[
     &crate::kv::EXERCISE,
     &crate::raft::EXERCISE,
+    &crate::msi::EXERCISE,
     &crate::twopc::EXERCISE,
 ];
 
@@ -162,4 +212,9 @@ pub fn variant(exercise: &Exercise, name: &str) -> Option<&'static str> {
         .iter()
         .find(|v| v.name == name)
         .map(|v| v.name)
+}
+
+/// Looks a protocol of `exercise` up by name.
+pub fn protocol(exercise: &Exercise, name: &str) -> Option<&'static ProtocolChoice> {
+    exercise.protocols.iter().find(|p| p.name == name)
 }

@@ -8,6 +8,7 @@ use crate::report::{RunReport, Verdict};
 use crate::text;
 use anyhow::Result;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -90,6 +91,17 @@ struct ListedExercise {
     specs: Vec<ListedSpec>,
     /// The `--liveness` question and the known limitation it shows.
     liveness: Option<ListedLiveness>,
+    /// `--protocol` choices, the default first, with the variants each takes.
+    protocols: Vec<ListedProtocol>,
+}
+
+#[derive(Serialize)]
+struct ListedProtocol {
+    name: &'static str,
+    summary: &'static str,
+    variants: &'static [&'static str],
+    /// Default bounds of this protocol that differ from the exercise's.
+    bounds: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Serialize)]
@@ -140,6 +152,16 @@ fn listed(e: &Exercise) -> ListedExercise {
             property: l.property,
             expected: l.meaning,
         }),
+        protocols: e
+            .protocols
+            .iter()
+            .map(|p| ListedProtocol {
+                name: p.name,
+                summary: p.summary,
+                variants: p.variants,
+                bounds: p.bounds.iter().copied().collect(),
+            })
+            .collect(),
     }
 }
 
@@ -185,6 +207,22 @@ fn list(format: Format) -> Result<ExitCode> {
                 println!("    {:<width$}  {}", spec.name, spec.summary);
             }
         }
+        if !e.protocols.is_empty() {
+            println!(
+                "  protocols (--protocol NAME, default {}):",
+                e.protocols[0].name
+            );
+            let width = e.protocols.iter().map(|p| p.name.len()).max().unwrap_or(0);
+            for p in &e.protocols {
+                println!("    {:<width$}  {}", p.name, p.summary);
+                println!("    {:<width$}  variants: {}", "", p.variants.join(", "));
+                if !p.bounds.is_empty() {
+                    let bounds: Vec<String> =
+                        p.bounds.iter().map(|(f, v)| format!("--{f} {v}")).collect();
+                    println!("    {:<width$}  default bounds: {}", "", bounds.join("  "));
+                }
+            }
+        }
         if let Some(l) = &e.liveness {
             println!(
                 "  --liveness: eventually {}, expected to be violated: {}",
@@ -200,6 +238,8 @@ fn list(format: Format) -> Result<ExitCode> {
 #[derive(Serialize)]
 struct GateRun {
     exercise: &'static str,
+    /// The `--protocol` checked, for an exercise with protocols.
+    protocol: Option<&'static str>,
     bug: Option<&'static str>,
     /// The run asked the exercise's `--liveness` question.
     liveness: bool,
@@ -223,12 +263,25 @@ fn all(format: Format, threads: usize) -> Result<ExitCode> {
     let started = Instant::now();
     let mut runs = Vec::new();
     for e in EXERCISES {
-        let mut configs: Vec<Selection> = vec![Selection::defaults(e, None)];
-        configs.extend(
-            e.variants
-                .iter()
-                .map(|v| Selection::defaults(e, Some(v.name))),
-        );
+        let mut configs: Vec<Selection> = Vec::new();
+        if e.protocols.is_empty() {
+            configs.push(Selection::defaults(e, None));
+            configs.extend(
+                e.variants
+                    .iter()
+                    .map(|v| Selection::defaults(e, Some(v.name))),
+            );
+        }
+        // Every protocol holds by default and catches every variant it can be built with.
+        for p in e.protocols {
+            configs.push(Selection::of_protocol(e, Some(p), None));
+            configs.extend(
+                e.variants
+                    .iter()
+                    .filter(|v| p.takes(v.name))
+                    .map(|v| Selection::of_protocol(e, Some(p), Some(v.name))),
+            );
+        }
         if e.liveness.is_some() {
             configs.push(Selection::liveness(e));
         }
@@ -263,6 +316,7 @@ fn all(format: Format, threads: usize) -> Result<ExitCode> {
             }
             runs.push(GateRun {
                 exercise: e.name,
+                protocol: selection.protocol,
                 bug,
                 liveness,
                 expected,
@@ -312,14 +366,19 @@ fn gate_line(exercise: &str, selection: &Selection, ok: bool, r: &RunReport) -> 
         ),
         (Some(_), None) => format!("NOT CAUGHT: {}", text::verdict_line(r)),
     };
+    let run = match bug {
+        Some(name) => name,
+        None if selection.liveness => "--liveness",
+        None => "default",
+    };
+    let run = match selection.protocol {
+        Some(p) => format!("{p}: {run}"),
+        None => run.to_string(),
+    };
     format!(
-        "{mark} {:<8} {:<28} {:<60} {:>6.1} s",
+        "{mark} {:<8} {:<30} {:<60} {:>6.1} s",
         exercise,
-        match bug {
-            Some(name) => name,
-            None if selection.liveness => "--liveness",
-            None => "default",
-        },
+        run,
         what,
         r.wall_seconds + r.shortening_seconds
     )

@@ -58,6 +58,7 @@ pub static EXERCISE: Exercise = Exercise {
             summary: "Lamport's TCommit TLA+ spec, ported faithfully",
         },
     ],
+    protocols: &[],
     liveness: Some(LIVENESS),
     symmetry: false,
     properties,

@@ -31,7 +31,7 @@ fn an_unknown_exercise_exits_2_and_lists_the_valid_ones() {
         stderr(&o)
     );
     assert!(
-        stderr(&o).contains("valid exercises: kv, raft, twopc"),
+        stderr(&o).contains("valid exercises: kv, raft, msi, twopc"),
         "{}",
         stderr(&o)
     );

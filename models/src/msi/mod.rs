@@ -42,6 +42,15 @@ impl Stable {
     }
 }
 
+/// Every variant, as `check list` shows them.
+pub const VARIANTS: [crate::Variant; 5] = [
+    Bug::NoInvalidate.variant(),
+    Bug::NoWriteback.variant(),
+    Bug::EarlyWrite.variant(),
+    Bug::AckInvInIsD.variant(),
+    Bug::UnorderedForwards.variant(),
+];
+
 /// A known bug an MSI model can be built with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Bug {

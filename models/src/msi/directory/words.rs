@@ -120,6 +120,20 @@ impl Protocol for DirModel {
             "network.in-flight".into(),
             format!("{{{}}}", msgs.join("; ")),
         ));
+        // The ordered forwarded-request network: one FIFO per cache, oldest first.
+        for c in 0..self.caches {
+            let queued: Vec<String> = (0..self.addrs)
+                .flat_map(|a| {
+                    s.forwards[c][a]
+                        .iter()
+                        .map(move |&m| format!("{} [{}]", msg(m), addr(a)))
+                })
+                .collect();
+            out.push((
+                format!("network.forwards-to-{}", cache(c)),
+                format!("[{}]", queued.join(", ")),
+            ));
+        }
         for a in 0..self.addrs {
             out.push((
                 format!("history.last-stored-{}", addr(a)),

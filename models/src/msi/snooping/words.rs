@@ -66,8 +66,9 @@ impl Protocol for SnoopModel {
                 let effect = if others.is_empty() || s.lines[c][a].state == Stable::M {
                     String::new()
                 } else if self.bug == Some(super::Bug::NoInvalidate) {
+                    let keep = if others.len() == 1 { "keeps" } else { "keep" };
                     format!(
-                        "; {} keep their copies (no invalidation)",
+                        "; {} {keep} their copies (no invalidation)",
                         others.join(", ")
                     )
                 } else {

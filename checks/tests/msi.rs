@@ -1,0 +1,106 @@
+//! `check msi` as users run it: both protocols hold exhaustively with their pinned state
+//! counts, every bug variant exits 1 with a shortest trace ending in the property it breaks
+//! (an SWMR trace names both caches), and a bug a protocol cannot have is a usage error.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn check(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_check"))
+        .args(args)
+        .output()
+        .expect("the check binary runs")
+}
+
+fn json(args: &[&str]) -> (Option<i32>, Value) {
+    let mut all = vec!["--format", "json", "msi"];
+    all.extend_from_slice(args);
+    let o = check(&all);
+    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    (o.status.code(), v)
+}
+
+#[test]
+fn both_protocols_hold_exhaustively_with_their_state_counts() {
+    for (args, unique) in [
+        (&[][..], 3_136),
+        (&["--protocol", "snooping", "--addresses", "1"][..], 112),
+        (&["--protocol", "directory"][..], 459_248),
+        (&["--protocol", "directory", "--caches", "2"][..], 10_608),
+    ] {
+        let (code, v) = json(args);
+        assert_eq!(code, Some(0), "{args:?}: {v}");
+        assert_eq!(v["coverage"]["kind"], "exhausted", "{args:?}");
+        assert_eq!(v["unique_states"], unique, "{args:?}");
+        let properties = v["properties"].as_array().unwrap();
+        assert_eq!(properties.len(), 6, "{args:?}");
+        for p in properties {
+            let expected = match p["expectation"].as_str().unwrap() {
+                "always" => "holds",
+                _ => "example-found",
+            };
+            assert_eq!(p["status"], expected, "{args:?}: {p}");
+        }
+    }
+}
+
+#[test]
+fn every_variant_exits_1_with_a_shortest_trace_ending_in_what_it_breaks() {
+    // (protocol, bug, property, steps): the snooping bugs are checked on both protocols.
+    for (protocol, bug, property, steps) in [
+        ("snooping", "no-invalidate", "SWMR", 2),
+        ("snooping", "no-writeback", "DataValue", 3),
+        ("directory", "no-invalidate", "SWMR", 6),
+        ("directory", "no-writeback", "DataValue", 8),
+        ("directory", "early-write", "SWMR", 6),
+        ("directory", "ack-inv-in-is-d", "SWMR", 8),
+        ("directory", "unordered-forwards", "NoDeadlock", 10),
+    ] {
+        let what = format!("--protocol {protocol} --bug {bug}");
+        let (code, v) = json(&["--protocol", protocol, "--bug", bug]);
+        assert_eq!(code, Some(1), "{what}: {v}");
+        let trace = &v["counterexample"];
+        assert_eq!(trace["property"], property, "{what}");
+        assert_eq!(trace["shortest"], true, "{what}");
+        assert_eq!(trace["length"], steps, "{what}");
+    }
+}
+
+#[test]
+fn the_no_invalidate_trace_names_both_caches_in_the_swmr_violation() {
+    for protocol in ["snooping", "directory"] {
+        let o = check(&["msi", "--protocol", protocol, "--bug", "no-invalidate"]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        assert!(out.contains("counterexample to SWMR (always)"), "{out}");
+        let why = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("why:"))
+            .unwrap_or_else(|| panic!("no why line:\n{out}"));
+        assert!(
+            why.contains("c1") && why.contains("c2") && why.contains("M"),
+            "{protocol}: {why}"
+        );
+    }
+}
+
+#[test]
+fn a_directory_bug_picks_the_directory_protocol_and_snooping_refuses_it() {
+    let (code, v) = json(&["--bug", "early-write"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["exercise"], "msi --protocol directory");
+
+    let o = check(&["msi", "--protocol", "snooping", "--bug", "early-write"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--bug early-write does not exist in --protocol snooping")
+            && err.contains("protocols with that bug: directory"),
+        "{err}"
+    );
+}
