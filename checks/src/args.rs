@@ -44,6 +44,8 @@ pub enum Command {
     BenchKv(crate::bench_kv::BenchKvArgs),
     /// `check kv --jepsen`: the real key-value store under faults, its history checked.
     Jepsen(crate::jepsen::JepsenArgs),
+    /// `check msi --sim`: the concurrent MSI simulator, its recording checked.
+    MsiSim(crate::msi_sim::SimArgs),
     /// `check kv-node ARGS` (hidden): one node of the key-value store, as `kv-node ARGS`;
     /// `check kv --jepsen --real` runs its nodes this way.
     KvNode(Vec<OsString>),
@@ -64,7 +66,7 @@ pub enum Command {
     },
 }
 
-fn format_arg() -> Arg {
+pub(crate) fn format_arg() -> Arg {
     Arg::new("format")
         .long("format")
         .value_parser(["text", "json"])
@@ -146,6 +148,15 @@ fn exercise_command(e: &'static Exercise) -> Cli {
                 .value_parser(value_parser!(SocketAddr))
                 .help("Serve stateright's Explorer on ADDR (e.g. 127.0.0.1:3000) instead of checking"),
         );
+    if e.name == "msi" {
+        // Only shown here: with --sim, parse_from reads the line with msi_sim::command.
+        cmd = cmd.arg(
+            Arg::new("sim")
+                .long("sim")
+                .action(ArgAction::SetTrue)
+                .help("Run the concurrent simulator and check its recording instead of the model (see check msi --sim --help)"),
+        );
+    }
     if e.name == "kv" {
         // Only shown here: with --jepsen, parse_from reads the line with jepsen_command.
         cmd = cmd.arg(
@@ -478,6 +489,13 @@ const DEFAULT_JEPSEN_KEYS: &str = "5";
 /// `check [--format F] kv ... --jepsen ...` rewritten for [`jepsen_command`]: the global
 /// flags before `kv` and everything after it; `None` if the line is not a jepsen run.
 fn jepsen_line(args: &[OsString]) -> Option<Vec<OsString>> {
+    mode_line(args, "kv", "--jepsen")
+}
+
+/// `check [--format F] EXERCISE ... FLAG ...` rewritten for the mode's own command line
+/// (named `check EXERCISE FLAG`): the global flags before the exercise and everything
+/// after it; `None` if the line is not that mode.
+fn mode_line(args: &[OsString], exercise: &str, flag: &str) -> Option<Vec<OsString>> {
     let mut i = 1;
     while let Some(arg) = args.get(i).and_then(|a| a.to_str()) {
         match arg {
@@ -486,15 +504,15 @@ fn jepsen_line(args: &[OsString]) -> Option<Vec<OsString>> {
             _ => break,
         }
     }
-    if args.get(i)?.to_str()? != "kv" {
+    if args.get(i)?.to_str()? != exercise {
         return None;
     }
     let rest = &args[i + 1..];
     let end = rest.iter().position(|a| a == "--").unwrap_or(rest.len());
-    if !rest[..end].iter().any(|a| a == "--jepsen") {
+    if !rest[..end].iter().any(|a| a == flag) {
         return None;
     }
-    let mut line = vec![OsString::from("check kv --jepsen")];
+    let mut line = vec![OsString::from(format!("check {exercise} {flag}"))];
     line.extend(args[1..i].iter().cloned());
     line.extend(rest.iter().cloned());
     Some(line)
@@ -555,6 +573,9 @@ where
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     if let Some(line) = jepsen_line(&args) {
         return parse_jepsen(line);
+    }
+    if let Some(line) = mode_line(&args, "msi", "--sim") {
+        return crate::msi_sim::parse(line);
     }
     let mut cli = cli();
     let m = cli.try_get_matches_from_mut(args)?;

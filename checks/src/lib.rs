@@ -15,6 +15,7 @@ pub mod kv;
 pub mod lin;
 pub mod lin_models;
 pub mod msi;
+pub mod msi_sim;
 pub mod pending;
 pub mod raft;
 pub mod registry;

@@ -22,6 +22,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::BenchLin(args) => crate::bench::lin(&args),
         Command::BenchKv(args) => crate::bench_kv::run(&args),
         Command::Jepsen(args) => crate::jepsen::run(&args),
+        Command::MsiSim(args) => crate::msi_sim::run(&args),
         Command::KvNode(args) => Ok(impls::kv::cli::node_main(
             std::iter::once(std::ffi::OsString::from("check kv-node")).chain(args),
         )),

@@ -6,3 +6,4 @@
 //! of a few caches over an unordered network.
 
 pub mod core;
+pub mod sim;

@@ -1,6 +1,6 @@
 //! The cache controller (primer Table 8.1), for one address.
 
-use super::{Bugs, Envelope, Msg, Node};
+use super::{Bugs, Envelope, Msg, Node, Value};
 
 /// A cache line's coherence state, stable or transient.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,60 +64,65 @@ impl CacheState {
 
 /// One cache's line for one address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CacheLine {
+pub struct CacheLine<V = u8> {
     /// The coherence state.
     pub state: CacheState,
-    /// The value held; 0 whenever the line holds no data, so that equal lines compare equal.
-    pub value: u8,
+    /// The value held; [`Value::ZERO`] whenever the line holds no data, so that equal
+    /// lines compare equal.
+    pub value: V,
     /// Inv-Acks still expected. It goes negative when acks overtake the data that says how
     /// many to expect.
     pub acks: i8,
     /// The value a pending store will write once the line reaches M.
-    pub pending: u8,
+    pub pending: V,
 }
 
-impl CacheLine {
+impl<V: Value> CacheLine<V> {
     /// An invalid line.
-    pub const INVALID: CacheLine = CacheLine {
+    pub const INVALID: CacheLine<V> = CacheLine {
         state: CacheState::I,
-        value: 0,
+        value: V::ZERO,
         acks: 0,
-        pending: 0,
+        pending: V::ZERO,
     };
 }
 
 /// A processor request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CpuOp {
+pub enum CpuOp<V = u8> {
     /// Read the line.
     Load,
     /// Write a value.
-    Store(u8),
+    Store(V),
     /// Replace the line (evict it).
     Evict,
 }
 
 /// A memory operation the step completed, as the processor sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Completed {
+pub enum Completed<V = u8> {
     /// A load returned this value.
-    Load(u8),
+    Load(V),
     /// A store wrote this value.
-    Store(u8),
+    Store(V),
 }
 
 /// What a cache controller does with one event.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CacheStep {
+pub struct CacheStep<V = u8> {
     /// The line afterwards.
-    pub line: CacheLine,
+    pub line: CacheLine<V>,
     /// Messages sent.
-    pub send: Vec<Envelope>,
+    pub send: Vec<Envelope<V>>,
     /// The memory operation completed, if any.
-    pub completed: Option<Completed>,
+    pub completed: Option<Completed<V>>,
 }
 
-fn step(line: CacheLine, send: Vec<Envelope>, completed: Option<Completed>) -> Option<CacheStep> {
+fn step<V>(
+    line: CacheLine<V>,
+    send: Vec<Envelope<V>>,
+    completed: Option<Completed<V>>,
+) -> Option<CacheStep<V>> {
     Some(CacheStep {
         line,
         send,
@@ -125,7 +130,7 @@ fn step(line: CacheLine, send: Vec<Envelope>, completed: Option<Completed>) -> O
     })
 }
 
-fn to(me: u8, to: Node, msg: Msg) -> Envelope {
+fn to<V>(me: u8, to: Node, msg: Msg<V>) -> Envelope<V> {
     Envelope {
         to,
         from: Node::Cache(me),
@@ -133,13 +138,18 @@ fn to(me: u8, to: Node, msg: Msg) -> Envelope {
     }
 }
 
-fn go(state: CacheState, line: CacheLine) -> CacheLine {
+fn go<V>(state: CacheState, line: CacheLine<V>) -> CacheLine<V> {
     CacheLine { state, ..line }
 }
 
 /// Cache `me` handles a processor request. `None`: the request must wait (the line is in a
 /// transient state that cannot serve it, or there is nothing to evict).
-pub fn cache_cpu(line: CacheLine, me: u8, op: CpuOp, bugs: Bugs) -> Option<CacheStep> {
+pub fn cache_cpu<V: Value>(
+    line: CacheLine<V>,
+    me: u8,
+    op: CpuOp<V>,
+    bugs: Bugs,
+) -> Option<CacheStep<V>> {
     use CacheState::*;
     match (line.state, op) {
         (s, CpuOp::Load) if s.readable() => step(line, vec![], Some(Completed::Load(line.value))),
@@ -172,7 +182,7 @@ pub fn cache_cpu(line: CacheLine, me: u8, op: CpuOp, bugs: Bugs) -> Option<Cache
         (S, CpuOp::Evict) => step(
             CacheLine {
                 state: SiA,
-                value: 0,
+                value: V::ZERO,
                 ..line
             },
             vec![to(me, Node::Dir, Msg::PutS)],
@@ -192,9 +202,14 @@ pub fn cache_cpu(line: CacheLine, me: u8, op: CpuOp, bugs: Bugs) -> Option<Cache
 
 /// Cache `me` handles a message addressed to it. `None`: the message must wait in the
 /// network (a stall), or this state has no transition for it.
-pub fn cache_receive(line: CacheLine, me: u8, env: Envelope, bugs: Bugs) -> Option<CacheStep> {
+pub fn cache_receive<V: Value>(
+    line: CacheLine<V>,
+    me: u8,
+    env: Envelope<V>,
+    bugs: Bugs,
+) -> Option<CacheStep<V>> {
     use CacheState::*;
-    let reply = |to_node: Node, msg: Msg| to(me, to_node, msg);
+    let reply = |to_node: Node, msg: Msg<V>| to(me, to_node, msg);
     match (line.state, env.msg) {
         (IsD, Msg::Data { value, .. }) => step(
             CacheLine {
@@ -214,7 +229,7 @@ pub fn cache_receive(line: CacheLine, me: u8, env: Envelope, bugs: Bugs) -> Opti
                         state: M,
                         value: v,
                         acks: remaining,
-                        pending: 0,
+                        pending: V::ZERO,
                     },
                     vec![],
                     Some(Completed::Store(v)),
@@ -247,7 +262,7 @@ pub fn cache_receive(line: CacheLine, me: u8, env: Envelope, bugs: Bugs) -> Opti
                     state: M,
                     value: v,
                     acks: 0,
-                    pending: 0,
+                    pending: V::ZERO,
                 },
                 vec![],
                 Some(Completed::Store(v)),
@@ -278,7 +293,7 @@ pub fn cache_receive(line: CacheLine, me: u8, env: Envelope, bugs: Bugs) -> Opti
         (SmAd, Msg::Inv(req)) => step(
             CacheLine {
                 state: ImAd,
-                value: 0,
+                value: V::ZERO,
                 ..line
             },
             vec![reply(Node::Cache(req), Msg::InvAck)],
@@ -300,7 +315,7 @@ pub fn cache_receive(line: CacheLine, me: u8, env: Envelope, bugs: Bugs) -> Opti
             };
             let back = Msg::WriteBack((!bugs.no_writeback).then_some(line.value));
             let state = if line.state == M { S } else { SiA };
-            let value = if state == S { line.value } else { 0 };
+            let value = if state == S { line.value } else { V::ZERO };
             step(
                 CacheLine {
                     state,
@@ -321,7 +336,7 @@ pub fn cache_receive(line: CacheLine, me: u8, env: Envelope, bugs: Bugs) -> Opti
             step(
                 CacheLine {
                     state,
-                    value: 0,
+                    value: V::ZERO,
                     ..line
                 },
                 vec![reply(Node::Cache(req), data)],

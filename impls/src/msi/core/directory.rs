@@ -1,6 +1,6 @@
 //! The directory controller (primer Table 8.2), for one address.
 
-use super::{Bugs, Envelope, Msg, Node};
+use super::{Bugs, Envelope, Msg, Node, Value};
 
 /// The directory's state for one address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,7 +29,7 @@ impl DirState {
 
 /// The directory entry for one address, with memory's copy of the line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DirLine {
+pub struct DirLine<V = u8> {
     /// The entry's state.
     pub state: DirState,
     /// Sharers, one bit per cache.
@@ -37,29 +37,29 @@ pub struct DirLine {
     /// The owner, meaningful in M (0 otherwise, so that equal entries compare equal).
     pub owner: u8,
     /// Memory's value.
-    pub memory: u8,
+    pub memory: V,
 }
 
-impl DirLine {
+impl<V: Value> DirLine<V> {
     /// No copies anywhere; memory holds 0.
-    pub const INITIAL: DirLine = DirLine {
+    pub const INITIAL: DirLine<V> = DirLine {
         state: DirState::I,
         sharers: 0,
         owner: 0,
-        memory: 0,
+        memory: V::ZERO,
     };
 }
 
 /// What the directory does with one message.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DirStep {
+pub struct DirStep<V = u8> {
     /// The entry afterwards.
-    pub line: DirLine,
+    pub line: DirLine<V>,
     /// Messages sent.
-    pub send: Vec<Envelope>,
+    pub send: Vec<Envelope<V>>,
 }
 
-fn from_dir(to: u8, msg: Msg) -> Envelope {
+fn from_dir<V>(to: u8, msg: Msg<V>) -> Envelope<V> {
     Envelope {
         to: Node::Cache(to),
         from: Node::Dir,
@@ -67,7 +67,7 @@ fn from_dir(to: u8, msg: Msg) -> Envelope {
     }
 }
 
-fn data(value: u8, acks: u8) -> Msg {
+fn data<V>(value: V, acks: u8) -> Msg<V> {
     Msg::Data {
         value,
         acks,
@@ -81,7 +81,7 @@ fn members(set: u8) -> impl Iterator<Item = u8> {
 
 /// The directory handles a message. `None`: the message must wait (a stall in `S^D`), or
 /// the directory has no transition for it.
-pub fn dir_receive(line: DirLine, env: Envelope, bugs: Bugs) -> Option<DirStep> {
+pub fn dir_receive<V: Value>(line: DirLine<V>, env: Envelope<V>, bugs: Bugs) -> Option<DirStep<V>> {
     use DirState::*;
     let Node::Cache(r) = env.from else {
         return None;

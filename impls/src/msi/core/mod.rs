@@ -26,6 +26,22 @@ mod tests;
 pub use cache::{cache_cpu, cache_receive, CacheLine, CacheState, Completed, CpuOp};
 pub use directory::{dir_receive, DirLine, DirState};
 
+/// A line's data: `u8` in the models, where small values keep the state space small;
+/// `u32` in the simulator, where every store writes a value of its own so that the
+/// linearizability checker can tell stores apart.
+pub trait Value: Copy + Eq + Ord + std::hash::Hash + std::fmt::Debug + Send + 'static {
+    /// The value memory holds at the start, and a line without data holds.
+    const ZERO: Self;
+}
+
+impl Value for u8 {
+    const ZERO: u8 = 0;
+}
+
+impl Value for u32 {
+    const ZERO: u32 = 0;
+}
+
 /// A node of the system: a cache (numbered from 0) or the directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Node {
@@ -37,7 +53,7 @@ pub enum Node {
 
 /// A coherence message, for one address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Msg {
+pub enum Msg<V = u8> {
     /// Request to the directory: a read-only copy.
     GetS,
     /// Request to the directory: a writable copy.
@@ -46,7 +62,7 @@ pub enum Msg {
     PutS,
     /// Request to the directory: the sender writes back its modified copy (`None` when a
     /// buggy cache drops the data).
-    PutM(Option<u8>),
+    PutM(Option<V>),
     /// Forwarded by the directory to the owner: send the data to `req`, keep a shared copy.
     FwdGetS(u8),
     /// Forwarded by the directory to the owner: send the data to `req`, invalidate.
@@ -59,7 +75,7 @@ pub enum Msg {
     /// 0 from an owner).
     Data {
         /// The line's value.
-        value: u8,
+        value: V,
         /// Inv-Acks the requester must collect before it may write.
         acks: u8,
         /// Sent by the previous owner rather than by the directory.
@@ -69,18 +85,18 @@ pub enum Msg {
     InvAck,
     /// The previous owner's copy of the data, sent to the directory on a Fwd-GetS (`None`
     /// when a buggy cache drops it).
-    WriteBack(Option<u8>),
+    WriteBack(Option<V>),
 }
 
 /// A message in flight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Envelope {
+pub struct Envelope<V = u8> {
     /// The receiver.
     pub to: Node,
     /// The sender.
     pub from: Node,
     /// The message.
-    pub msg: Msg,
+    pub msg: Msg<V>,
 }
 
 /// Known bugs the controllers can be built with; all off is the correct protocol.

@@ -1,0 +1,455 @@
+//! `check msi --sim`: runs the concurrent MSI simulator ([`impls::msi::sim`]) and checks
+//! what it recorded, three ways:
+//!
+//! 1. **Progress**: every core's operations completed (otherwise the protocol deadlocked,
+//!    and the report shows the lines and the messages it is stuck on).
+//! 2. **SWMR**, from the states each core logged: no core held a line in M while another
+//!    core could read or write it.
+//! 3. **Linearizability per address**: each address's loads and stores, with their call
+//!    and return times, are checked as a read/write register by the project's checker.
+//!    Coherent memory is per-location linearizable, so a stale load is caught here even
+//!    when no interval overlaps.
+//!
+//! Exit 0 if all three hold, 1 if one fails, 2 for a usage error.
+
+use crate::args::{format_arg, Command, Format};
+use anyhow::Result;
+use clap::builder::PossibleValuesParser;
+use clap::{value_parser, Arg, Command as Cli};
+use impls::msi::core::{Bugs, DirState, Msg, Node};
+use impls::msi::sim::network::Packet;
+use impls::msi::sim::record::{swmr_violation, Holding, OpKind, OpRecord, SwmrViolation};
+use impls::msi::sim::{self, Mix, Outcome, SimConfig, SimRun};
+use linearizability::models::{Register, RegisterOp};
+use linearizability::{check_operations, CheckOptions, CheckResult, Operation};
+use serde::Serialize;
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// The bug variants the simulator can run with: the same names as the models'.
+const BUGS: [&str; 5] = [
+    "no-invalidate",
+    "no-writeback",
+    "early-write",
+    "ack-inv-in-is-d",
+    "unordered-forwards",
+];
+
+/// A parsed `check msi --sim` line.
+#[derive(Clone, Debug)]
+pub struct SimArgs {
+    /// The run's parameters, bug switches included.
+    pub config: SimConfig,
+    /// The bug variant's name, if any.
+    pub bug: Option<String>,
+    /// Output format.
+    pub format: Format,
+}
+
+/// The command line of `check msi --sim`.
+pub fn command() -> Cli {
+    let number = |name: &'static str, range: std::ops::RangeInclusive<u64>| {
+        Arg::new(name)
+            .long(name)
+            .value_name("N")
+            .value_parser(value_parser!(u64).range(range))
+    };
+    let d = SimConfig::default();
+    Cli::new("msi")
+        .bin_name("check msi --sim")
+        .override_usage("check [--format F] msi --sim [OPTIONS]")
+        .about(
+            "Run the concurrent MSI simulator (a thread per core, a directory thread, channels) \
+             and check its recording: progress, SWMR from the cores' logged states, and \
+             linearizability of every address as a register (exit 0 all hold, 1 one fails, \
+             2 usage error)",
+        )
+        .arg(format_arg())
+        .arg(
+            Arg::new("sim")
+                .long("sim")
+                .action(clap::ArgAction::SetTrue)
+                .required(true)
+                .help("Run the simulator instead of a model"),
+        )
+        .arg(number("cores", 1..=8).default_value(d.cores.to_string()).help("Cores, a thread each"))
+        .arg(number("addresses", 1..=64).default_value(d.addrs.to_string()).help("Addresses (cache lines) the cores share"))
+        .arg(number("ops", 1..=10_000_000).default_value(d.ops_per_core.to_string()).help("Loads and stores per core"))
+        .arg(number("stores", 0..=100).default_value(d.mix.store_percent.to_string()).help("Percent of operations that are stores"))
+        .arg(number("evictions", 0..=100).default_value(d.mix.evict_percent.to_string()).help("Percent of operations that are evictions (besides the loads and stores)"))
+        .arg(number("seed", 0..=u64::MAX).default_value(d.seed.to_string()).help("Seed of the workload and of every node's delivery order (thread scheduling is the OS's)"))
+        .arg(
+            Arg::new("bug")
+                .long("bug")
+                .value_name("NAME")
+                .value_parser(PossibleValuesParser::new(BUGS))
+                .help("Run the controllers with a known bug, which the checks should catch"),
+        )
+}
+
+/// Parses a `check msi --sim` line (as [`crate::args`] rewrites it).
+pub fn parse(line: Vec<OsString>) -> Result<Command, clap::Error> {
+    let mut cmd = command();
+    let m = cmd.try_get_matches_from_mut(line)?;
+    let number = |name: &str| *m.get_one::<u64>(name).expect("has a default");
+    let (stores, evictions) = (number("stores"), number("evictions"));
+    if stores + evictions > 100 {
+        return Err(cmd.error(
+            clap::error::ErrorKind::ArgumentConflict,
+            format!(
+                "--stores {stores} and --evictions {evictions} add up to more than 100 percent"
+            ),
+        ));
+    }
+    let bug = m.get_one::<String>("bug").cloned();
+    let named = |name: &str| bug.as_deref() == Some(name);
+    Ok(Command::MsiSim(SimArgs {
+        config: SimConfig {
+            cores: number("cores") as usize,
+            addrs: number("addresses") as usize,
+            ops_per_core: number("ops"),
+            mix: Mix {
+                store_percent: stores,
+                evict_percent: evictions,
+            },
+            seed: number("seed"),
+            bugs: Bugs {
+                no_invalidate: named("no-invalidate"),
+                no_writeback: named("no-writeback"),
+                early_write: named("early-write"),
+                ack_inv_in_is_d: named("ack-inv-in-is-d"),
+            },
+            unordered_forwards: named("unordered-forwards"),
+            ..SimConfig::default()
+        },
+        bug,
+        format: match m.get_one::<String>("format").map(String::as_str) {
+            Some("json") => Format::Json,
+            _ => Format::Text,
+        },
+    }))
+}
+
+/// One address's linearizability verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct AddressVerdict {
+    /// The address, as the models name it (x, y, ...).
+    pub address: String,
+    /// Loads and stores checked.
+    pub operations: usize,
+    /// `linearizable`, `not-linearizable` or `unknown`.
+    pub verdict: &'static str,
+    /// For a failure: the operation that could not be placed, and the last ones before it.
+    pub why: Vec<String>,
+    /// Configurations the search explored.
+    pub explored: usize,
+}
+
+/// The JSON report of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct SimReport {
+    /// `msi --sim`.
+    pub exercise: &'static str,
+    /// The bug variant, if any.
+    pub bug: Option<String>,
+    /// Cores.
+    pub cores: usize,
+    /// Addresses.
+    pub addresses: usize,
+    /// Loads and stores per core.
+    pub ops_per_core: u64,
+    /// The seed.
+    pub seed: u64,
+    /// `finished` or `deadlocked`.
+    pub outcome: &'static str,
+    /// For a deadlock: the lines not stable and the messages still buffered.
+    pub stuck: Vec<String>,
+    /// Loads and stores that completed.
+    pub completed_ops: usize,
+    /// Coherence messages sent.
+    pub messages: u64,
+    /// Seconds the simulator ran.
+    pub run_seconds: f64,
+    /// Read and write intervals the cores logged.
+    pub intervals: usize,
+    /// The SWMR violation found in the logged intervals, in words, if any.
+    pub swmr_violation: Option<String>,
+    /// Per address, the linearizability verdict.
+    pub linearizability: Vec<AddressVerdict>,
+    /// Seconds the checks took.
+    pub check_seconds: f64,
+    /// Whether every check holds.
+    pub ok: bool,
+}
+
+/// Runs `check msi --sim`.
+pub fn run(args: &SimArgs) -> Result<ExitCode> {
+    let c = args.config;
+    if args.format == Format::Text {
+        eprintln!(
+            "msi --sim: {} cores x {} loads and stores on {} addresses, seed {}, bug: {}",
+            c.cores,
+            crate::text::count(c.ops_per_core as usize),
+            c.addrs,
+            c.seed,
+            args.bug.as_deref().unwrap_or("none")
+        );
+    }
+    let recording = sim::run(c);
+    let report = check_recording(&recording, args.bug.clone());
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => print!("{}", render(&report)),
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Checks a recording: progress, SWMR from the logged intervals, and linearizability of
+/// each address as a register.
+pub fn check_recording(run: &SimRun, bug: Option<String>) -> SimReport {
+    let started = Instant::now();
+    let swmr = swmr_violation(&run.holdings).map(|v| swmr_words(&v));
+    let linearizability: Vec<AddressVerdict> = (0..run.config.addrs)
+        .map(|a| check_address(run, a))
+        .collect();
+    let deadlocked = run.outcome == Outcome::Deadlocked;
+    let ok = !deadlocked
+        && swmr.is_none()
+        && linearizability.iter().all(|v| v.verdict == "linearizable");
+    SimReport {
+        exercise: "msi --sim",
+        bug,
+        cores: run.config.cores,
+        addresses: run.config.addrs,
+        ops_per_core: run.config.ops_per_core,
+        seed: run.config.seed,
+        outcome: if deadlocked { "deadlocked" } else { "finished" },
+        stuck: if deadlocked {
+            stuck_words(run)
+        } else {
+            Vec::new()
+        },
+        completed_ops: run.ops.iter().filter(|o| o.ret.is_some()).count(),
+        messages: run.messages,
+        run_seconds: run.elapsed.as_secs_f64(),
+        intervals: run.holdings.len(),
+        swmr_violation: swmr,
+        linearizability,
+        check_seconds: started.elapsed().as_secs_f64(),
+        ok,
+    }
+}
+
+/// An address's name, as the models print it.
+fn addr(a: usize) -> String {
+    const NAMES: [&str; 4] = ["x", "y", "z", "w"];
+    NAMES
+        .get(a)
+        .map_or_else(|| format!("a{a}"), |n| n.to_string())
+}
+
+fn core(c: usize) -> String {
+    format!("c{}", c + 1)
+}
+
+/// A stored value in words: which core's store, and which of its stores. Every store
+/// writes a value of its own, `(core + 1) << 24 | number`; 0 is memory's initial value.
+fn value(v: u32) -> String {
+    if v == 0 {
+        "0 (initial)".to_string()
+    } else {
+        format!("{}#{}", core((v >> 24) as usize - 1), v & 0xFF_FFFF)
+    }
+}
+
+fn check_address(run: &SimRun, a: usize) -> AddressVerdict {
+    let mut ops: Vec<&OpRecord> = run
+        .ops
+        .iter()
+        .filter(|o| o.addr == a)
+        // A load that never returned observed nothing and changed nothing.
+        .filter(|o| !matches!(o.kind, OpKind::Load(None)))
+        .collect();
+    // In call order: the checker's memo stores the set of linearized operations compactly
+    // when it is close to a prefix of the history (as it is in call order, and is not in
+    // the recording's per-core order).
+    ops.sort_by_key(|o| o.call);
+    let history: Vec<Operation<RegisterOp<u32>, Option<u32>>> = ops
+        .iter()
+        .map(|o| Operation {
+            process: o.core as u64,
+            input: match o.kind {
+                OpKind::Store(v) => RegisterOp::Write(v),
+                OpKind::Load(_) => RegisterOp::Read,
+            },
+            call: o.call,
+            ret: o.ret,
+            output: match o.kind {
+                OpKind::Load(v) => Some(v),
+                OpKind::Store(_) if o.ret.is_some() => Some(None),
+                OpKind::Store(_) => None,
+            },
+        })
+        .collect();
+    let verdict = check_operations(
+        &Register { init: 0u32 },
+        &history,
+        &CheckOptions {
+            timeout: Some(Duration::from_secs(120)),
+            ..CheckOptions::default()
+        },
+    );
+    let describe = |i: usize| {
+        let o = ops[i];
+        let what = match o.kind {
+            OpKind::Load(Some(v)) => format!("loaded {}", value(v)),
+            OpKind::Load(None) => "load (no return)".to_string(),
+            OpKind::Store(v) => format!("stored {}", value(v)),
+        };
+        let ret = o.ret.map_or("-".to_string(), |r| r.to_string());
+        format!("{} {what} during [{}, {ret}]", core(o.core), o.call)
+    };
+    let why = match &verdict.failure {
+        Some(f) => {
+            let mut why = vec![format!(
+                "no order of the operations on {} explains: {}",
+                addr(a),
+                describe(f.blocked)
+            )];
+            let tail = f.longest_prefix.len().saturating_sub(4);
+            why.push("the longest order that does explain a prefix ends with:".to_string());
+            why.extend(
+                f.longest_prefix[tail..]
+                    .iter()
+                    .map(|&i| format!("  {}", describe(i))),
+            );
+            why
+        }
+        None => Vec::new(),
+    };
+    AddressVerdict {
+        address: addr(a),
+        operations: history.len(),
+        verdict: match verdict.result {
+            CheckResult::Ok => "linearizable",
+            CheckResult::Illegal => "not-linearizable",
+            CheckResult::Unknown => "unknown",
+        },
+        why,
+        explored: verdict.explored,
+    }
+}
+
+fn interval(h: &Holding) -> String {
+    let to = if h.to == u64::MAX {
+        "the end".to_string()
+    } else {
+        h.to.to_string()
+    };
+    let what = if h.writer { "in M" } else { "readable" };
+    format!(
+        "{} held {} {what} (entered {}) from {} to {to}",
+        core(h.core),
+        addr(h.addr),
+        h.state.name(),
+        h.from
+    )
+}
+
+fn swmr_words(v: &SwmrViolation) -> String {
+    format!("{}, while {}", interval(&v.first), interval(&v.second))
+}
+
+fn packet(p: &Packet) -> String {
+    let node = |n: Node| match n {
+        Node::Cache(c) => core(c as usize),
+        Node::Dir => "dir".to_string(),
+    };
+    let msg = match p.env.msg {
+        Msg::FwdGetS(r) => format!("Fwd-GetS(for {})", core(r as usize)),
+        Msg::FwdGetM(r) => format!("Fwd-GetM(for {})", core(r as usize)),
+        Msg::Inv(r) => format!("Inv(ack to {})", core(r as usize)),
+        Msg::PutAck => "Put-Ack".to_string(),
+        Msg::InvAck => "Inv-Ack".to_string(),
+        Msg::Data { .. } => "Data".to_string(),
+        other => format!("{other:?}"),
+    };
+    format!(
+        "{} -> {} {msg} [{}]",
+        node(p.env.from),
+        node(p.env.to),
+        addr(p.addr)
+    )
+}
+
+/// A deadlock in words: every line not in a stable state, every directory entry waiting,
+/// and every message a node stalled on.
+fn stuck_words(run: &SimRun) -> Vec<String> {
+    let mut out = Vec::new();
+    for (c, lines) in run.final_caches.iter().enumerate() {
+        for (a, line) in lines.iter().enumerate() {
+            if !line.state.is_stable() {
+                out.push(format!("{} {} in {}", core(c), addr(a), line.state.name()));
+            }
+        }
+    }
+    for (a, d) in run.final_dirs.iter().enumerate() {
+        if d.state == DirState::SD {
+            out.push(format!("dir {} in {}", addr(a), d.state.name()));
+        }
+    }
+    for p in &run.stuck {
+        out.push(format!("stalled: {}", packet(p)));
+    }
+    out
+}
+
+fn render(r: &SimReport) -> String {
+    let mut out = String::new();
+    let rate = r.completed_ops as f64 / r.run_seconds.max(1e-9);
+    out += &format!(
+        "run: {} in {:.2} s: {} loads and stores ({:.0}/s), {} messages\n",
+        r.outcome,
+        r.run_seconds,
+        crate::text::count(r.completed_ops),
+        rate,
+        crate::text::count(r.messages as usize)
+    );
+    for s in &r.stuck {
+        out += &format!("  deadlock: {s}\n");
+    }
+    match &r.swmr_violation {
+        None => {
+            out += &format!(
+                "SWMR (from the cores' logged states): holds over {} intervals\n",
+                crate::text::count(r.intervals)
+            )
+        }
+        Some(v) => out += &format!("SWMR (from the cores' logged states): VIOLATED: {v}\n"),
+    }
+    out += "linearizable per address (a register each):\n";
+    for v in &r.linearizability {
+        out += &format!(
+            "  {}: {} ({} operations, {} configurations explored)\n",
+            v.address,
+            v.verdict,
+            crate::text::count(v.operations),
+            crate::text::count(v.explored)
+        );
+        for line in &v.why {
+            out += &format!("    {line}\n");
+        }
+    }
+    out += &format!("checks took {:.2} s\n\n", r.check_seconds);
+    out += if r.ok {
+        "result: every check holds\n"
+    } else {
+        "result: FAILS\n"
+    };
+    out
+}
