@@ -96,8 +96,8 @@ fn exercise_command(e: &'static Exercise) -> Cli {
             Arg::new("strategy")
                 .long("strategy")
                 .value_parser(["dfs", "bfs", "simulate"])
-                .default_value("dfs")
-                .help("dfs: exhaustive, least memory, symmetry reduction; bfs: exhaustive; simulate: random walks"),
+                .default_value(e.strategy.name())
+                .help("dfs: exhaustive, least memory on shallow models, symmetry reduction; bfs: exhaustive, least memory on deep ones; simulate: random walks"),
         )
         .arg(threads_arg())
         .arg(

@@ -1,7 +1,7 @@
 //! The key-value store exercise's registry row: `check kv` runs [`models::kv`]; `check kv
 //! --jepsen` runs the real store under faults instead (see [`crate::jepsen`]).
 
-use crate::explore::{self, RunLabel, RunOptions};
+use crate::explore::{self, RunLabel, RunOptions, Strategy};
 use crate::registry::{Bound, Exercise, Selection};
 use crate::report::RunReport;
 use anyhow::Result;
@@ -67,6 +67,7 @@ pub static EXERCISE: Exercise = Exercise {
     specs: &[],
     protocols: &[],
     liveness: None,
+    strategy: Strategy::Dfs,
     symmetry: false,
     properties,
     check,

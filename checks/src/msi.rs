@@ -3,7 +3,7 @@
 //! primer's directory protocol with transient states, [`models::msi::directory`], whose
 //! controllers are the concurrent simulator's own code.
 
-use crate::explore::{self, RunLabel, RunOptions};
+use crate::explore::{self, RunLabel, RunOptions, Strategy};
 use crate::registry::{Bound, Exercise, ProtocolChoice, Selection};
 use crate::report::RunReport;
 use anyhow::Result;
@@ -21,9 +21,10 @@ pub static EXERCISE: Exercise = Exercise {
     bounds: &[
         Bound {
             flag: "caches",
+            // One cache has nobody to share with: no downgrade, no invalidation to reach.
             help: "caches (cores)",
             default: 3,
-            min: 1,
+            min: 2,
             max: models::msi::snooping::MAX_CACHES as u64,
         },
         Bound {
@@ -68,6 +69,7 @@ pub static EXERCISE: Exercise = Exercise {
         },
     ],
     liveness: None,
+    strategy: Strategy::Bfs,
     symmetry: false,
     properties,
     check,

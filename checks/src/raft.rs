@@ -1,6 +1,6 @@
 //! The Raft exercise's registry row: `check raft` runs [`models::raft`].
 
-use crate::explore::{self, RunLabel, RunOptions};
+use crate::explore::{self, RunLabel, RunOptions, Strategy};
 use crate::registry::{Bound, Exercise, Selection};
 use crate::report::RunReport;
 use anyhow::Result;
@@ -40,6 +40,7 @@ pub static EXERCISE: Exercise = Exercise {
     specs: &[],
     protocols: &[],
     liveness: None,
+    strategy: Strategy::Dfs,
     symmetry: true,
     properties,
     check,

@@ -2,7 +2,7 @@
 //! check it and serve it to the Explorer. Adding an exercise means adding a row here and a
 //! module beside this one; `main`, `list` and `all` pick it up from [`EXERCISES`].
 
-use crate::explore::RunOptions;
+use crate::explore::{RunOptions, Strategy};
 use crate::report::RunReport;
 use anyhow::Result;
 use models::Variant;
@@ -181,6 +181,11 @@ pub struct Exercise {
     pub protocols: &'static [ProtocolChoice],
     /// The liveness question `--liveness` asks, if the exercise has one.
     pub liveness: Option<Liveness>,
+    /// The strategy a run uses unless `--strategy` says otherwise, and that `check all`
+    /// uses. DFS for most: it applies symmetry and keeps only fingerprints. But stateright's
+    /// DFS keeps each pending state's whole path, so a model whose DFS paths run thousands
+    /// of steps deep (while its diameter is a few dozen) is cheaper breadth-first.
+    pub strategy: Strategy,
     /// Whether the model has a symmetry reduction (used by DFS and simulation).
     pub symmetry: bool,
     /// The model's properties, in report order.

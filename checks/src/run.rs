@@ -286,6 +286,10 @@ fn all(format: Format, threads: usize) -> Result<ExitCode> {
         if e.liveness.is_some() {
             configs.push(Selection::liveness(e));
         }
+        let opts = RunOptions {
+            strategy: e.strategy,
+            ..opts.clone()
+        };
         for selection in configs {
             let (bug, liveness) = (selection.bug, selection.liveness);
             let report = (e.check)(&selection, &opts)?;

@@ -2,7 +2,7 @@
 //! [`models::twopc::design`]; `check twopc --spec twophase --rms N` (or `tcommit`) runs a
 //! faithful port of Lamport's TLA+ spec instead, whose state counts are compared with TLC's.
 
-use crate::explore::{self, RunLabel, RunOptions};
+use crate::explore::{self, RunLabel, RunOptions, Strategy};
 use crate::registry::{Bound, Exercise, Liveness, Selection, Spec};
 use crate::report::RunReport;
 use anyhow::Result;
@@ -60,6 +60,7 @@ pub static EXERCISE: Exercise = Exercise {
     ],
     protocols: &[],
     liveness: Some(LIVENESS),
+    strategy: Strategy::Dfs,
     symmetry: false,
     properties,
     check,
