@@ -268,17 +268,13 @@ fn value(v: u32) -> String {
 }
 
 fn check_address(run: &SimRun, a: usize) -> AddressVerdict {
-    let mut ops: Vec<&OpRecord> = run
+    let ops: Vec<&OpRecord> = run
         .ops
         .iter()
         .filter(|o| o.addr == a)
         // A load that never returned observed nothing and changed nothing.
         .filter(|o| !matches!(o.kind, OpKind::Load(None)))
         .collect();
-    // In call order: the checker's memo stores the set of linearized operations compactly
-    // when it is close to a prefix of the history (as it is in call order, and is not in
-    // the recording's per-core order).
-    ops.sort_by_key(|o| o.call);
     let history: Vec<Operation<RegisterOp<u32>, Option<u32>>> = ops
         .iter()
         .map(|o| Operation {

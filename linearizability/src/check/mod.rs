@@ -119,6 +119,14 @@ pub fn check_operations<M: Model>(
         cancel: &cancel,
     };
     let mut parts = model.partition(history);
+    // Number each partition's operations in call order. The search linearizes roughly in
+    // call order, and the memo stores the set of linearized operations compactly only
+    // while it is close to a prefix of the numbering. A history recorded per process and
+    // concatenated would otherwise cost a whole bitset per configuration (3.3 GB instead
+    // of 141 MB for the 400,000 operations of `check msi --sim`).
+    for part in &mut parts {
+        part.sort_by_key(|&i| (history[i].call, i));
+    }
     // Small partitions first: a violation in a small one is found (and explained) sooner.
     parts.sort_by_key(|p| p.len());
     let outcomes = if options.threads <= 1 || parts.len() <= 1 {
