@@ -229,13 +229,30 @@ fn exercise_command(e: &'static Exercise) -> Cli {
         }
     }
     for b in e.bounds {
+        // A protocol's own default for this bound, which the bare default would hide.
+        let per_protocol: Vec<String> = e
+            .protocols
+            .iter()
+            .flat_map(|p| {
+                p.bounds
+                    .iter()
+                    .filter(|(flag, _)| *flag == b.flag)
+                    .map(move |(_, v)| format!("; {v} with --protocol {}", p.name))
+            })
+            .collect();
         cmd = cmd.arg(
             Arg::new(b.flag)
                 .long(b.flag)
                 .value_name("N")
                 .value_parser(value_parser!(u64).range(b.min..=b.max))
                 .default_value(b.default.to_string())
-                .help(format!("{} ({}..={})", b.help, b.min, b.max)),
+                .help(format!(
+                    "{} ({}..={}{})",
+                    b.help,
+                    b.min,
+                    b.max,
+                    per_protocol.concat()
+                )),
         );
     }
     cmd
@@ -735,7 +752,7 @@ fn number_and_unit(s: &str) -> Option<(f64, &str)> {
 }
 
 /// `30s`, `2m`, `500ms`, `1h`, or a bare number of seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (value, unit) = number_and_unit(s)
         .ok_or_else(|| format!("'{s}' is not a duration; expected e.g. 30s, 2m, 500ms"))?;

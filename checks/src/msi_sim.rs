@@ -1,8 +1,8 @@
 //! `check msi --sim`: runs the concurrent MSI simulator ([`impls::msi::sim`]) and checks
 //! what it recorded, three ways:
 //!
-//! 1. **Progress**: every core's operations completed (otherwise the protocol deadlocked,
-//!    and the report shows the lines and the messages it is stuck on).
+//! 1. **Progress**: every core's operations completed (otherwise the protocol deadlocked
+//!    or livelocked, and the report shows the lines and the messages it is stuck on).
 //! 2. **SWMR**, from the states each core logged: no core held a line in M while another
 //!    core could read or write it.
 //! 3. **Linearizability per address**: each address's loads and stores, with their call
@@ -10,7 +10,8 @@
 //!    Coherent memory is per-location linearizable, so a stale load is caught here even
 //!    when no interval overlaps.
 //!
-//! Exit 0 if all three hold, 1 if one fails, 2 for a usage error.
+//! Exit 0 if all three hold, 1 if one fails, 3 if none fails but a linearizability check
+//! ran out of time (undecided, as `check lin` says), 2 for a usage error.
 
 use crate::args::{format_arg, Command, Format};
 use anyhow::Result;
@@ -63,7 +64,7 @@ pub fn command() -> Cli {
             "Run the concurrent MSI simulator (a thread per core, a directory thread, channels) \
              and check its recording: progress, SWMR from the cores' logged states, and \
              linearizability of every address as a register (exit 0 all hold, 1 one fails, \
-             2 usage error)",
+             3 undecided, 2 usage error)",
         )
         .arg(format_arg())
         .arg(
@@ -80,6 +81,14 @@ pub fn command() -> Cli {
         .arg(number("evictions", 0..=100).default_value(d.mix.evict_percent.to_string()).help("Percent of operations that are evictions (besides the loads and stores)"))
         .arg(number("seed", 0..=u64::MAX).default_value(d.seed.to_string()).help("Seed of the workload and of every node's delivery order (thread scheduling is the OS's)"))
         .arg(
+            Arg::new("stall-timeout")
+                .long("stall-timeout")
+                .value_name("DURATION")
+                .value_parser(crate::args::parse_duration)
+                .default_value("2s")
+                .help("Call the run deadlocked when no operation completes and no message moves for this long (livelocked after ten times this with messages moving)"),
+        )
+        .arg(
             Arg::new("bug")
                 .long("bug")
                 .value_name("NAME")
@@ -94,11 +103,11 @@ pub fn parse(line: Vec<OsString>) -> Result<Command, clap::Error> {
     let m = cmd.try_get_matches_from_mut(line)?;
     let number = |name: &str| *m.get_one::<u64>(name).expect("has a default");
     let (stores, evictions) = (number("stores"), number("evictions"));
-    if stores + evictions > 100 {
+    if stores + evictions > 100 || evictions == 100 {
         return Err(cmd.error(
             clap::error::ErrorKind::ArgumentConflict,
             format!(
-                "--stores {stores} and --evictions {evictions} add up to more than 100 percent"
+                "--stores {stores} and --evictions {evictions} leave no room: together at most 100 percent, and evictions under 100 (the run counts loads and stores)"
             ),
         ));
     }
@@ -121,7 +130,9 @@ pub fn parse(line: Vec<OsString>) -> Result<Command, clap::Error> {
                 ack_inv_in_is_d: named("ack-inv-in-is-d"),
             },
             unordered_forwards: named("unordered-forwards"),
-            ..SimConfig::default()
+            stall_timeout: *m
+                .get_one::<Duration>("stall-timeout")
+                .expect("has a default"),
         },
         bug,
         format: match m.get_one::<String>("format").map(String::as_str) {
@@ -161,7 +172,7 @@ pub struct SimReport {
     pub ops_per_core: u64,
     /// The seed.
     pub seed: u64,
-    /// `finished` or `deadlocked`.
+    /// `finished`, `deadlocked` or `livelocked`.
     pub outcome: &'static str,
     /// For a deadlock: the lines not stable and the messages still buffered.
     pub stuck: Vec<String>,
@@ -181,6 +192,9 @@ pub struct SimReport {
     pub check_seconds: f64,
     /// Whether every check holds.
     pub ok: bool,
+    /// `holds`, `fails`, or `undecided` (no check failed, but a linearizability check ran
+    /// out of time): the exit code is 0, 1 or 3.
+    pub result: &'static str,
 }
 
 /// Runs `check msi --sim`.
@@ -202,10 +216,10 @@ pub fn run(args: &SimArgs) -> Result<ExitCode> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => print!("{}", render(&report)),
     }
-    Ok(if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    Ok(match report.result {
+        "holds" => ExitCode::SUCCESS,
+        "undecided" => ExitCode::from(3),
+        _ => ExitCode::from(1),
     })
 }
 
@@ -217,10 +231,19 @@ pub fn check_recording(run: &SimRun, bug: Option<String>) -> SimReport {
     let linearizability: Vec<AddressVerdict> = (0..run.config.addrs)
         .map(|a| check_address(run, a))
         .collect();
-    let deadlocked = run.outcome == Outcome::Deadlocked;
-    let ok = !deadlocked
-        && swmr.is_none()
-        && linearizability.iter().all(|v| v.verdict == "linearizable");
+    let stopped = run.outcome != Outcome::Finished;
+    let result = if stopped
+        || swmr.is_some()
+        || linearizability
+            .iter()
+            .any(|v| v.verdict == "not-linearizable")
+    {
+        "fails"
+    } else if linearizability.iter().any(|v| v.verdict == "unknown") {
+        "undecided"
+    } else {
+        "holds"
+    };
     SimReport {
         exercise: "msi --sim",
         bug,
@@ -228,8 +251,12 @@ pub fn check_recording(run: &SimRun, bug: Option<String>) -> SimReport {
         addresses: run.config.addrs,
         ops_per_core: run.config.ops_per_core,
         seed: run.config.seed,
-        outcome: if deadlocked { "deadlocked" } else { "finished" },
-        stuck: if deadlocked {
+        outcome: match run.outcome {
+            Outcome::Finished => "finished",
+            Outcome::Deadlocked => "deadlocked",
+            Outcome::Livelocked => "livelocked",
+        },
+        stuck: if stopped {
             stuck_words(run)
         } else {
             Vec::new()
@@ -241,7 +268,8 @@ pub fn check_recording(run: &SimRun, bug: Option<String>) -> SimReport {
         swmr_violation: swmr,
         linearizability,
         check_seconds: started.elapsed().as_secs_f64(),
-        ok,
+        ok: result == "holds",
+        result,
     }
 }
 
@@ -442,10 +470,10 @@ fn render(r: &SimReport) -> String {
         }
     }
     out += &format!("checks took {:.2} s\n\n", r.check_seconds);
-    out += if r.ok {
-        "result: every check holds\n"
-    } else {
-        "result: FAILS\n"
+    out += match r.result {
+        "holds" => "result: every check holds\n",
+        "undecided" => "result: undecided (a linearizability check ran out of time)\n",
+        _ => "result: FAILS\n",
     };
     out
 }

@@ -81,7 +81,8 @@ impl CacheNode {
     pub(super) fn run(mut self, count: u64, mix: Mix, seed: u64) -> CacheNodeResult {
         let mut rng = SplitMix64(seed);
         let mut issued = 0;
-        while issued < count {
+        // A run stopped by the watchdog ends the loop too (the drain below reads the Stop).
+        while issued < count && !self.inbox.stopped() {
             let addr = (rng.next() % self.lines.len() as u64) as usize;
             let roll = rng.next() % 100;
             let op = if roll < mix.evict_percent {
@@ -147,8 +148,8 @@ impl CacheNode {
         completed
     }
 
-    /// Waits for a message and serves what the controller takes. False once the run
-    /// stopped.
+    /// Waits for a message and serves what the controller takes: the memory operation it
+    /// completed, if any. `None` once the run stopped.
     fn wait_and_serve(&mut self) -> Option<Option<Completed<u32>>> {
         if self.inbox.stopped() {
             return None;

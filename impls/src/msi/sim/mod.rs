@@ -9,9 +9,11 @@
 //! as a register (coherent memory is per-location linearizable), and did a core ever hold
 //! M while another core held the line at all ([`record::swmr_violation`])?
 //!
-//! A run that stops making progress is a deadlock: when no operation completes for
-//! [`SimConfig::stall_timeout`], every node is stopped and the final lines and the
-//! messages still buffered are returned, for the report.
+//! A run that stops making progress is a deadlock: when no operation completes and no
+//! message is sent for [`SimConfig::stall_timeout`], every node is stopped and the final
+//! lines and the messages still buffered are returned, for the report. A run whose
+//! messages keep moving while no operation completes for ten times that long is stopped
+//! the same way, as a livelock.
 
 mod cache_node;
 mod directory_node;
@@ -54,7 +56,8 @@ pub struct SimConfig {
     pub bugs: Bugs,
     /// The `unordered-forwards` bug: forwarded requests lose their point-to-point order.
     pub unordered_forwards: bool,
-    /// A run in which no operation completes for this long has deadlocked.
+    /// A run in which no operation completes and no message is sent for this long has
+    /// deadlocked.
     pub stall_timeout: Duration,
 }
 
@@ -82,8 +85,10 @@ impl Default for SimConfig {
 pub enum Outcome {
     /// Every core issued all its operations, and each completed.
     Finished,
-    /// No operation completed for the stall timeout: the protocol deadlocked.
+    /// Nothing happened for the stall timeout: the protocol deadlocked.
     Deadlocked,
+    /// Messages kept moving, but no operation completed for ten stall timeouts.
+    Livelocked,
 }
 
 /// Everything a run recorded.
@@ -159,7 +164,7 @@ pub fn run(config: SimConfig) -> SimRun {
         })
         .collect();
 
-    let outcome = watch(&shared, config.cores, config.stall_timeout);
+    let outcome = watch(&shared, &net, config.cores, config.stall_timeout);
     net.stop_all();
     let dir = directory
         .join()
@@ -187,19 +192,30 @@ pub fn run(config: SimConfig) -> SimRun {
     run
 }
 
-/// Waits until every core is done, or until no operation completed for `stall_timeout`.
-fn watch(shared: &Shared, cores: usize, stall_timeout: Duration) -> Outcome {
-    let mut last = (shared.completed.load(Ordering::Relaxed), Instant::now());
+/// Waits until every core is done, or until the run stops making progress: nothing at all
+/// for `stall_timeout` (a deadlock), or no completed operation for ten times that (a
+/// livelock).
+fn watch(shared: &Shared, net: &Net, cores: usize, stall_timeout: Duration) -> Outcome {
+    let progress = || (shared.completed.load(Ordering::Relaxed), net.sent());
+    let (mut seen, mut last_any, mut last_op) = (progress(), Instant::now(), Instant::now());
     loop {
         std::thread::sleep(Duration::from_millis(10));
         if shared.cores_done.load(Ordering::SeqCst) == cores {
             return Outcome::Finished;
         }
-        let completed = shared.completed.load(Ordering::Relaxed);
-        if completed != last.0 {
-            last = (completed, Instant::now());
-        } else if last.1.elapsed() >= stall_timeout {
+        let now = progress();
+        if now.0 != seen.0 {
+            last_op = Instant::now();
+        }
+        if now != seen {
+            last_any = Instant::now();
+        }
+        seen = now;
+        if last_any.elapsed() >= stall_timeout {
             return Outcome::Deadlocked;
+        }
+        if last_op.elapsed() >= stall_timeout * 10 {
+            return Outcome::Livelocked;
         }
     }
 }

@@ -2,11 +2,11 @@
 //! every interval in which a core could read or write a line, both on one logical clock.
 //!
 //! The clock is a shared counter. A core reads it before it issues an operation and after
-//! the operation completes, and reads it once per state change of a line, before it sends
-//! the messages of that change. A message's receive therefore always reads a later time
-//! than its send: if core A gives up M and then sends the data that lets core B enter M,
-//! A's interval ends before B's begins. Two intervals that overlap on this clock
-//! overlapped in real time.
+//! the operation completes, and whenever a line's change of state changes what the core
+//! may do with it (read, write, neither), before it sends the messages of that change. A
+//! time read after a receive is therefore later than any time read before the send: if
+//! core A gives up M and then sends the data that lets core B enter M, A's interval ends
+//! before B's begins. Two intervals that overlap on this clock overlapped in real time.
 
 use super::super::core::CacheState;
 use std::cmp::Reverse;
