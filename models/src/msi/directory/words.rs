@@ -1,6 +1,6 @@
 //! The directory model in protocol words: the primer's state and message names.
 
-use super::super::snooping::words::{addr, cache};
+use super::super::snooping::words::{addr, cache, stale_load};
 use super::{DirAction, DirModel, DirModelState};
 use crate::Protocol;
 use impls::msi::core::{CacheState, CpuOp, DirState, Envelope, Msg, Node};
@@ -166,20 +166,7 @@ impl Protocol for DirModel {
                     }
                 })
                 .unwrap_or_default(),
-            "DataValue" => s
-                .ghost
-                .stale_load
-                .map(|l| {
-                    vec![format!(
-                        "{} loaded {} = {}, but the last store to {} wrote {}",
-                        cache(l.cache),
-                        addr(l.addr),
-                        l.got,
-                        addr(l.addr),
-                        l.expected
-                    )]
-                })
-                .unwrap_or_default(),
+            "DataValue" => s.ghost.stale_load.map(stale_load).into_iter().collect(),
             "NoDeadlock" => {
                 let mut why = vec!["no action is enabled, yet the system is not quiescent".into()];
                 for (a, e) in self.deliverable(s) {

@@ -9,6 +9,18 @@ pub(crate) fn cache(c: usize) -> String {
 }
 
 /// `x`, `y` for addresses 0 and 1.
+/// Why a load broke DataValue, shared by both models.
+pub(crate) fn stale_load(l: super::StaleLoad) -> String {
+    format!(
+        "{} loaded {} = {}, but the last store to {} wrote {}",
+        cache(l.cache),
+        addr(l.addr),
+        l.got,
+        addr(l.addr),
+        l.expected
+    )
+}
+
 pub(crate) fn addr(a: usize) -> &'static str {
     ["x", "y"][a]
 }
@@ -138,20 +150,7 @@ impl Protocol for SnoopModel {
                     )]
                 })
                 .unwrap_or_default(),
-            "DataValue" => s
-                .ghost
-                .stale_load
-                .map(|l| {
-                    vec![format!(
-                        "{} loaded {} = {}, but the last store to {} wrote {}",
-                        cache(l.cache),
-                        addr(l.addr),
-                        l.got,
-                        addr(l.addr),
-                        l.expected
-                    )]
-                })
-                .unwrap_or_default(),
+            "DataValue" => s.ghost.stale_load.map(stale_load).into_iter().collect(),
             _ => Vec::new(),
         }
     }
