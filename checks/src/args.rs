@@ -459,7 +459,7 @@ pub fn jepsen_command() -> Cli {
             Arg::new("nemesis")
                 .long("nemesis")
                 .value_name("LIST")
-                .value_parser(|s: &str| crate::jepsen::nemesis::NemesisKind::parse_list(s))
+                .value_parser(|s: &str| impls::sim::faults::NemesisKind::parse_list(s))
                 .help("Faults to inject: partition, crash, restart, comma-separated, or none [default: partition,crash,restart; with --real crash,restart]"),
         )
         .arg(consistency_arg().help("Replicas each client request waits for [default: quorum]"))
@@ -557,7 +557,7 @@ fn parse_jepsen(line: Vec<OsString>) -> Result<Command, clap::Error> {
             clients: number("clients"),
             seconds: Duration::from_secs(number("seconds")),
             nemesis: m
-                .get_one::<Vec<crate::jepsen::nemesis::NemesisKind>>("nemesis")
+                .get_one::<Vec<impls::sim::faults::NemesisKind>>("nemesis")
                 .cloned()
                 .unwrap_or_else(|| crate::jepsen::Params::default_nemesis(real)),
             consistency,

@@ -20,7 +20,8 @@
 use checks::jepsen::history::{to_jsonl, Clock, Func, Kind, Recorder};
 use impls::kv::core::{Bug, Consistency};
 use impls::kv::ring::Ring;
-use impls::kv::{Client, NodeConfig, NodeId, Storage, TurmoilNet};
+use impls::kv::{Client, NodeConfig, NodeId};
+use impls::sim::net::{Storage, TurmoilNet};
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::Arc;

@@ -5,10 +5,10 @@
 //! (thread timing still varies, so a seed replays the same workload and fault choices,
 //! not the same interleaving).
 
+use impls::sim::faults::LinkFaults;
 use impls::twopc::bank;
 use impls::twopc::core::Timing;
 use impls::twopc::faults::{Crashes, FaultPlan};
-use impls::twopc::net::NetConfig;
 use impls::twopc::runtime::ClusterConfig;
 use impls::twopc::scenario::{self, Report};
 use std::sync::Arc;
@@ -23,7 +23,7 @@ fn run(seed: u64, transfers: usize, drop_rate: f64, crashes: Crashes) -> Report 
         lock_timeout: Duration::from_millis(25),
         query_interval: Duration::from_millis(10),
     };
-    config.net = NetConfig {
+    config.net = LinkFaults {
         drop_rate,
         max_delay: Duration::from_millis(2),
         seed,

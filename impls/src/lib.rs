@@ -7,4 +7,6 @@
 
 pub mod kv;
 pub mod msi;
+pub mod sansio;
+pub mod sim;
 pub mod twopc;

@@ -187,7 +187,7 @@ fn a_torn_tail_is_cut_off_at_restart_and_the_rest_recovered() {
     });
     cluster.kill(1);
     // Half a record: a header promising 200 bytes, then 3 of them.
-    let wal = impls::kv::Storage::wal_path(cluster.data_dir(1));
+    let wal = impls::sim::net::Storage::wal_path(cluster.data_dir(1));
     let mut bytes = std::fs::read(&wal).unwrap();
     let intact = bytes.len();
     bytes.extend_from_slice(&[200, 0, 0, 0, 9, 9, 9, 9, 1, 2, 3]);

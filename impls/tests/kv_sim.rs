@@ -3,9 +3,10 @@
 //! replaying a seed must reproduce every client result exactly, and a failure found here
 //! replays under a debugger.
 
-use impls::kv::bench::SplitMix64;
 use impls::kv::core::Consistency;
-use impls::kv::{Client, NodeConfig, Storage, TurmoilNet};
+use impls::kv::{Client, NodeConfig};
+use impls::sim::net::{Storage, TurmoilNet};
+use impls::sim::SplitMix64;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -59,10 +60,10 @@ fn simulate(seed: u64) -> Vec<String> {
             // Let the nodes boot and connect.
             tokio::time::sleep(Duration::from_millis(300)).await;
             for i in 0..OPS_PER_CLIENT {
-                let node = (rng.next() % u64::from(NODES)) as usize;
-                let key = format!("k{}", rng.next() % 4);
+                let node = (rng.next_u64() % u64::from(NODES)) as usize;
+                let key = format!("k{}", rng.next_u64() % 4);
                 let client = &mut clients[node];
-                let (op, result) = if rng.next() % 2 == 0 {
+                let (op, result) = if rng.next_u64() % 2 == 0 {
                     let value = format!("c{c}-{i}");
                     let r = client.put(&key, &value, Consistency::Quorum).await;
                     (format!("put {key}={value}"), r.map(|()| "ok".to_string()))
@@ -87,7 +88,7 @@ fn simulate(seed: u64) -> Vec<String> {
                     "{now:>6} ms c{c} via n{}: {op} -> {result}",
                     node + 1
                 ));
-                let think = rng.next() % 40;
+                let think = rng.next_u64() % 40;
                 tokio::time::sleep(Duration::from_millis(think)).await;
             }
             Ok(())

@@ -15,7 +15,6 @@
 //! or internal error.
 
 pub mod history;
-pub mod nemesis;
 pub mod real;
 pub mod report;
 pub mod sim;
@@ -27,7 +26,7 @@ use crate::pending::PendingFile;
 use anyhow::{bail, Result};
 use impls::kv::core::{Bug, Consistency};
 use impls::kv::NodeConfig;
-use nemesis::NemesisKind;
+use impls::sim::faults::{self as nemesis, NemesisKind};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -109,8 +108,8 @@ impl Params {
     /// Node `id`'s clock skew in milliseconds, from the seed: within ±100 ms. Only
     /// `wall-clock-lww` reads the clock, and skew is what makes it lose writes.
     pub fn clock_skew_ms(&self, id: u32) -> i64 {
-        let mut rng = impls::kv::bench::SplitMix64(self.seed ^ u64::from(id) << 40);
-        (rng.next() % 201) as i64 - 100
+        let mut rng = impls::sim::SplitMix64(self.seed ^ u64::from(id) << 40);
+        (rng.next_u64() % 201) as i64 - 100
     }
 
     /// Applies the run's timing, bug and skew to a node's configuration.

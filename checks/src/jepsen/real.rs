@@ -7,10 +7,10 @@
 //! namespaces, and root.
 
 use super::history::{Clock, Event, Recorder};
-use super::nemesis::{Fault, Scheduled};
 use super::workload::{final_reads, worker, WorkloadConfig};
 use super::{Params, FINAL_READ_ATTEMPTS, SETTLE};
 use anyhow::{bail, Context, Result};
+use impls::sim::faults::{Fault, Scheduled};
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -163,7 +163,7 @@ pub fn run(p: &Params, schedule: &[Scheduled]) -> Result<Vec<Event>> {
         let workers: Vec<_> = (0..p.clients)
             .map(|w| {
                 let (config, rec) = (Arc::clone(&config), Arc::clone(&rec));
-                tokio::spawn(worker(impls::kv::TokioNet, config, rec, w))
+                tokio::spawn(worker(impls::sim::net::TokioNet, config, rec, w))
             })
             .collect();
         let mut crashed = Vec::new();
@@ -192,7 +192,7 @@ pub fn run(p: &Params, schedule: &[Scheduled]) -> Result<Vec<Event>> {
         }
         tokio::time::sleep_until((started + p.seconds + SETTLE).into()).await;
         final_reads(
-            impls::kv::TokioNet,
+            impls::sim::net::TokioNet,
             Arc::clone(&config),
             Arc::clone(&rec),
             FINAL_READ_ATTEMPTS,

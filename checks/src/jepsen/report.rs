@@ -3,9 +3,9 @@
 //! as text or as one JSON document (schema `check-kv-jepsen/1`).
 
 use super::history::{durability, Completed, Durability, Event, Func, Kind, Process};
-use super::nemesis::Scheduled;
 use super::Params;
 use crate::lin::LinReport;
+use impls::sim::faults::Scheduled;
 use serde::Serialize;
 use std::fmt::Write;
 

@@ -5,11 +5,12 @@
 //! crash drops a host's tasks in the order of those numbers; see `impls/tests/kv_sim.rs`).
 
 use super::history::{Clock, Event, Recorder};
-use super::nemesis::{Fault, Scheduled};
 use super::workload::{final_reads, worker};
 use super::{Params, FINAL_READ_ATTEMPTS, SETTLE};
 use anyhow::{anyhow, Result};
-use impls::kv::{NodeConfig, Storage, TurmoilNet};
+use impls::kv::NodeConfig;
+use impls::sim::faults::{Fault, Scheduled};
+use impls::sim::net::{Storage, TurmoilNet};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -1,13 +1,14 @@
 //! The clients: closed-loop workers issuing random gets and puts on a few keys, each
 //! recording what it does as a Jepsen process, and the final reads.
 //!
-//! The same code drives the simulated cluster (on [`TurmoilNet`](impls::kv::TurmoilNet))
-//! and the real one (on [`TokioNet`](impls::kv::TokioNet)).
+//! The same code drives the simulated cluster (on [`TurmoilNet`](impls::sim::net::TurmoilNet))
+//! and the real one (on [`TokioNet`](impls::sim::net::TokioNet)).
 
 use super::history::{Func, Kind, Recorder};
-use impls::kv::bench::SplitMix64;
 use impls::kv::core::Consistency;
-use impls::kv::{Client, KvError, Net};
+use impls::kv::{Client, KvError};
+use impls::sim::net::Net;
+use impls::sim::SplitMix64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,9 +61,9 @@ pub async fn worker<N: Net>(net: N, config: Arc<WorkloadConfig>, rec: Arc<Record
     let mut process = worker;
     let mut written = 0u64;
     while rec.now() < config.until {
-        let client = &mut clients[(rng.next() % config.addrs.len() as u64) as usize];
-        let key = format!("k{}", rng.next() % config.keys);
-        let indefinite = if rng.next() % 100 < config.put_percent {
+        let client = &mut clients[(rng.next_u64() % config.addrs.len() as u64) as usize];
+        let key = format!("k{}", rng.next_u64() % config.keys);
+        let indefinite = if rng.next_u64() % 100 < config.put_percent {
             // Unique values, so every read names the put it saw.
             let value = format!("c{worker}-{written}");
             written += 1;
@@ -75,7 +76,7 @@ pub async fn worker<N: Net>(net: N, config: Arc<WorkloadConfig>, rec: Arc<Record
         if indefinite {
             process += config.clients;
         }
-        let think = rng.next() % (config.max_think.as_micros() as u64 + 1);
+        let think = rng.next_u64() % (config.max_think.as_micros() as u64 + 1);
         tokio::time::sleep(Duration::from_micros(think)).await;
     }
 }

@@ -5,9 +5,9 @@
 //! Exits 0 if every invariant holds, 1 if one is broken, 2 on a usage error.
 
 use clap::Parser;
+use impls::sim::faults::LinkFaults;
 use impls::twopc::bank;
 use impls::twopc::faults::{Crashes, FaultPlan};
-use impls::twopc::net::NetConfig;
 use impls::twopc::runtime::ClusterConfig;
 use impls::twopc::scenario;
 use impls::twopc::NodeId;
@@ -84,7 +84,7 @@ fn main() -> ExitCode {
 
 fn run(args: &Args, dir: PathBuf) -> ExitCode {
     let mut config = ClusterConfig::new(&dir, bank::three_banks());
-    config.net = NetConfig {
+    config.net = LinkFaults {
         drop_rate: args.drop_rate,
         max_delay: if args.drop_rate > 0.0 {
             Duration::from_millis(2)

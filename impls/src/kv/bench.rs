@@ -12,6 +12,7 @@
 use super::cluster::{Cluster, ClusterConfig};
 use super::core::Consistency;
 use super::error::KvError;
+use crate::sim::SplitMix64;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -311,7 +312,7 @@ async fn run_client(
     measure_from: Instant,
     end: Instant,
 ) -> ClientTotals {
-    let mut client = super::Client::lazy(super::net::TokioNet, addr);
+    let mut client = super::Client::lazy(crate::sim::net::TokioNet, addr);
     let mut rng =
         SplitMix64(config.seed ^ (index.wrapping_add(1)).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut totals = ClientTotals::default();
@@ -325,8 +326,8 @@ async fn run_client(
         }
         use std::fmt::Write;
         key.clear();
-        let _ = write!(key, "key{}", rng.next() % config.keys.max(1));
-        let is_put = rng.next() % 100 < u64::from(config.mix.put_percent);
+        let _ = write!(key, "key{}", rng.next_u64() % config.keys.max(1));
+        let is_put = rng.next_u64() % 100 < u64::from(config.mix.put_percent);
         let result = if is_put {
             counter += 1;
             value.clear();
@@ -363,41 +364,11 @@ async fn node_totals(addrs: &[String]) -> (u64, u64) {
     let mut syncs = 0;
     let mut records = 0;
     for addr in addrs {
-        let mut c = super::Client::lazy(super::net::TokioNet, addr.clone());
+        let mut c = super::Client::lazy(crate::sim::net::TokioNet, addr.clone());
         if let Ok(s) = c.stats().await {
             syncs += s.wal_syncs;
             records += s.wal_records;
         }
     }
     (syncs, records)
-}
-
-/// SplitMix64 (Steele, Lea and Flood, 2014): a tiny, fast, well-mixed seeded generator,
-/// enough to pick keys and operations.
-#[derive(Clone, Debug)]
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    /// The next 64 random bits.
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splitmix_matches_the_reference_sequence() {
-        // First outputs for seed 0 from the reference implementation.
-        let mut r = SplitMix64(0);
-        assert_eq!(r.next(), 0xE220_A839_7B1D_CDAF);
-        assert_eq!(r.next(), 0x6E78_9E6A_A1B9_65F4);
-    }
 }

@@ -17,10 +17,10 @@
 use super::core::{Consistency, Versioned};
 use super::error::{ErrorCode, KvError};
 use super::membership::Membership;
-use super::net::{Net, CONNECT_TIMEOUT};
 use super::stats::Stats;
 use super::wire::{self, Admin, FrameReader, Request, Response, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use super::NodeId;
+use crate::sim::net::{Net, CONNECT_TIMEOUT};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;

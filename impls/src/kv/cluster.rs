@@ -22,9 +22,9 @@
 
 use super::client::Client;
 use super::core::Bug;
-use super::net::{Storage, TokioNet};
 use super::node::{self, NodeConfig};
 use super::NodeId;
+use crate::sim::net::{Storage, TokioNet};
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};

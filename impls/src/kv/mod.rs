@@ -8,7 +8,7 @@
 //! reads the replicas' versions and writes a higher one; a get reads and writes the newest
 //! value back to stale replicas before answering), sending to all replicas at once and
 //! completing when `ONE`, a `QUORUM` or `ALL` of them have answered. A replica
-//! acknowledges a write only once it is in its write-ahead log ([`wal`]) and fsynced, in
+//! acknowledges a write only once it is in its write-ahead log ([`crate::sim::wal`]) and fsynced, in
 //! group commits. Keys and values are strings.
 //!
 //! Start three nodes and talk to them:
@@ -81,8 +81,8 @@
 //!
 //! # Modules
 //!
-//! - [`core`]: the protocol, sans I/O; [`ring`]: placement; [`wal`]: the log.
-//! - [`node`]: the node runtime; [`net`]: real and simulated network and storage;
+//! - [`core`]: the protocol, sans I/O; [`ring`]: placement; [`crate::sim::wal`]: the log.
+//! - [`node`]: the node runtime; [`crate::sim::net`]: real and simulated network and storage;
 //!   [`wire`]: the binary protocol; [`membership`]: who is in the cluster.
 //! - [`client`], [`error`]: the client library; [`cli`]: the `kv` and `kv-node` commands.
 //! - [`cluster`]: an in-process cluster for tests; [`bench`](mod@bench): the benchmark.
@@ -103,17 +103,14 @@ pub mod cluster;
 pub mod core;
 pub mod error;
 pub mod membership;
-pub mod net;
 pub mod node;
 pub mod ring;
 pub mod stats;
-pub mod wal;
 pub mod wire;
 
 pub use client::Client;
 pub use error::{ErrorCode, KvError};
 pub use membership::Membership;
-pub use net::{Net, Storage, TokioNet, TurmoilNet};
 pub use node::{run, serve, NodeConfig};
 pub use stats::Stats;
 

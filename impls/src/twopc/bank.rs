@@ -120,7 +120,7 @@ pub fn random_transfers(
     n: usize,
     banks: &[BTreeMap<String, i64>],
 ) -> Vec<Transaction> {
-    let mut rng = super::faults::Rng::new(seed);
+    let mut rng = crate::sim::SplitMix64::new(seed);
     let accounts: Vec<(ParticipantId, String)> = banks
         .iter()
         .enumerate()

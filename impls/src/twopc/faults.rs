@@ -14,6 +14,7 @@
 //! index would not.
 
 use super::NodeId;
+use crate::sim::SplitMix64;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Mutex;
@@ -65,7 +66,7 @@ struct State {
     passed: Vec<CrashPoint>,
     counts: BTreeMap<(NodeId, String), u32>,
     crashed: Vec<CrashPoint>,
-    rng: Rng,
+    rng: SplitMix64,
 }
 
 /// A plan of crashes, shared by every node of a cluster, that also records every crash
@@ -86,7 +87,7 @@ impl FaultPlan {
         FaultPlan {
             crashes,
             state: Mutex::new(State {
-                rng: Rng::new(seed),
+                rng: SplitMix64::new(seed),
                 ..State::default()
             }),
         }
@@ -133,38 +134,6 @@ impl FaultPlan {
     }
 }
 
-/// A small seeded generator (SplitMix64): deterministic for a seed, good enough to pick
-/// faults, and not for anything else.
-#[derive(Clone, Debug, Default)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// The generator for `seed`.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n` > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        // The modulo bias is below 2^-40 for the small n used here.
-        self.next_u64() % n
-    }
-
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,15 +174,5 @@ mod tests {
             plan.crash_point(NodeId::Coordinator, &format!("p{i}"));
         }
         assert_eq!(plan.crashed().len(), 4, "capped at max");
-    }
-
-    #[test]
-    fn rng_is_deterministic_and_roughly_fair() {
-        let (mut a, mut b) = (Rng::new(9), Rng::new(9));
-        assert_eq!(a.next_u64(), b.next_u64());
-        let heads = (0..10_000).filter(|_| a.chance(0.25)).count();
-        assert!((2_200..2_800).contains(&heads), "{heads}");
-        assert!(!a.chance(0.0));
-        assert!((0..1000).all(|_| a.below(3) < 3));
     }
 }

@@ -49,7 +49,7 @@
 //!
 //! - [`core`]: the sans-IO state machines of the coordinator and the participant;
 //! - [`messages`] and [`records`]: what goes over the network and into the logs (the
-//!   logs are [`crate::kv::wal`] files, checksummed and torn-tail safe);
+//!   logs are [`crate::sim::wal`] files, checksummed and torn-tail safe);
 //! - [`runtime`] and [`net`]: threads, channels, the lossy network, restarts;
 //! - [`faults`]: named crash points and plans that crash nodes at them;
 //! - [`bank`]: the bank-transfer workload and the checker of its invariants;

@@ -2,38 +2,16 @@
 //! (with a seeded probability) or held back for a random delay, which also reorders
 //! messages.
 
-use super::faults::Rng;
 use super::messages::Msg;
 use super::NodeId;
+use crate::sim::faults::LinkFaults;
+use crate::sim::SplitMix64;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-/// How the network misbehaves.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct NetConfig {
-    /// Probability that a message is lost, in `0.0..1.0`.
-    pub drop_rate: f64,
-    /// Each message that is not lost is delayed uniformly in `0..=max_delay`; zero
-    /// delivers at once, in order.
-    pub max_delay: Duration,
-    /// Seed of the generator that picks losses and delays.
-    pub seed: u64,
-}
-
-impl Default for NetConfig {
-    /// A reliable network: no loss, no delay.
-    fn default() -> Self {
-        NetConfig {
-            drop_rate: 0.0,
-            max_delay: Duration::ZERO,
-            seed: 0,
-        }
-    }
-}
 
 /// Hands a message to its destination node, or drops it if that node is down.
 pub type Deliver = Arc<dyn Fn(NodeId, NodeId, Msg) + Send + Sync>;
@@ -75,9 +53,9 @@ impl Ord for Delayed {
 }
 
 struct Shared {
-    config: NetConfig,
+    config: LinkFaults,
     deliver: Deliver,
-    rng: Mutex<Rng>,
+    rng: Mutex<SplitMix64>,
     queue: Mutex<BinaryHeap<Reverse<Delayed>>>,
     wake: Condvar,
     stop: AtomicBool,
@@ -96,11 +74,11 @@ pub struct Net {
 
 impl Net {
     /// A network that hands messages to `deliver`, misbehaving as `config` says.
-    pub fn new(config: NetConfig, deliver: Deliver) -> Net {
+    pub fn new(config: LinkFaults, deliver: Deliver) -> Net {
         let shared = Arc::new(Shared {
             config,
             deliver,
-            rng: Mutex::new(Rng::new(config.seed)),
+            rng: Mutex::new(SplitMix64::new(config.seed)),
             queue: Mutex::new(BinaryHeap::new()),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
@@ -201,7 +179,7 @@ mod tests {
     use super::*;
     use std::sync::mpsc;
 
-    fn collecting(config: NetConfig) -> (Net, mpsc::Receiver<Msg>) {
+    fn collecting(config: LinkFaults) -> (Net, mpsc::Receiver<Msg>) {
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
         let deliver: Deliver = Arc::new(move |_, _, msg| {
@@ -212,7 +190,7 @@ mod tests {
 
     #[test]
     fn a_reliable_network_delivers_everything_in_order() {
-        let (net, rx) = collecting(NetConfig::default());
+        let (net, rx) = collecting(LinkFaults::default());
         for tx in 0..100 {
             net.send(NodeId::Coordinator, NodeId::Participant(0), Msg::Ack { tx });
         }
@@ -223,7 +201,7 @@ mod tests {
 
     #[test]
     fn a_lossy_delaying_network_drops_about_its_rate_and_reorders() {
-        let config = NetConfig {
+        let config = LinkFaults {
             drop_rate: 0.3,
             max_delay: Duration::from_millis(3),
             seed: 11,

@@ -1,14 +1,14 @@
 //! The records the coordinator and the participants keep in their logs, and how they are
 //! stored.
 //!
-//! Both logs are [`crate::kv::wal`] files: append-only, a CRC-32 per record, a torn or
+//! Both logs are [`crate::sim::wal`] files: append-only, a CRC-32 per record, a torn or
 //! corrupt tail detected and cut off on open. This module only adds the payload encoding,
 //! so there is one log format in the workspace. A payload is a tag byte followed by
 //! little-endian fields; strings and lists are prefixed by their length.
 
 use super::messages::{Decision, Op};
 use super::{ParticipantId, TxId};
-use crate::kv::wal::{self, Recovered, TailDamage, Wal};
+use crate::sim::wal::{self, Recovered, TailDamage, Wal};
 use std::fmt;
 use std::io;
 use std::path::Path;

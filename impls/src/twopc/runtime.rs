@@ -15,10 +15,11 @@ use super::core::{
 };
 use super::faults::FaultPlan;
 use super::messages::{Decision, Msg, Op};
-use super::net::{Deliver, Net, NetConfig, NetStats};
+use super::net::{Deliver, Net, NetStats};
 use super::records::{self, CoordinatorRecord, Opened, ParticipantRecord, Record};
 use super::{NodeId, ParticipantId, TxId};
-use crate::kv::wal::{TailDamage, Wal};
+use crate::sim::faults::LinkFaults;
+use crate::sim::wal::{TailDamage, Wal};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
@@ -40,7 +41,7 @@ pub struct ClusterConfig {
     /// The protocol's timeouts.
     pub timing: Timing,
     /// How the network misbehaves.
-    pub net: NetConfig,
+    pub net: LinkFaults,
     /// Restart a crashed node after this long; `None` leaves it down until
     /// [`Cluster::restart`].
     pub restart_after: Option<Duration>,
@@ -56,7 +57,7 @@ impl ClusterConfig {
             data_dir: data_dir.to_path_buf(),
             banks,
             timing: Timing::default(),
-            net: NetConfig::default(),
+            net: LinkFaults::default(),
             restart_after: Some(Duration::from_millis(20)),
             bug: None,
         }

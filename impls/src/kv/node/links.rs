@@ -10,8 +10,8 @@
 
 use super::state::Link;
 use super::Shared;
-use crate::kv::net::{Net, CONNECT_TIMEOUT};
 use crate::kv::wire::{self, FrameReader, PeerFrame, WireError, PROTOCOL_VERSION};
+use crate::sim::net::{Net, CONNECT_TIMEOUT};
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;

@@ -45,8 +45,8 @@ mod state;
 
 use super::core::Bug;
 use super::membership::Membership;
-use super::net::{Log, Net, Storage};
 use super::NodeId;
+use crate::sim::net::{Log, Net, Storage};
 use commit::{Batch, CommitQueue};
 use state::State;
 use std::collections::BTreeMap;
@@ -64,7 +64,7 @@ pub struct NodeConfig {
     /// This node's id; stable across restarts.
     pub id: NodeId,
     /// Where to listen for clients and peers (`"127.0.0.1:7001"`; under turmoil the host's
-    /// own address such as `"n1:7000"`, see [`TurmoilNet`](crate::kv::net::TurmoilNet)).
+    /// own address such as `"n1:7000"`, see [`TurmoilNet`](crate::sim::net::TurmoilNet)).
     pub listen: String,
     /// Every member of the cluster, this node included, and the address it listens on:
     /// the membership of epoch 0. Ignored once the node has adopted a later membership,

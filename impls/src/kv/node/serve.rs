@@ -6,11 +6,11 @@ use super::state::respond;
 use super::Shared;
 use crate::kv::core::Request as CoreRequest;
 use crate::kv::error::KvError;
-use crate::kv::net::Net;
 use crate::kv::wire::{
     self, FrameReader, PeerFrame, Request, Response, WireError, PROTOCOL_VERSION,
 };
 use crate::kv::NodeId;
+use crate::sim::net::Net;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;

@@ -8,8 +8,8 @@
 use super::network::{Inbox, Net, Packet};
 use super::record::{Clock, HoldingLog, OpKind, OpRecord};
 use super::{Mix, Shared};
-use crate::kv::bench::SplitMix64;
 use crate::msi::core::{cache_cpu, cache_receive, Bugs, CacheLine, Completed, CpuOp, Envelope};
+use crate::sim::SplitMix64;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,8 +83,8 @@ impl CacheNode {
         let mut issued = 0;
         // A run stopped by the watchdog ends the loop too (the drain below reads the Stop).
         while issued < count && !self.inbox.stopped() {
-            let addr = (rng.next() % self.lines.len() as u64) as usize;
-            let roll = rng.next() % 100;
+            let addr = (rng.next_u64() % self.lines.len() as u64) as usize;
+            let roll = rng.next_u64() % 100;
             let op = if roll < mix.evict_percent {
                 CpuOp::Evict
             } else if roll < mix.evict_percent + mix.store_percent {

@@ -9,7 +9,7 @@
 //! offered again after the next message the controller does take.
 
 use super::super::core::{Envelope, Msg, Node};
-use crate::kv::bench::SplitMix64;
+use crate::sim::SplitMix64;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -138,7 +138,7 @@ impl Inbox {
                 // Sometimes let the other threads run before looking again, so that more
                 // than one message is buffered and the delivery order can differ from the
                 // order of arrival: the races the transient states exist for need that.
-                if self.rng.next() % 4 == 0 {
+                if self.rng.next_u64() % 4 == 0 {
                     std::thread::yield_now();
                 }
                 self.drain();
@@ -164,7 +164,7 @@ impl Inbox {
             for p in offered {
                 // Interleave the ordered network's heads with the unordered messages, so
                 // that a forward can overtake data and data can overtake a forward.
-                if self.rng.next() & 1 == 0 {
+                if self.rng.next_u64() & 1 == 0 {
                     taken += self.deliver_forwards(&mut take);
                 }
                 if take(&p) {
@@ -196,7 +196,7 @@ impl Inbox {
 
     fn shuffle(&mut self) {
         for i in (1..self.unordered.len()).rev() {
-            let j = (self.rng.next() % (i as u64 + 1)) as usize;
+            let j = (self.rng.next_u64() % (i as u64 + 1)) as usize;
             self.unordered.swap(i, j);
         }
     }

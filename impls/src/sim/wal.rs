@@ -25,7 +25,7 @@
 //!
 //! ```
 //! # fn main() -> std::io::Result<()> {
-//! use impls::kv::wal;
+//! use impls::sim::wal;
 //!
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join("kv.wal");

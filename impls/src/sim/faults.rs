@@ -1,7 +1,9 @@
-//! The nemesis: which faults a run may inject, and the schedule of them, drawn from the
-//! seed before the run starts (so the schedule is printed first and replays exactly).
+//! The fault vocabulary every exercise's runs speak: the nemesis kinds a Jepsen-style run
+//! may inject (`--nemesis partition,crash,restart`), the faults themselves, the schedule of
+//! them drawn from the seed before the run starts (so the schedule is printed first and
+//! replays exactly), and [`LinkFaults`], the loss and delay of an in-process network.
 
-use impls::kv::bench::SplitMix64;
+use super::SplitMix64;
 use std::fmt;
 use std::time::Duration;
 
@@ -131,7 +133,7 @@ pub fn schedule(
     // Its own stream, so that changing the workload does not move the faults.
     let mut rng = SplitMix64(seed ^ 0x6E65_6D65_7369_7321);
     let between = |rng: &mut SplitMix64, lo: u64, hi: u64| {
-        Duration::from_millis(lo + rng.next() % (hi - lo + 1))
+        Duration::from_millis(lo + rng.next_u64() % (hi - lo + 1))
     };
     let has = |k| kinds.contains(&k);
     let mut out = Vec::new();
@@ -155,8 +157,8 @@ pub fn schedule(
             break;
         }
         let up: Vec<u32> = (1..=nodes).filter(|n| !down.contains(n)).collect();
-        let pick = rng.next();
-        let node = up[(rng.next() % up.len() as u64) as usize];
+        let pick = rng.next_u64();
+        let node = up[(rng.next_u64() % up.len() as u64) as usize];
         match choices[(pick % choices.len() as u64) as usize] {
             NemesisKind::Partition => {
                 let (a, b) = split(&mut rng, nodes);
@@ -200,10 +202,10 @@ fn split(rng: &mut SplitMix64, nodes: u32) -> (Vec<u32>, Vec<u32>) {
     let mut order: Vec<u32> = (1..=nodes).collect();
     // Fisher-Yates.
     for i in (1..order.len()).rev() {
-        let j = (rng.next() % (i as u64 + 1)) as usize;
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
         order.swap(i, j);
     }
-    let cut = if rng.next() % 2 == 0 {
+    let cut = if rng.next_u64() % 2 == 0 {
         1
     } else {
         order.len() / 2
@@ -213,6 +215,33 @@ fn split(rng: &mut SplitMix64, nodes: u32) -> (Vec<u32>, Vec<u32>) {
     a.sort_unstable();
     b.sort_unstable();
     (a, b)
+}
+
+/// How a simulated link misbehaves: loss and delay, seeded.
+///
+/// Guarantee: for one seed, the sequence of decisions (lose this message, delay that one by
+/// so much) is the same on every run; which message meets which decision depends on the
+/// order the runtime sends them in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkFaults {
+    /// Probability that a message is lost, in `0.0..1.0`.
+    pub drop_rate: f64,
+    /// Each message that is not lost is delayed uniformly in `0..=max_delay`; zero
+    /// delivers at once, in order.
+    pub max_delay: Duration,
+    /// Seed of the generator that picks losses and delays.
+    pub seed: u64,
+}
+
+impl Default for LinkFaults {
+    /// A reliable network: no loss, no delay.
+    fn default() -> Self {
+        LinkFaults {
+            drop_rate: 0.0,
+            max_delay: Duration::ZERO,
+            seed: 0,
+        }
+    }
 }
 
 #[cfg(test)]
