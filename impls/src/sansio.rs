@@ -93,6 +93,39 @@ pub fn check_durability_order<E: Effect>(effects: &[E]) -> Result<(), OrderViola
     }
 }
 
+/// A known bug a core can be built with: its name on every command line (`--bug NAME`) and
+/// one sentence saying what the buggy core does differently.
+///
+/// This is the one place a bug's name and summary are written. A model that has the same
+/// bug adds only which of its properties the bug breaks (`models::Variant`), and a runtime
+/// that runs the core with the switch on looks the bug up by the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct BugSwitch {
+    /// The name after `--bug`, in kebab case.
+    pub name: &'static str,
+    /// One sentence: what the buggy core does differently.
+    pub summary: &'static str,
+}
+
+/// The bug switches of one core, as an enum with one value per bug.
+pub trait BugSwitches: Sized + Copy + PartialEq + 'static {
+    /// Every bug, in the order `check list` prints them.
+    const ALL: &'static [Self];
+
+    /// The bug's name and summary.
+    fn switch(self) -> BugSwitch;
+
+    /// The bug's name on the command line.
+    fn name(self) -> &'static str {
+        self.switch().name
+    }
+
+    /// Looks a bug up by its command-line name.
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|b| b.name() == name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,3 +51,15 @@ pub struct Variant {
     /// Names of the properties whose violation counts as catching this bug.
     pub breaks: &'static [&'static str],
 }
+
+impl Variant {
+    /// The variant of a bug the implementation's core has too: the core's name and
+    /// summary, and the properties of this model that the bug breaks.
+    pub const fn of(switch: impls::sansio::BugSwitch, breaks: &'static [&'static str]) -> Variant {
+        Variant {
+            name: switch.name,
+            summary: switch.summary,
+            breaks,
+        }
+    }
+}
