@@ -3,8 +3,8 @@
 //! registry row, the bounds and the run options. Each exercise is a subcommand whose bound
 //! flags come from its registry row, so `check raft --help` lists raft's bounds.
 
-use crate::explore::{default_threads, RunOptions, Strategy};
-use crate::registry::{self, Exercise, Selection, EXERCISES};
+use crate::engine::{default_threads, RunOptions, Strategy};
+use crate::exercises::{self, ChoiceFlag, Exercise, Mode, ModeKind, Selection, EXERCISES};
 use clap::builder::PossibleValuesParser;
 use clap::error::ErrorKind;
 use clap::{value_parser, Arg, ArgAction, ArgMatches, Command as Cli};
@@ -39,16 +39,15 @@ pub enum Command {
     /// `check lin FILE --model NAME`: is a recorded history linearizable?
     Lin(crate::lin::LinArgs),
     /// `check bench lin DIR`: how long the check of each history takes.
-    BenchLin(crate::bench::BenchLinArgs),
-    /// `check bench kv`: the key-value store's throughput and latency.
-    BenchKv(crate::bench_kv::BenchKvArgs),
-    /// `check kv --jepsen`: the real key-value store under faults, its history checked.
-    Jepsen(crate::jepsen::JepsenArgs),
-    /// `check msi --sim`: the concurrent MSI simulator, its recording checked.
-    MsiSim(crate::msi_sim::SimArgs),
-    /// `check kv-node ARGS` (hidden): one node of the key-value store, as `kv-node ARGS`;
-    /// `check kv --jepsen --real` runs its nodes this way.
-    KvNode(Vec<OsString>),
+    BenchLin(crate::lin::bench::BenchLinArgs),
+    /// One of an exercise's modes (`check kv --jepsen`, `check bench kv`, ...), with the
+    /// arguments its own command line parsed.
+    Mode {
+        /// The registry's mode.
+        mode: &'static Mode,
+        /// Its arguments, `--format` included.
+        matches: ArgMatches,
+    },
     /// `check <exercise> ...`: one model-checking run.
     Check {
         /// The registry row.
@@ -89,7 +88,7 @@ fn exercise_command(e: &'static Exercise) -> Cli {
             Arg::new("bug")
                 .long("bug")
                 .value_name("NAME")
-                .value_parser(PossibleValuesParser::new(e.variants.iter().map(|v| v.name)))
+                .value_parser(PossibleValuesParser::new(e.variants().into_iter().map(|v| v.name)))
                 .help("Build the model with a known bug, which the check must catch"),
         )
         .arg(
@@ -148,28 +147,10 @@ fn exercise_command(e: &'static Exercise) -> Cli {
                 .value_parser(value_parser!(SocketAddr))
                 .help("Serve stateright's Explorer on ADDR (e.g. 127.0.0.1:3000) instead of checking"),
         );
-    if e.name == "msi" {
-        // Only shown here: with --sim, parse_from reads the line with msi_sim::command.
-        cmd = cmd.arg(
-            Arg::new("sim")
-                .long("sim")
-                .action(ArgAction::SetTrue)
-                .help("Run the concurrent simulator and check its recording instead of the model (see check msi --sim --help)"),
-        );
-    }
-    if e.name == "kv" {
-        // Only shown here: with --jepsen, parse_from reads the line with jepsen_command.
-        cmd = cmd.arg(
-            Arg::new("jepsen")
-                .long("jepsen")
-                .action(ArgAction::SetTrue)
-                .help("Test the real store under faults instead of its model (see check kv --jepsen --help)"),
-        );
-    }
-    if !e.specs.is_empty() {
-        let names: Vec<&str> = e.specs.iter().map(|s| s.name).collect();
-        let about: Vec<String> = e
-            .specs
+    let specs: Vec<_> = e.choices(ChoiceFlag::Spec).collect();
+    if !specs.is_empty() {
+        let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+        let about: Vec<String> = specs
             .iter()
             .map(|s| format!("{}: {}", s.name, s.summary))
             .collect();
@@ -185,10 +166,10 @@ fn exercise_command(e: &'static Exercise) -> Cli {
                 )),
         );
     }
-    if !e.protocols.is_empty() {
-        let names: Vec<&str> = e.protocols.iter().map(|p| p.name).collect();
-        let about: Vec<String> = e
-            .protocols
+    let protocols: Vec<_> = e.choices(ChoiceFlag::Protocol).collect();
+    if !protocols.is_empty() {
+        let names: Vec<&str> = protocols.iter().map(|p| p.name).collect();
+        let about: Vec<String> = protocols
             .iter()
             .map(|p| format!("{}: {}", p.name, p.summary))
             .collect();
@@ -224,17 +205,16 @@ fn exercise_command(e: &'static Exercise) -> Cli {
                     overrides.join(" ")
                 )),
         );
-        if !e.specs.is_empty() {
+        if !specs.is_empty() {
             cmd = cmd.mut_arg("liveness", |a| a.conflicts_with("spec"));
         }
     }
     for b in e.bounds {
         // A protocol's own default for this bound, which the bare default would hide.
         let per_protocol: Vec<String> = e
-            .protocols
-            .iter()
+            .choices(ChoiceFlag::Protocol)
             .flat_map(|p| {
-                p.bounds
+                p.defaults
                     .iter()
                     .filter(|(flag, _)| *flag == b.flag)
                     .map(move |(_, v)| format!("; {v} with --protocol {}", p.name))
@@ -255,18 +235,39 @@ fn exercise_command(e: &'static Exercise) -> Cli {
                 )),
         );
     }
+    // Each mode is a subcommand named by a flag (`check kv --jepsen ...`), with arguments
+    // of its own: a mode's `--nodes` is not the model's.
+    for mode in e.modes.iter().filter(|m| m.kind != ModeKind::Bench) {
+        cmd = cmd
+            .subcommand(
+                (mode.command)()
+                    .name(mode.name)
+                    .long_flag(mode.name)
+                    .hide(mode.kind == ModeKind::Hidden),
+            )
+            .args_conflicts_with_subcommands(true)
+            .disable_help_subcommand(true);
+    }
     cmd
 }
 
+/// The output format a command's matches ask for (`--format` is global).
+pub fn format_of(m: &ArgMatches) -> Format {
+    match m.get_one::<String>("format").map(String::as_str) {
+        Some("json") => Format::Json,
+        _ => Format::Text,
+    }
+}
+
 fn model_arg() -> Arg {
-    let models: Vec<String> = crate::lin_models::LIN_MODELS
+    let models: Vec<String> = crate::lin::models::LIN_MODELS
         .iter()
         .map(|m| format!("  {:<15} {}", m.name, m.summary))
         .collect();
     Arg::new("model")
         .long("model")
         .value_name("NAME")
-        .value_parser(crate::lin_models::names())
+        .value_parser(crate::lin::models::names())
         .help("The sequential specification")
         .long_help(format!(
             "The sequential specification:\n{}",
@@ -282,7 +283,7 @@ fn init_arg() -> Arg {
         .help("The model's initial value, in EDN: 0, nil, {:x 0 :y 0}, [1 2]")
 }
 
-fn timeout_arg() -> Arg {
+pub(crate) fn timeout_arg() -> Arg {
     Arg::new("timeout")
         .long("timeout")
         .value_name("DURATION")
@@ -375,7 +376,7 @@ pub fn cli() -> Cli {
                         .arg(no_partition_arg())
                         .arg(timeout_arg()),
                 )
-                .subcommand(bench_kv_command()),
+                .subcommands(bench_modes()),
         )
         .subcommand(
             Cli::new("all")
@@ -388,192 +389,17 @@ pub fn cli() -> Cli {
     cmd
 }
 
-fn bench_kv_command() -> Cli {
-    let number =
-        |name: &'static str, default: &'static str, range: std::ops::RangeInclusive<u64>| {
-            Arg::new(name)
-                .long(name)
-                .value_name("N")
-                .default_value(default)
-                .value_parser(value_parser!(u64).range(range))
-        };
-    Cli::new("kv")
-        .about("Throughput and latency of the key-value store on an in-process loopback cluster")
-        .arg(number("nodes", "5", 3..=9).help("Nodes in the cluster"))
-        .arg(number("clients", "16", 1..=1024).help("Concurrent closed-loop clients"))
-        .arg(number("seconds", "5", 1..=3600).help("Measured seconds of each run (after a warm-up)"))
-        .arg(
-            Arg::new("puts")
-                .long("puts")
-                .value_name("PERCENT")
-                .value_parser(value_parser!(u64).range(0..=100))
-                .help("Percent of operations that are puts [default: one run of puts alone, then one of gets alone]"),
-        )
-        .arg(consistency_arg().default_value("quorum"))
-}
-
-fn consistency_arg() -> Arg {
-    Arg::new("consistency")
-        .long("consistency")
-        .value_name("LEVEL")
-        .value_parser(["one", "quorum", "all"])
-        .help("Replicas each request waits for")
-}
-
-/// `check kv --jepsen`'s own command line: the kv model's bounds have ranges of their own
-/// (`--nodes` 3..=4), so the run is parsed by a command of its own.
-pub fn jepsen_command() -> Cli {
-    let number = |name: &'static str, range: std::ops::RangeInclusive<u64>| {
-        Arg::new(name)
-            .long(name)
-            .value_name("N")
-            .value_parser(value_parser!(u64).range(range))
-    };
-    let bugs = [
-        "one",
-        "async-read-repair",
-        "wall-clock-lww",
-        "sloppy-quorum",
-    ];
-    Cli::new("kv")
-        .bin_name("check kv --jepsen")
-        .override_usage("check [--format F] kv --jepsen [OPTIONS]")
-        .about(
-            "Jepsen-style test of the real key-value store: concurrent clients, a nemesis \
-             (partitions, crashes, restarts), final quorum reads, and a linearizability check \
-             of the history (exit 0 linearizable, 1 not, 3 unknown, 2 usage error)",
-        )
-        .arg(format_arg())
-        .arg(
-            Arg::new("jepsen")
-                .long("jepsen")
-                .action(ArgAction::SetTrue)
-                .required(true)
-                .help("Test the real store instead of its model"),
-        )
-        .arg(number("nodes", 3..=9).default_value("5").help("Nodes in the cluster"))
-        .arg(number("clients", 1..=64).default_value("10").help("Concurrent clients, each a Jepsen process"))
-        .arg(number("seconds", 1..=3600).default_value("10").help("How long the clients run (simulated time unless --real)"))
-        .arg(number("keys", 1..=1000).default_value(DEFAULT_JEPSEN_KEYS).help("Keys the clients read and write"))
-        .arg(
-            Arg::new("nemesis")
-                .long("nemesis")
-                .value_name("LIST")
-                .value_parser(|s: &str| impls::sim::faults::NemesisKind::parse_list(s))
-                .help("Faults to inject: partition, crash, restart, comma-separated, or none [default: partition,crash,restart; with --real crash,restart]"),
-        )
-        .arg(consistency_arg().help("Replicas each client request waits for [default: quorum]"))
-        .arg(
-            Arg::new("seed")
-                .long("seed")
-                .value_name("S")
-                .value_parser(value_parser!(u64))
-                .help("Seed of the network, the workload and the faults; a simulation replays exactly from it [default: a fresh one, printed first]"),
-        )
-        .arg(
-            Arg::new("history")
-                .long("history")
-                .value_name("FILE")
-                .value_parser(value_parser!(PathBuf))
-                .help("Write the history as JSON Lines (check lin FILE --model kv reads it)"),
-        )
-        .arg(
-            Arg::new("html")
-                .long("html")
-                .value_name("FILE")
-                .value_parser(value_parser!(PathBuf))
-                .help("Write an HTML page of the check: the failing key, or the largest key's linearization"),
-        )
-        .arg(
-            Arg::new("bug")
-                .long("bug")
-                .value_name("NAME")
-                .value_parser(PossibleValuesParser::new(bugs))
-                .help("Run with a known bug, which the check should catch; one means --consistency one"),
-        )
-        .arg(
-            Arg::new("real")
-                .long("real")
-                .action(ArgAction::SetTrue)
-                .help("Run node processes on loopback instead of the simulation (no partitions; not replayable)"),
-        )
-        .arg(timeout_arg().help("Give the check up with 'unknown' (exit 3) after this long"))
-}
-
-/// The default of `--keys` for `check kv --jepsen`.
-const DEFAULT_JEPSEN_KEYS: &str = "5";
-
-/// `check [--format F] kv ... --jepsen ...` rewritten for [`jepsen_command`]: the global
-/// flags before `kv` and everything after it; `None` if the line is not a jepsen run.
-fn jepsen_line(args: &[OsString]) -> Option<Vec<OsString>> {
-    mode_line(args, "kv", "--jepsen")
-}
-
-/// `check [--format F] EXERCISE ... FLAG ...` rewritten for the mode's own command line
-/// (named `check EXERCISE FLAG`): the global flags before the exercise and everything
-/// after it; `None` if the line is not that mode.
-fn mode_line(args: &[OsString], exercise: &str, flag: &str) -> Option<Vec<OsString>> {
-    let mut i = 1;
-    while let Some(arg) = args.get(i).and_then(|a| a.to_str()) {
-        match arg {
-            "--format" => i += 2,
-            a if a.starts_with("--format=") => i += 1,
-            _ => break,
-        }
-    }
-    if args.get(i)?.to_str()? != exercise {
-        return None;
-    }
-    let rest = &args[i + 1..];
-    let end = rest.iter().position(|a| a == "--").unwrap_or(rest.len());
-    if !rest[..end].iter().any(|a| a == flag) {
-        return None;
-    }
-    let mut line = vec![OsString::from(format!("check {exercise} {flag}"))];
-    line.extend(args[1..i].iter().cloned());
-    line.extend(rest.iter().cloned());
-    Some(line)
-}
-
-fn parse_jepsen(line: Vec<OsString>) -> Result<Command, clap::Error> {
-    let mut cmd = jepsen_command();
-    let m = cmd.try_get_matches_from_mut(line)?;
-    let real = m.get_flag("real");
-    let (bug, consistency) = crate::jepsen::bug_and_consistency(
-        m.get_one::<String>("bug").map(String::as_str),
-        m.get_one::<String>("consistency").map(String::as_str),
-    )
-    .map_err(|e| cmd.error(ErrorKind::ArgumentConflict, e.to_string()))?;
-    let number = |name: &str| *m.get_one::<u64>(name).expect("has a default");
-    let seed = m.get_one::<u64>("seed").copied().unwrap_or_else(|| {
-        // A fresh seed per run, as TigerBeetle's VOPR does; it is printed first.
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-    });
-    Ok(Command::Jepsen(crate::jepsen::JepsenArgs {
-        params: crate::jepsen::Params {
-            nodes: number("nodes") as u32,
-            clients: number("clients"),
-            seconds: Duration::from_secs(number("seconds")),
-            nemesis: m
-                .get_one::<Vec<impls::sim::faults::NemesisKind>>("nemesis")
-                .cloned()
-                .unwrap_or_else(|| crate::jepsen::Params::default_nemesis(real)),
-            consistency,
-            seed,
-            bug,
-            real,
-            keys: number("keys"),
-        },
-        history: m.get_one::<PathBuf>("history").cloned(),
-        html: m.get_one::<PathBuf>("html").cloned(),
-        timeout: m.get_one::<Duration>("timeout").copied(),
-        format: match m.get_one::<String>("format").map(String::as_str) {
-            Some("json") => Format::Json,
-            _ => Format::Text,
-        },
-    }))
+/// Every exercise's benchmark, as `check bench <exercise>`.
+fn bench_modes() -> Vec<Cli> {
+    EXERCISES
+        .iter()
+        .flat_map(|e| {
+            e.modes
+                .iter()
+                .filter(|m| m.kind == ModeKind::Bench)
+                .map(|m| (m.command)().name(e.name))
+        })
+        .collect()
 }
 
 /// Parses `std::env::args`.
@@ -588,18 +414,9 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    if let Some(line) = jepsen_line(&args) {
-        return parse_jepsen(line);
-    }
-    if let Some(line) = mode_line(&args, "msi", "--sim") {
-        return crate::msi_sim::parse(line);
-    }
     let mut cli = cli();
     let m = cli.try_get_matches_from_mut(args)?;
-    let format = match m.get_one::<String>("format").map(String::as_str) {
-        Some("json") => Format::Json,
-        _ => Format::Text,
-    };
+    let format = format_of(&m);
     let (name, sub) = m.subcommand().expect("a subcommand is required");
     match name {
         "list" => Ok(Command::List { format }),
@@ -617,28 +434,23 @@ where
             format,
         })),
         "bench" => {
-            let (what, lin) = sub.subcommand().expect("a subcommand is required");
-            if what == "kv" {
-                let number = |name: &str| *lin.get_one::<u64>(name).expect("has a default");
-                return Ok(Command::BenchKv(crate::bench_kv::BenchKvArgs {
-                    nodes: number("nodes") as usize,
-                    clients: number("clients") as usize,
-                    seconds: number("seconds"),
-                    puts: lin.get_one::<u64>("puts").map(|&p| p as u32),
-                    consistency: impls::kv::core::Consistency::from_name(
-                        lin.get_one::<String>("consistency").expect("has a default"),
-                    )
-                    .expect("clap checked the name"),
-                    format,
-                }));
+            let (what, bench) = sub.subcommand().expect("a subcommand is required");
+            if what != "lin" {
+                let mode = exercises::find(what)
+                    .and_then(|e| e.modes.iter().find(|m| m.kind == ModeKind::Bench))
+                    .expect("clap accepted only registered benchmarks");
+                return Ok(Command::Mode {
+                    mode,
+                    matches: bench.clone(),
+                });
             }
-            Ok(Command::BenchLin(crate::bench::BenchLinArgs {
-                dir: lin.get_one::<PathBuf>("dir").expect("required").clone(),
-                model: lin.get_one::<String>("model").cloned(),
-                init: lin.get_one::<String>("init").cloned(),
-                runs: *lin.get_one::<u64>("runs").expect("has a default") as usize,
-                no_partition: lin.get_flag("no-partition"),
-                timeout: lin.get_one::<Duration>("timeout").copied(),
+            Ok(Command::BenchLin(crate::lin::bench::BenchLinArgs {
+                dir: bench.get_one::<PathBuf>("dir").expect("required").clone(),
+                model: bench.get_one::<String>("model").cloned(),
+                init: bench.get_one::<String>("init").cloned(),
+                runs: *bench.get_one::<u64>("runs").expect("has a default") as usize,
+                no_partition: bench.get_flag("no-partition"),
+                timeout: bench.get_one::<Duration>("timeout").copied(),
                 format,
             }))
         }
@@ -646,13 +458,7 @@ where
             format,
             threads: threads(sub),
         }),
-        // External (so hidden from help, and its flags are kv-node's, not ours).
-        "kv-node" => Ok(Command::KvNode(
-            sub.get_many::<OsString>("")
-                .map(|args| args.cloned().collect())
-                .unwrap_or_default(),
-        )),
-        _ => match registry::find(name) {
+        _ => match exercises::find(name) {
             Some(exercise) => resolve(exercise, sub, format)
                 .map_err(|e| cli.error(ErrorKind::ArgumentConflict, e)),
             None => Err(cli.error(ErrorKind::InvalidSubcommand, unknown_exercise(name))),
@@ -675,22 +481,35 @@ fn threads(m: &ArgMatches) -> usize {
 
 /// The command an exercise's matches ask for, or why the combination is not one.
 fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Result<Command, String> {
+    if let Some((name, matches)) = m.subcommand() {
+        let mode = exercise
+            .modes
+            .iter()
+            .find(|mode| mode.kind != ModeKind::Bench && mode.name == name)
+            .expect("clap accepted only registered modes");
+        return Ok(Command::Mode {
+            mode,
+            matches: matches.clone(),
+        });
+    }
     let bug = m
         .get_one::<String>("bug")
-        .and_then(|b| registry::variant(exercise, b));
+        .and_then(|b| exercise.variant(b))
+        .map(|v| v.name);
     let liveness = m.try_get_one::<bool>("liveness").ok().flatten() == Some(&true);
-    let protocol = m
-        .try_get_one::<String>("protocol")
-        .ok()
-        .flatten()
-        .and_then(|name| registry::protocol(exercise, name));
-    let mut selection = match protocol {
+    let chosen = |flag: ChoiceFlag| {
+        m.try_get_one::<String>(flag.name().expect("a named flag"))
+            .ok()
+            .flatten()
+            .and_then(|name| exercise.choice(flag, name))
+    };
+    let mut selection = match (chosen(ChoiceFlag::Spec), chosen(ChoiceFlag::Protocol)) {
         _ if liveness => Selection::liveness(exercise),
-        Some(p) => {
+        (Some(spec), _) => Selection::of_model(exercise, spec, None),
+        (None, Some(p)) => {
             if let Some(name) = bug.filter(|b| !p.takes(b)) {
                 let takers: Vec<&str> = exercise
-                    .protocols
-                    .iter()
+                    .choices(ChoiceFlag::Protocol)
                     .filter(|q| q.takes(name))
                     .map(|q| q.name)
                     .collect();
@@ -700,16 +519,10 @@ fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Resul
                     takers.join(", ")
                 ));
             }
-            Selection::of_protocol(exercise, Some(p), bug)
+            Selection::of_model(exercise, p, bug)
         }
-        None => Selection::defaults(exercise, bug),
+        (None, None) => Selection::defaults(exercise, bug),
     };
-    selection.spec = m
-        .try_get_one::<String>("spec")
-        .ok()
-        .flatten()
-        .and_then(|name| exercise.specs.iter().find(|s| s.name == *name))
-        .map(|s| s.name);
     for b in exercise.bounds {
         // A bound given on the command line wins over the variant's default.
         if m.value_source(b.flag) == Some(clap::parser::ValueSource::CommandLine) {
@@ -728,7 +541,7 @@ fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Resul
         depth: m.get_one::<u64>("depth").map(|&d| d as usize),
         max_states: m.get_one::<u64>("max-states").map(|&n| n as usize),
         timeout: m.get_one::<Duration>("timeout").copied(),
-        symmetry: exercise.symmetry && !m.get_flag("no-symmetry"),
+        symmetry: selection.model.symmetry && !m.get_flag("no-symmetry"),
         seed: *m.get_one::<u64>("seed").expect("seed has a default"),
         progress: true,
     };
@@ -837,24 +650,5 @@ mod tests {
         let names: Vec<&str> = EXERCISES.iter().map(|e| e.name).collect();
         let listed = format!("valid exercises: {}", names.join(", "));
         assert!(err.to_string().contains(&listed), "{err}");
-    }
-
-    #[test]
-    fn an_out_of_range_bound_is_a_usage_error() {
-        let err = parse_from(["check", "raft", "--servers", "0"])
-            .err()
-            .expect("an error");
-        assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("--servers"), "{err}");
-    }
-
-    #[test]
-    fn bounds_default_and_override() {
-        let Ok(Command::Check { selection, .. }) = parse_from(["check", "raft", "--max-term", "3"])
-        else {
-            panic!("a check command")
-        };
-        assert_eq!(selection.bound("max-term"), 3);
-        assert_eq!(selection.bound("servers"), 3);
     }
 }

@@ -1,5 +1,6 @@
 //! `check`: model-checks the protocol exercises. See `check --help` and the README.
 
+use checks::engine::outcome::ERROR_EXIT;
 use std::process::ExitCode;
 
 // Model checking clones and drops millions of small states; glibc's malloc spent a third
@@ -13,10 +14,10 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     match checks::run::run(cmd) {
-        Ok(code) => code,
+        Ok(outcome) => outcome.exit_code(),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(ERROR_EXIT)
         }
     }
 }

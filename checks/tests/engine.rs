@@ -2,8 +2,9 @@
 //! when DFS stumbles on a long one, `eventually` counterexamples, unreached `sometimes`
 //! properties, and coverage under each bound.
 
-use checks::explore::{check, RunLabel, RunOptions, Strategy};
-use checks::report::{Coverage, RunReport, Status, Verdict};
+use checks::engine::explore::check;
+use checks::engine::report::{Coverage, RunReport, Status, Verdict};
+use checks::engine::{RunLabel, RunOptions, Strategy};
 use models::Protocol;
 use stateright::{Model, Property};
 use std::collections::BTreeMap;

@@ -4,32 +4,15 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn check(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_check"))
-        .args(args)
-        .output()
-        .expect("the check binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{check, json, stderr, stdout};
 
 fn jepsen(extra: &[&str]) -> Output {
     let mut args = vec!["kv", "--jepsen"];
     args.extend_from_slice(extra);
     check(&args)
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_str(&stdout(o))
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", stdout(o), stderr(o)))
 }
 
 /// Seeds on which the default run (5 nodes, 10 clients, 10 s, every nemesis) with

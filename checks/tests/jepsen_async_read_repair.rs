@@ -17,13 +17,14 @@
 //! linearizable. Without it the first get waits for `B` to hold the value, so the second
 //! sees it too. Same nodes, same schedule, opposite verdicts: the test can fail both ways.
 
+mod common;
 use checks::jepsen::history::{to_jsonl, Clock, Func, Kind, Recorder};
+use common::check;
 use impls::kv::core::{Bug, Consistency};
 use impls::kv::ring::Ring;
 use impls::kv::{Client, NodeConfig, NodeId};
 use impls::sim::net::{Storage, TurmoilNet};
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -130,10 +131,7 @@ fn verdict(history: &str) -> i32 {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.jsonl");
     std::fs::write(&path, history).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_check"))
-        .args(["lin", path.to_str().unwrap(), "--model", "kv"])
-        .output()
-        .unwrap();
+    let out = check(&["lin", path.to_str().unwrap(), "--model", "kv"]);
     out.status.code().expect("check lin exits")
 }
 

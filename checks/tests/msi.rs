@@ -3,26 +3,14 @@
 //! (an SWMR trace names both caches), and a bug a protocol cannot have is a usage error.
 
 use serde_json::Value;
-use std::process::{Command, Output};
 
-fn check(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_check"))
-        .args(args)
-        .output()
-        .expect("the check binary runs")
-}
+mod common;
+use common::{check, json_run};
 
 fn json(args: &[&str]) -> (Option<i32>, Value) {
-    let mut all = vec!["--format", "json", "msi"];
+    let mut all = vec!["msi"];
     all.extend_from_slice(args);
-    let o = check(&all);
-    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: not JSON ({e}): {}",
-            String::from_utf8_lossy(&o.stderr)
-        )
-    });
-    (o.status.code(), v)
+    json_run(&all)
 }
 
 #[test]

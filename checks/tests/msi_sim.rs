@@ -3,22 +3,14 @@
 //! same run is caught; every other bug variant is caught by a smaller run.
 
 use serde_json::Value;
-use std::process::Command;
+
+mod common;
+use common::{check, json_run, stderr};
 
 fn sim(args: &[&str]) -> (Option<i32>, Value) {
-    let mut all = vec!["--format", "json", "msi", "--sim"];
+    let mut all = vec!["msi", "--sim"];
     all.extend_from_slice(args);
-    let o = Command::new(env!("CARGO_BIN_EXE_check"))
-        .args(&all)
-        .output()
-        .expect("the check binary runs");
-    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: not JSON ({e}): {}",
-            String::from_utf8_lossy(&o.stderr)
-        )
-    });
-    (o.status.code(), v)
+    json_run(&all)
 }
 
 #[test]
@@ -95,14 +87,8 @@ fn every_other_variant_is_caught_by_a_smaller_run() {
 #[test]
 fn an_impossible_mix_is_a_usage_error() {
     for mix in [["80", "30"], ["0", "100"]] {
-        let o = Command::new(env!("CARGO_BIN_EXE_check"))
-            .args(["msi", "--sim", "--stores", mix[0], "--evictions", mix[1]])
-            .output()
-            .unwrap();
+        let o = check(&["msi", "--sim", "--stores", mix[0], "--evictions", mix[1]]);
         assert_eq!(o.status.code(), Some(2), "{mix:?}");
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains("leave no room"),
-            "{mix:?}"
-        );
+        assert!(stderr(&o).contains("leave no room"), "{mix:?}");
     }
 }

@@ -2,17 +2,19 @@
 //! exhaustively with a pinned state count, and every bug variant is caught by its own
 //! property with a shortest, replayed counterexample of pinned length.
 
-use checks::explore::{self, RunLabel, RunOptions, Strategy};
-use checks::raft::{model, EXERCISE};
-use checks::registry::Selection;
-use checks::report::{Coverage, RunReport, Status, Verdict};
-use checks::shortest::shortest_violation;
-use models::raft::RaftState;
+use checks::engine::explore;
+use checks::engine::report::{Coverage, RunReport, Status, Verdict};
+use checks::engine::shortest::shortest_violation;
+use checks::engine::{RunLabel, RunOptions, Strategy};
+use checks::exercises::raft::EXERCISE;
+use checks::exercises::{ExerciseModel, Selection};
+use models::raft::{RaftModel, RaftState};
 use stateright::{Checker, HasDiscoveries, Model};
 use std::sync::OnceLock;
 
 fn run(bug: Option<&'static str>) -> RunReport {
-    (EXERCISE.check)(&Selection::defaults(&EXERCISE, bug), &RunOptions::default())
+    Selection::defaults(&EXERCISE, bug)
+        .check(&EXERCISE, &RunOptions::default())
         .expect("the run completes")
 }
 
@@ -62,7 +64,7 @@ fn caught_with_report(bug: &'static str) -> ((String, usize), RunReport) {
         !t.explanation.is_empty(),
         "{bug}: the final state is explained"
     );
-    let variant = EXERCISE.variants.iter().find(|v| v.name == bug).unwrap();
+    let variant = EXERCISE.variant(bug).unwrap();
     assert!(
         variant.breaks.contains(&t.property.as_str()),
         "{bug}: {}",
@@ -120,7 +122,7 @@ fn shortest_matches_stateright_iterative_deepening() {
         "skip-prev-log-check",
         "leader-accepts-stale-append",
     ] {
-        let m = model(&Selection::defaults(&EXERCISE, Some(bug)));
+        let m = RaftModel::build(&Selection::defaults(&EXERCISE, Some(bug)));
         let ours = shortest_violation(&m, Some(RaftState::representative), 30, 2, false)
             .expect("a counterexample")
             .actions
@@ -150,7 +152,9 @@ fn a_depth_bound_is_reported_as_bounded_never_as_verified() {
         depth: Some(4),
         ..RunOptions::default()
     };
-    let r = (EXERCISE.check)(&Selection::defaults(&EXERCISE, None), &opts).unwrap();
+    let r = Selection::defaults(&EXERCISE, None)
+        .check(&EXERCISE, &opts)
+        .unwrap();
     assert_eq!(
         r.coverage,
         Coverage::Bounded {
@@ -174,7 +178,7 @@ fn simulation_is_bounded_and_still_catches_a_bug() {
         ..RunOptions::default()
     };
     let sel = Selection::defaults(&EXERCISE, Some("forget-vote-on-restart"));
-    let r = (EXERCISE.check)(&sel, &opts).unwrap();
+    let r = sel.check(&EXERCISE, &opts).unwrap();
     let t = r.counterexample.expect("simulation finds the double vote");
     assert_eq!((t.property.as_str(), t.length), ("ElectionSafety", 5));
 
@@ -183,7 +187,7 @@ fn simulation_is_bounded_and_still_catches_a_bug() {
         bounds: sel.bounds.clone(),
         bug: None,
     };
-    let correct = model(&Selection::defaults(&EXERCISE, None));
+    let correct = RaftModel::build(&Selection::defaults(&EXERCISE, None));
     let r = explore::check(correct, None, &label, &opts).unwrap();
     assert!(matches!(r.coverage, Coverage::Bounded { .. }));
 }
@@ -196,10 +200,7 @@ fn the_trace_printed_does_not_depend_on_the_thread_count() {
             threads,
             ..RunOptions::default()
         };
-        let t = (EXERCISE.check)(&sel, &opts)
-            .unwrap()
-            .counterexample
-            .unwrap();
+        let t = sel.check(&EXERCISE, &opts).unwrap().counterexample.unwrap();
         t.steps.into_iter().map(|s| s.action).collect::<Vec<_>>()
     };
     assert_eq!(trace(1), trace(2));
@@ -216,7 +217,7 @@ fn a_depth_bound_finds_every_counterexample_within_it() {
             ..RunOptions::default()
         };
         let sel = Selection::defaults(&EXERCISE, Some("commit-previous-term"));
-        (EXERCISE.check)(&sel, &opts).unwrap()
+        sel.check(&EXERCISE, &opts).unwrap()
     };
     let within = run(14);
     assert_eq!(within.strategy, "levels");

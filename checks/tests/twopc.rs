@@ -2,14 +2,9 @@
 //! numbered trace, and the faithful TLA+ ports have exactly TLC's state counts.
 
 use serde_json::Value;
-use std::process::{Command, Output};
 
-fn check(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_check"))
-        .args(args)
-        .output()
-        .expect("the check binary runs")
-}
+mod common;
+use common::check;
 
 fn unique_states(args: &[&str]) -> u64 {
     let mut all = vec!["--format", "json", "twopc"];

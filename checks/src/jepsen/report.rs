@@ -1,38 +1,18 @@
-//! What a run prints: the parameters and the fault schedule first, then what happened
+//! What a Jepsen-style run prints: the fault schedule first, then what happened
 //! (faults as applied, operation counts, latencies, acknowledged writes) and the verdict,
 //! as text or as one JSON document (schema `check-kv-jepsen/1`).
 
 use super::history::{durability, Completed, Durability, Event, Func, Kind, Process};
-use super::Params;
 use crate::lin::LinReport;
 use impls::sim::faults::Scheduled;
 use serde::Serialize;
 use std::fmt::Write;
+use std::time::Duration;
 
-/// The seed, every parameter and the planned fault schedule.
-pub fn header(p: &Params, schedule: &[Scheduled]) -> String {
-    let mut out = format!("SEED={}\n", p.seed);
-    let nemesis: Vec<&str> = p.nemesis.iter().map(|k| k.name()).collect();
-    let _ = writeln!(
-        out,
-        "mode={} nodes={} clients={} seconds={} keys={} consistency={} bug={} nemesis={}",
-        if p.real { "real" } else { "simulation" },
-        p.nodes,
-        p.clients,
-        p.seconds.as_secs(),
-        p.keys,
-        p.consistency.name(),
-        p.bug.map_or("none", |b| b.name()),
-        if nemesis.is_empty() {
-            "none".to_string()
-        } else {
-            nemesis.join(",")
-        },
-    );
-    let _ = writeln!(out, "replay: {}", p.command_line());
-    if p.real {
-        out.push_str("(--real: the seed fixes the workload and the schedule, not the interleaving; partitions are not available)\n");
-    }
+/// The planned fault schedule, one line a fault, then the end of the run: `end` is when the
+/// workers stop, and the final reads begin `settle` later.
+pub fn schedule(schedule: &[Scheduled], end: Duration, settle: Duration) -> String {
+    let mut out = String::new();
     let _ = writeln!(out, "fault schedule ({} faults):", schedule.len());
     for s in schedule {
         let _ = writeln!(out, "  {:>7.3} s  {}", s.at.as_secs_f64(), s.fault);
@@ -40,10 +20,27 @@ pub fn header(p: &Params, schedule: &[Scheduled]) -> String {
     let _ = writeln!(
         out,
         "  {:>7.3} s  end: heal, restart crashed nodes; final quorum reads {:.1} s later",
-        p.seconds.as_secs_f64(),
-        super::SETTLE.as_secs_f64()
+        end.as_secs_f64(),
+        settle.as_secs_f64()
     );
     out
+}
+
+/// What identifies a run in its report.
+#[derive(Clone, Debug)]
+pub struct RunMeta {
+    /// The report's schema, e.g. `check-kv-jepsen/1`.
+    pub schema: &'static str,
+    /// The seed.
+    pub seed: u64,
+    /// `simulation` or `real`.
+    pub mode: &'static str,
+    /// The command line that replays the run.
+    pub replay: String,
+    /// Where the history is, or what it is called.
+    pub history: String,
+    /// Wall-clock seconds the run took (not the check).
+    pub run_seconds: f64,
 }
 
 /// Counts of one function's outcomes.
@@ -82,7 +79,7 @@ pub struct Applied {
 /// Everything about a run except the verdict.
 #[derive(Clone, Debug, Serialize)]
 pub struct Outcome {
-    /// Always `check-kv-jepsen/1`.
+    /// The report's schema, e.g. `check-kv-jepsen/1`.
     pub schema: &'static str,
     /// The seed.
     pub seed: u64,
@@ -110,13 +107,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// Summarises a run's events (`ops` paired from them).
-    pub fn new(
-        p: &Params,
-        events: &[Event],
-        ops: &[Completed],
-        history: String,
-        run_seconds: f64,
-    ) -> Outcome {
+    pub fn new(meta: RunMeta, events: &[Event], ops: &[Completed]) -> Outcome {
         let faults = events
             .iter()
             .filter(|e| e.process == Process::Nemesis)
@@ -154,11 +145,11 @@ impl Outcome {
             latencies[i] as f64 / 1e3
         };
         Outcome {
-            schema: "check-kv-jepsen/1",
-            seed: p.seed,
-            mode: if p.real { "real" } else { "simulation" },
-            replay: p.command_line(),
-            history,
+            schema: meta.schema,
+            seed: meta.seed,
+            mode: meta.mode,
+            replay: meta.replay,
+            history: meta.history,
             faults,
             get: count(Func::Get, false),
             put: count(Func::Put, false),
@@ -169,7 +160,7 @@ impl Outcome {
                 max: at(1.0),
             },
             durability: durability(ops),
-            run_seconds,
+            run_seconds: meta.run_seconds,
         }
     }
 }

@@ -4,9 +4,9 @@
 //! replays the same history, in a fresh process (tokio numbers tasks process-wide, and a
 //! crash drops a host's tasks in the order of those numbers; see `impls/tests/kv_sim.rs`).
 
-use super::history::{Clock, Event, Recorder};
 use super::workload::{final_reads, worker};
 use super::{Params, FINAL_READ_ATTEMPTS, SETTLE};
+use crate::jepsen::history::{Clock, Event, Recorder};
 use anyhow::{anyhow, Result};
 use impls::kv::NodeConfig;
 use impls::sim::faults::{Fault, Scheduled};

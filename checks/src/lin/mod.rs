@@ -3,17 +3,21 @@
 //! Exit codes: 0 linearizable, 1 not, 3 unknown (`--timeout` or `--memory` ran out), 2 input error
 //! (a missing file, a malformed line: the message names the file and line).
 
+pub mod bench;
+pub mod models;
+
 use crate::args::Format;
-use crate::lin_models;
+use crate::engine::Outcome;
 use crate::pending::PendingFile;
 use anyhow::{bail, Context, Result};
 use linearizability::visualize::{render_html, Page, PageOp, PageVerdict, MAX_PAGE_OPS};
 use linearizability::{
     check_operations, Budget, CheckOptions, CheckResult, Model, Operation, Verdict, Whole,
 };
+use models as lin_models;
 use serde::Serialize;
 use std::path::PathBuf;
-use std::process::ExitCode;
+
 use std::time::{Duration, Instant};
 
 /// A history format.
@@ -131,6 +135,86 @@ impl LinArgs {
     pub fn name(&self) -> String {
         self.file.display().to_string()
     }
+
+    /// What [`check_history`] needs of these arguments.
+    pub fn settings(&self) -> CheckSettings {
+        CheckSettings {
+            name: self.name(),
+            model: self.model.clone(),
+            timeout: self.timeout,
+            memory: self.memory,
+            no_partition: self.no_partition,
+            page: self.html.is_some(),
+        }
+    }
+}
+
+/// How to check one history that has been read: what to call it, the budgets, and
+/// whether to render a page. The library entry point for a caller that holds a history
+/// (a Jepsen-style run) rather than a file name on a command line.
+#[derive(Clone, Debug, Default)]
+pub struct CheckSettings {
+    /// The history's name in messages and reports (a file, or the run that recorded it).
+    pub name: String,
+    /// The model's name in reports.
+    pub model: String,
+    /// Give up with "unknown" after this long.
+    pub timeout: Option<Duration>,
+    /// Give up with "unknown" when a partition's search table would need more bytes.
+    pub memory: Option<usize>,
+    /// Check the history whole instead of in the model's independent parts.
+    pub no_partition: bool,
+    /// Render the HTML page into [`LinReport::page`].
+    pub page: bool,
+}
+
+/// Whether a history is linearizable, as printed and in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum LinVerdict {
+    /// A linearization exists.
+    #[serde(rename = "linearizable")]
+    Linearizable,
+    /// None exists.
+    #[serde(rename = "not linearizable")]
+    NotLinearizable,
+    /// A budget ran out first.
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl LinVerdict {
+    /// The verdict of a search result.
+    pub fn of(result: CheckResult) -> LinVerdict {
+        match result {
+            CheckResult::Ok => LinVerdict::Linearizable,
+            CheckResult::Illegal => LinVerdict::NotLinearizable,
+            CheckResult::Unknown => LinVerdict::Unknown,
+        }
+    }
+
+    /// Its words: `linearizable`, `not linearizable`, `unknown`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinVerdict::Linearizable => "linearizable",
+            LinVerdict::NotLinearizable => "not linearizable",
+            LinVerdict::Unknown => "unknown",
+        }
+    }
+
+    /// The run's outcome: holds, fails, or unknown.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            LinVerdict::Linearizable => Outcome::Holds,
+            LinVerdict::NotLinearizable => Outcome::Fails,
+            LinVerdict::Unknown => Outcome::Unknown,
+        }
+    }
+}
+
+impl std::fmt::Display for LinVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The outcome of checking one history, as printed (text) or serialized (JSON, schema
@@ -149,8 +233,8 @@ pub struct LinReport {
     pub operations: usize,
     /// Independent parts the model split the history into.
     pub partitions: usize,
-    /// `linearizable`, `not linearizable` or `unknown`.
-    pub verdict: &'static str,
+    /// Linearizable, not, or unknown.
+    pub verdict: LinVerdict,
     /// For `unknown`: the budget that ran out, `time` or `memory`.
     pub exhausted: Option<&'static str>,
     /// Configurations (set of linearized operations, state) the search explored.
@@ -176,7 +260,7 @@ pub struct LinFailure {
 }
 
 /// Runs `check lin`.
-pub fn run(args: &LinArgs) -> Result<ExitCode> {
+pub fn run(args: &LinArgs) -> Result<Outcome> {
     let name = args.name();
     let Some(model) = lin_models::find(&args.model) else {
         bail!(
@@ -210,18 +294,14 @@ pub fn run(args: &LinArgs) -> Result<ExitCode> {
     if let (Some(file), Some(page)) = (pending, report.page.take()) {
         file.commit(&page)?;
     }
-    Ok(ExitCode::from(match report.verdict {
-        "linearizable" => 0,
-        "not linearizable" => 1,
-        _ => 3,
-    }))
+    Ok(report.verdict.outcome())
 }
 
 /// Checks a history that has been read, and renders the page if `args` asks for one.
 pub fn check_history<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
-    args: &LinArgs,
+    args: &CheckSettings,
     input: Input,
 ) -> Result<LinReport> {
     let options = CheckOptions {
@@ -239,12 +319,12 @@ pub fn check_history<M: Model>(
     let describe = |i: usize| describe(model, i, &ops[i]);
     let report = LinReport {
         schema: "check-lin/1",
-        file: args.name(),
+        file: args.name.clone(),
         model: args.model.clone(),
         input: input.name(),
         operations: ops.len(),
         partitions: verdict.partitions,
-        verdict: verdict_name(verdict.result),
+        verdict: LinVerdict::of(verdict.result),
         exhausted: verdict.exhausted.map(|b| match b {
             Budget::Time => "time",
             Budget::Memory => "memory",
@@ -259,19 +339,9 @@ pub fn check_history<M: Model>(
         page: None,
     };
     let page = args
-        .html
-        .as_ref()
-        .map(|_| render_html(&page(model, ops, &verdict, &report)));
+        .page
+        .then(|| render_html(&page(model, ops, &verdict, &report)));
     Ok(LinReport { page, ..report })
-}
-
-/// The name of a verdict, as printed and in JSON.
-pub fn verdict_name(result: CheckResult) -> &'static str {
-    match result {
-        CheckResult::Ok => "linearizable",
-        CheckResult::Illegal => "not linearizable",
-        CheckResult::Unknown => "unknown",
-    }
 }
 
 fn describe<M: Model>(model: &M, i: usize, op: &Operation<M::Input, M::Output>) -> String {

@@ -3,7 +3,7 @@
 //! [`linearizability::Model`] and [`linearizability::events::ReadOp`] for it and add a row
 //! to [`LIN_MODELS`].
 
-use crate::lin::{check_history, Input, LinArgs, LinReport};
+use super::{check_history, Input, LinArgs, LinReport};
 use anyhow::{bail, Result};
 use linearizability::edn::{parse_all, Edn};
 use linearizability::etcd::{read_etcd_log, Etcd};
@@ -96,7 +96,12 @@ pub const LIN_MODELS: &[LinModel] = &[
         run: |a, input, text| {
             no_init(a)?;
             match input {
-                Input::EtcdLog => check_history(&Etcd, &read_etcd_log(&a.name(), text)?, a, input),
+                Input::EtcdLog => check_history(
+                    &Etcd,
+                    &read_etcd_log(&a.name(), text)?,
+                    &a.settings(),
+                    input,
+                ),
                 _ => generic(&Etcd, a, input, text),
             }
         },
@@ -133,7 +138,7 @@ fn generic<M: ReadOp>(model: &M, args: &LinArgs, input: Input, text: &str) -> Re
         ),
     };
     let history = history_from_events(model, &name, &events)?;
-    check_history(model, &history, args, input)
+    check_history(model, &history, &args.settings(), input)
 }
 
 /// `--init` parsed as one EDN value, if given.

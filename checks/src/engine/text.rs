@@ -1,6 +1,6 @@
 //! The text report: what people read. It carries the same content as the JSON report.
 
-use crate::report::{Change, Coverage, Field, RunReport, Trace, Verdict};
+use super::report::{Change, Coverage, Field, RunReport, Trace, Verdict};
 use std::fmt::Write as _;
 
 /// `1234567` as `1,234,567`.

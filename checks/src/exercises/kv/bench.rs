@@ -5,12 +5,13 @@
 //! warm-up wrote), because the two cost very differently: a put is durable on a quorum
 //! (an fsync, amortised by group commit) before it is acknowledged, a get is not.
 
-use crate::args::Format;
+use crate::args::{format_of, Format};
+use crate::engine::Outcome;
 use anyhow::{Context, Result};
+use clap::{value_parser, Arg, ArgMatches, Command as Cli};
 use impls::kv::bench::{bench, BenchStats, Mix};
 use impls::kv::core::Consistency;
 use serde::Serialize;
-use std::process::ExitCode;
 use std::time::Duration;
 
 /// What `check bench kv` was asked to do.
@@ -119,9 +120,50 @@ pub struct Report {
     pub runs: Vec<Run>,
 }
 
-/// Runs `check bench kv`. A measurement: it exits 0 whether or not the goal is met; only
+/// `check bench kv`'s command line.
+pub fn command() -> Cli {
+    let number =
+        |name: &'static str, default: &'static str, range: std::ops::RangeInclusive<u64>| {
+            Arg::new(name)
+                .long(name)
+                .value_name("N")
+                .default_value(default)
+                .value_parser(value_parser!(u64).range(range))
+        };
+    Cli::new("bench")
+        .about("Throughput and latency of the key-value store on an in-process loopback cluster")
+        .arg(number("nodes", "5", 3..=9).help("Nodes in the cluster"))
+        .arg(number("clients", "16", 1..=1024).help("Concurrent closed-loop clients"))
+        .arg(number("seconds", "5", 1..=3600).help("Measured seconds of each run (after a warm-up)"))
+        .arg(
+            Arg::new("puts")
+                .long("puts")
+                .value_name("PERCENT")
+                .value_parser(value_parser!(u64).range(0..=100))
+                .help("Percent of operations that are puts [default: one run of puts alone, then one of gets alone]"),
+        )
+        .arg(super::jepsen::consistency_arg().default_value("quorum"))
+}
+
+/// Runs `check bench kv` on its parsed arguments.
+pub fn run(m: &ArgMatches) -> Result<Outcome> {
+    let number = |name: &str| *m.get_one::<u64>(name).expect("has a default");
+    measure(&BenchKvArgs {
+        nodes: number("nodes") as usize,
+        clients: number("clients") as usize,
+        seconds: number("seconds"),
+        puts: m.get_one::<u64>("puts").map(|&p| p as u32),
+        consistency: Consistency::from_name(
+            m.get_one::<String>("consistency").expect("has a default"),
+        )
+        .expect("clap checked the name"),
+        format: format_of(m),
+    })
+}
+
+/// Measures what `args` say. A measurement: it holds whether or not the goal is met; only
 /// a cluster that cannot start is an error.
-pub fn run(args: &BenchKvArgs) -> Result<ExitCode> {
+pub fn measure(args: &BenchKvArgs) -> Result<Outcome> {
     let mixes = match args.puts {
         Some(p) => vec![p],
         None => vec![100, 0],
@@ -184,5 +226,5 @@ pub fn run(args: &BenchKvArgs) -> Result<ExitCode> {
     if args.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Holds)
 }

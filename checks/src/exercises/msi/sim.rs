@@ -13,10 +13,12 @@
 //! Exit 0 if all three hold, 1 if one fails, 3 if none fails but a linearizability check
 //! ran out of time (undecided, as `check lin` says), 2 for a usage error.
 
-use crate::args::{format_arg, Command, Format};
+use crate::args::{format_of, Format};
+use crate::engine::text::count;
+use crate::engine::Outcome as RunOutcome;
 use anyhow::Result;
 use clap::builder::PossibleValuesParser;
-use clap::{value_parser, Arg, Command as Cli};
+use clap::{value_parser, Arg, ArgMatches, Command as Cli};
 use impls::msi::core::{Bugs, DirState, Msg, Node};
 use impls::msi::sim::network::Packet;
 use impls::msi::sim::record::{swmr_violation, Holding, OpKind, OpRecord, SwmrViolation};
@@ -24,8 +26,6 @@ use impls::msi::sim::{self, Mix, Outcome, SimConfig, SimRun};
 use linearizability::models::{Register, RegisterOp};
 use linearizability::{check_operations, CheckOptions, CheckResult, Operation};
 use serde::Serialize;
-use std::ffi::OsString;
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// The bug variants the simulator can run with: the same names as the models'.
@@ -57,22 +57,13 @@ pub fn command() -> Cli {
             .value_parser(value_parser!(u64).range(range))
     };
     let d = SimConfig::default();
-    Cli::new("msi")
-        .bin_name("check msi --sim")
+    Cli::new("sim")
         .override_usage("check [--format F] msi --sim [OPTIONS]")
         .about(
             "Run the concurrent MSI simulator (a thread per core, a directory thread, channels) \
              and check its recording: progress, SWMR from the cores' logged states, and \
              linearizability of every address as a register (exit 0 all hold, 1 one fails, \
              3 undecided, 2 usage error)",
-        )
-        .arg(format_arg())
-        .arg(
-            Arg::new("sim")
-                .long("sim")
-                .action(clap::ArgAction::SetTrue)
-                .required(true)
-                .help("Run the simulator instead of a model"),
         )
         .arg(number("cores", 1..=8).default_value(d.cores.to_string()).help("Cores, a thread each"))
         .arg(number("addresses", 1..=64).default_value(d.addrs.to_string()).help("Addresses (cache lines) the cores share"))
@@ -97,23 +88,18 @@ pub fn command() -> Cli {
         )
 }
 
-/// Parses a `check msi --sim` line (as [`crate::args`] rewrites it).
-pub fn parse(line: Vec<OsString>) -> Result<Command, clap::Error> {
-    let mut cmd = command();
-    let m = cmd.try_get_matches_from_mut(line)?;
+/// Runs `check msi --sim` on its parsed arguments.
+pub fn run(m: &ArgMatches) -> Result<RunOutcome> {
     let number = |name: &str| *m.get_one::<u64>(name).expect("has a default");
     let (stores, evictions) = (number("stores"), number("evictions"));
     if stores + evictions > 100 || evictions == 100 {
-        return Err(cmd.error(
-            clap::error::ErrorKind::ArgumentConflict,
-            format!(
-                "--stores {stores} and --evictions {evictions} leave no room: together at most 100 percent, and evictions under 100 (the run counts loads and stores)"
-            ),
-        ));
+        anyhow::bail!(
+            "--stores {stores} and --evictions {evictions} leave no room: together at most 100 percent, and evictions under 100 (the run counts loads and stores)"
+        );
     }
     let bug = m.get_one::<String>("bug").cloned();
     let named = |name: &str| bug.as_deref() == Some(name);
-    Ok(Command::MsiSim(SimArgs {
+    simulate(&SimArgs {
         config: SimConfig {
             cores: number("cores") as usize,
             addrs: number("addresses") as usize,
@@ -135,11 +121,8 @@ pub fn parse(line: Vec<OsString>) -> Result<Command, clap::Error> {
                 .expect("has a default"),
         },
         bug,
-        format: match m.get_one::<String>("format").map(String::as_str) {
-            Some("json") => Format::Json,
-            _ => Format::Text,
-        },
-    }))
+        format: format_of(m),
+    })
 }
 
 /// One address's linearizability verdict.
@@ -149,12 +132,57 @@ pub struct AddressVerdict {
     pub address: String,
     /// Loads and stores checked.
     pub operations: usize,
-    /// `linearizable`, `not-linearizable` or `unknown`.
-    pub verdict: &'static str,
+    /// Linearizable, not, or unknown.
+    pub verdict: AddressResult,
     /// For a failure: the operation that could not be placed, and the last ones before it.
     pub why: Vec<String>,
     /// Configurations the search explored.
     pub explored: usize,
+}
+
+/// Whether one address's history is linearizable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AddressResult {
+    /// A linearization exists.
+    Linearizable,
+    /// None exists.
+    NotLinearizable,
+    /// The search ran out of time.
+    Unknown,
+}
+
+impl std::fmt::Display for AddressResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AddressResult::Linearizable => "linearizable",
+            AddressResult::NotLinearizable => "not-linearizable",
+            AddressResult::Unknown => "unknown",
+        })
+    }
+}
+
+/// What a run established, in the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SimResult {
+    /// Every check holds.
+    Holds,
+    /// A check failed.
+    Fails,
+    /// No check failed, but a linearizability check ran out of time.
+    Undecided,
+}
+
+impl SimResult {
+    /// The run's outcome: exit 0, 1 or 3.
+    pub fn outcome(self) -> RunOutcome {
+        match self {
+            SimResult::Holds => RunOutcome::Holds,
+            SimResult::Fails => RunOutcome::Fails,
+            SimResult::Undecided => RunOutcome::Unknown,
+        }
+    }
 }
 
 /// The JSON report of a run.
@@ -192,19 +220,19 @@ pub struct SimReport {
     pub check_seconds: f64,
     /// Whether every check holds.
     pub ok: bool,
-    /// `holds`, `fails`, or `undecided` (no check failed, but a linearizability check ran
-    /// out of time): the exit code is 0, 1 or 3.
-    pub result: &'static str,
+    /// Holds, fails, or undecided (no check failed, but a linearizability check ran out of
+    /// time): the exit code is 0, 1 or 3.
+    pub result: SimResult,
 }
 
-/// Runs `check msi --sim`.
-pub fn run(args: &SimArgs) -> Result<ExitCode> {
+/// Runs the simulator as `args` say and checks its recording.
+pub fn simulate(args: &SimArgs) -> Result<RunOutcome> {
     let c = args.config;
     if args.format == Format::Text {
         eprintln!(
             "msi --sim: {} cores x {} loads and stores on {} addresses, seed {}, bug: {}",
             c.cores,
-            crate::text::count(c.ops_per_core as usize),
+            count(c.ops_per_core as usize),
             c.addrs,
             c.seed,
             args.bug.as_deref().unwrap_or("none")
@@ -216,11 +244,7 @@ pub fn run(args: &SimArgs) -> Result<ExitCode> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => print!("{}", render(&report)),
     }
-    Ok(match report.result {
-        "holds" => ExitCode::SUCCESS,
-        "undecided" => ExitCode::from(3),
-        _ => ExitCode::from(1),
-    })
+    Ok(report.result.outcome())
 }
 
 /// Checks a recording: progress, SWMR from the logged intervals, and linearizability of
@@ -236,13 +260,16 @@ pub fn check_recording(run: &SimRun, bug: Option<String>) -> SimReport {
         || swmr.is_some()
         || linearizability
             .iter()
-            .any(|v| v.verdict == "not-linearizable")
+            .any(|v| v.verdict == AddressResult::NotLinearizable)
     {
-        "fails"
-    } else if linearizability.iter().any(|v| v.verdict == "unknown") {
-        "undecided"
+        SimResult::Fails
+    } else if linearizability
+        .iter()
+        .any(|v| v.verdict == AddressResult::Unknown)
+    {
+        SimResult::Undecided
     } else {
-        "holds"
+        SimResult::Holds
     };
     SimReport {
         exercise: "msi --sim",
@@ -268,7 +295,7 @@ pub fn check_recording(run: &SimRun, bug: Option<String>) -> SimReport {
         swmr_violation: swmr,
         linearizability,
         check_seconds: started.elapsed().as_secs_f64(),
-        ok: result == "holds",
+        ok: result == SimResult::Holds,
         result,
     }
 }
@@ -360,9 +387,9 @@ fn check_address(run: &SimRun, a: usize) -> AddressVerdict {
         address: addr(a),
         operations: history.len(),
         verdict: match verdict.result {
-            CheckResult::Ok => "linearizable",
-            CheckResult::Illegal => "not-linearizable",
-            CheckResult::Unknown => "unknown",
+            CheckResult::Ok => AddressResult::Linearizable,
+            CheckResult::Illegal => AddressResult::NotLinearizable,
+            CheckResult::Unknown => AddressResult::Unknown,
         },
         why,
         explored: verdict.explored,
@@ -440,9 +467,9 @@ fn render(r: &SimReport) -> String {
         "run: {} in {:.2} s: {} loads and stores ({:.0}/s), {} messages\n",
         r.outcome,
         r.run_seconds,
-        crate::text::count(r.completed_ops),
+        count(r.completed_ops),
         rate,
-        crate::text::count(r.messages as usize)
+        count(r.messages as usize)
     );
     for s in &r.stuck {
         out += &format!("  deadlock: {s}\n");
@@ -451,7 +478,7 @@ fn render(r: &SimReport) -> String {
         None => {
             out += &format!(
                 "SWMR (from the cores' logged states): holds over {} intervals\n",
-                crate::text::count(r.intervals)
+                count(r.intervals)
             )
         }
         Some(v) => out += &format!("SWMR (from the cores' logged states): VIOLATED: {v}\n"),
@@ -462,8 +489,8 @@ fn render(r: &SimReport) -> String {
             "  {}: {} ({} operations, {} configurations explored)\n",
             v.address,
             v.verdict,
-            crate::text::count(v.operations),
-            crate::text::count(v.explored)
+            count(v.operations),
+            count(v.explored)
         );
         for line in &v.why {
             out += &format!("    {line}\n");
@@ -471,9 +498,9 @@ fn render(r: &SimReport) -> String {
     }
     out += &format!("checks took {:.2} s\n\n", r.check_seconds);
     out += match r.result {
-        "holds" => "result: every check holds\n",
-        "undecided" => "result: undecided (a linearizability check ran out of time)\n",
-        _ => "result: FAILS\n",
+        SimResult::Holds => "result: every check holds\n",
+        SimResult::Undecided => "result: undecided (a linearizability check ran out of time)\n",
+        SimResult::Fails => "result: FAILS\n",
     };
     out
 }

@@ -1,5 +1,5 @@
 //! What a model-checking run found, as data. `--format json` serializes [`RunReport`] as
-//! is; [`crate::text`] renders the same content for people. The README documents the schema.
+//! is; [`super::text`] renders the same content for people. The README documents the schema.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -62,6 +62,17 @@ pub struct ExpectedFinding {
 }
 
 impl RunReport {
+    /// The run's outcome: an expected finding that was found, else what the verdict says.
+    pub fn outcome(&self) -> super::Outcome {
+        match self.verdict {
+            Verdict::Holds if self.expected_finding.as_ref().is_some_and(|f| f.found) => {
+                super::Outcome::ExpectedFinding
+            }
+            Verdict::Holds => super::Outcome::Holds,
+            Verdict::Fails => super::Outcome::Fails,
+        }
+    }
+
     /// Marks `property` as expected to be violated: a violation becomes
     /// [`Status::ViolatedAsExpected`], its absence [`Status::NotViolatedAsExpected`] (a
     /// failure: the run no longer shows what it claims to), and the verdict follows.

@@ -2,9 +2,9 @@
 //! breaks the property exactly at its end, and name every step and changed field in the
 //! model's protocol words.
 
-use crate::explore::{expectation_name, Checkable};
-use crate::report::{Change, Field, Step, Trace};
-use crate::shortest::Shortest;
+use super::report::{Change, Field, Step, Trace};
+use super::shortest::Shortest;
+use super::{expectation_name, Checkable};
 use anyhow::{anyhow, bail, Result};
 use stateright::{Expectation, Path};
 use std::collections::HashMap;

@@ -13,7 +13,7 @@
 //! reduction sound at all), expands each level on several threads, and merges the results
 //! in a fixed order, so the trace printed is the same whatever the thread count.
 
-use crate::explore::{Checkable, Representative};
+use super::{Checkable, Representative};
 use stateright::{Expectation, Model};
 use std::collections::{BTreeSet, HashSet};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
@@ -224,7 +224,7 @@ pub fn search_levels<M: Checkable>(
         if progress && started.elapsed().as_secs() >= 2 {
             eprintln!(
                 "{label}: depth {depth} done, {} distinct states, {:.0} s",
-                crate::text::count(visited.len()),
+                super::text::count(visited.len()),
                 started.elapsed().as_secs_f64()
             );
         }

@@ -1,13 +1,14 @@
 //! `check bench lin DIR`: how long the linearizability check takes on every history in a
 //! folder, in one run, so numbers can be compared with other checkers'.
 
+use super::models as lin_models;
+use super::{is_empty, read_history, Input, LinArgs, LinVerdict};
 use crate::args::Format;
-use crate::lin::{is_empty, read_history, Input, LinArgs};
-use crate::lin_models;
+use crate::engine::Outcome;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::path::PathBuf;
-use std::process::ExitCode;
+
 use std::time::Instant;
 
 /// What `check bench lin` was asked to do.
@@ -34,7 +35,7 @@ struct FileTiming {
     file: String,
     model: String,
     operations: usize,
-    verdict: &'static str,
+    verdict: LinVerdict,
     read_seconds: f64,
     check_seconds: f64,
 }
@@ -51,7 +52,7 @@ struct BenchReport {
 
 /// Runs `check bench lin`. Exits 0 once every file was checked; an unreadable file or
 /// one with no model is an input error (exit 2).
-pub fn lin(args: &BenchLinArgs) -> Result<ExitCode> {
+pub fn lin(args: &BenchLinArgs) -> Result<Outcome> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&args.dir)
         .with_context(|| format!("cannot read the folder {}", args.dir.display()))?
         .map(|entry| entry.map(|e| e.path()))
@@ -103,7 +104,7 @@ pub fn lin(args: &BenchLinArgs) -> Result<ExitCode> {
             args.runs
         ),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Holds)
 }
 
 /// Reads and checks one file `args.runs` times; the medians of the read and check times.

@@ -7,120 +7,18 @@
 //! (BFS bounded to 0, 1, 2, ... steps) finds a counterexample of minimal length: the
 //! first bound at which any safety property fails is the length of the shortest one.
 
-use crate::report::{Coverage, PropertyOutcome, RunReport, Status, Trace, Verdict, SCHEMA};
-use crate::shortest::{search_levels, shortest_unending, shortest_violation, Shortest};
-use crate::trace::{replay, replay_shortest};
+use super::replay::{replay, replay_shortest};
+use super::report::{Coverage, PropertyOutcome, RunReport, Status, Trace, Verdict, SCHEMA};
+use super::shortest::{search_levels, shortest_unending, shortest_violation, Shortest};
+use super::{
+    expectation_name, Checkable, Progress, Representative, RunLabel, RunOptions, Strategy,
+    SIMULATION_DEFAULT_TIMEOUT,
+};
 use anyhow::{anyhow, Result};
-use models::Protocol;
 use stateright::{Checker, CheckerBuilder, Expectation, HasDiscoveries, Model, Path, Property};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt::Debug;
-use std::hash::Hash;
-use std::io::{IsTerminal, Write};
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-
-/// How to explore the state space.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Strategy {
-    /// Depth-first, exhaustive unless bounded; uses symmetry reduction when the model has it.
-    Dfs,
-    /// Breadth-first, exhaustive unless bounded; stateright ignores symmetry under BFS.
-    Bfs,
-    /// Random walks from the initial state; never exhaustive.
-    Simulate,
-}
-
-impl Strategy {
-    /// The strategy's command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Strategy::Dfs => "dfs",
-            Strategy::Bfs => "bfs",
-            Strategy::Simulate => "simulate",
-        }
-    }
-}
-
-/// How long a simulation runs when neither `--timeout` nor `--max-states` bounds it.
-pub const SIMULATION_DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The knobs of one run that do not change the model itself.
-#[derive(Clone, Debug)]
-pub struct RunOptions {
-    /// The exploration strategy.
-    pub strategy: Strategy,
-    /// Checker threads for the exploration. Shortening always uses one thread, so that the
-    /// counterexample printed is the same on every run.
-    pub threads: usize,
-    /// Explore paths of at most this many steps.
-    pub depth: Option<usize>,
-    /// Stop after about this many generated states.
-    pub max_states: Option<usize>,
-    /// Stop after this much wall time.
-    pub timeout: Option<Duration>,
-    /// Identify states up to renaming of interchangeable processes (DFS and simulation).
-    pub symmetry: bool,
-    /// Seed for `simulate`.
-    pub seed: u64,
-    /// Print a progress line on stderr for runs longer than about 2 s.
-    pub progress: bool,
-}
-
-impl Default for RunOptions {
-    fn default() -> Self {
-        RunOptions {
-            strategy: Strategy::Dfs,
-            threads: default_threads(),
-            depth: None,
-            max_states: None,
-            timeout: None,
-            symmetry: true,
-            seed: 0,
-            progress: false,
-        }
-    }
-}
-
-/// The machine's available parallelism, or 1 if it cannot be read.
-pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// What a model needs for the harness to check it, explain it and replay its traces.
-pub trait Checkable:
-    Protocol<
-        State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
-        Action: Clone + Debug + PartialEq + Send + Sync + 'static,
-    > + Clone
-    + Send
-    + Sync
-    + 'static
-{
-}
-
-impl<M> Checkable for M
-where
-    M: Protocol + Clone + Send + Sync + 'static,
-    M::State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
-    M::Action: Clone + Debug + PartialEq + Send + Sync + 'static,
-{
-}
-
-/// A model's symmetry reduction: maps a state to the canonical member of its class under
-/// renaming of interchangeable processes. Properties must not depend on those names.
-pub type Representative<M> = fn(&<M as Model>::State) -> <M as Model>::State;
-
-/// Identifies a run in reports: the exercise, its bounds and its bug variant.
-#[derive(Clone, Debug)]
-pub struct RunLabel {
-    /// The exercise's registry name.
-    pub exercise: String,
-    /// The bound flags and their values.
-    pub bounds: BTreeMap<String, u64>,
-    /// The bug variant's name, if any.
-    pub bug: Option<String>,
-}
 
 /// Checks `model` and reports what was established.
 ///
@@ -378,15 +276,6 @@ fn with_depth<M: Model>(b: CheckerBuilder<M>, depth: Option<usize>) -> CheckerBu
     }
 }
 
-/// The property expectation's lowercase name.
-pub fn expectation_name(e: &Expectation) -> &'static str {
-    match e {
-        Expectation::Always => "always",
-        Expectation::Sometimes => "sometimes",
-        Expectation::Eventually => "eventually",
-    }
-}
-
 /// What an exploration saw.
 struct Explored<M: Model> {
     generated: usize,
@@ -425,65 +314,6 @@ where
         elapsed,
         discoveries: checker.discoveries(),
     })
-}
-
-/// A progress line on stderr once a run has taken more than about 2 s: rewritten in place
-/// on a terminal, one line every 10 s otherwise (so CI logs stay short).
-struct Progress {
-    enabled: bool,
-    tty: bool,
-    label: String,
-    last: Option<Instant>,
-    printed: bool,
-}
-
-impl Progress {
-    fn new(enabled: bool, label: &str) -> Self {
-        Progress {
-            enabled,
-            tty: std::io::stderr().is_terminal(),
-            label: label.to_string(),
-            last: None,
-            printed: false,
-        }
-    }
-
-    fn tick(&mut self, started: Instant, generated: usize, unique: usize) {
-        let elapsed = started.elapsed();
-        if !self.enabled || elapsed < Duration::from_secs(2) {
-            return;
-        }
-        let period = if self.tty { 1 } else { 10 };
-        if self
-            .last
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(period))
-        {
-            return;
-        }
-        self.last = Some(Instant::now());
-        let rate = generated as f64 / elapsed.as_secs_f64();
-        let line = format!(
-            "{}: {} states, {} unique, {}/s, {:.0} s",
-            self.label,
-            crate::text::count(generated),
-            crate::text::count(unique),
-            crate::text::count(rate as usize),
-            elapsed.as_secs_f64()
-        );
-        let mut err = std::io::stderr().lock();
-        if self.tty {
-            let _ = write!(err, "\r\x1b[K{line}");
-        } else {
-            let _ = writeln!(err, "{line}");
-        }
-        self.printed = true;
-    }
-
-    fn finish(&mut self) {
-        if self.tty && self.printed {
-            let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
-        }
-    }
 }
 
 /// Shortens the exploration's counterexample, replays the result and renders it.

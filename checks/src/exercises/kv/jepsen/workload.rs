@@ -4,7 +4,7 @@
 //! The same code drives the simulated cluster (on [`TurmoilNet`](impls::sim::net::TurmoilNet))
 //! and the real one (on [`TokioNet`](impls::sim::net::TokioNet)).
 
-use super::history::{Func, Kind, Recorder};
+use crate::jepsen::history::{Func, Kind, Recorder};
 use impls::kv::core::Consistency;
 use impls::kv::{Client, KvError};
 use impls::sim::net::Net;

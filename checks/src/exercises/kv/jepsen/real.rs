@@ -1,14 +1,14 @@
 //! `--real`: node processes on loopback, each this very executable re-run as the hidden
-//! `check kv-node` with its own data directory on the real filesystem; the nemesis kills
+//! `check kv --node` with its own data directory on the real filesystem; the nemesis kills
 //! them with SIGKILL and starts them again on the same directory. Not deterministic: the
 //! seed fixes the workload's choices and the fault schedule, not the interleaving.
 //!
 //! Partitions are not available: cutting loopback links needs iptables or network
 //! namespaces, and root.
 
-use super::history::{Clock, Event, Recorder};
 use super::workload::{final_reads, worker, WorkloadConfig};
 use super::{Params, FINAL_READ_ATTEMPTS, SETTLE};
+use crate::jepsen::history::{Clock, Event, Recorder};
 use anyhow::{bail, Context, Result};
 use impls::sim::faults::{Fault, Scheduled};
 use std::collections::BTreeMap;
@@ -55,7 +55,8 @@ impl Processes {
         let mut args = BTreeMap::new();
         for id in 1..=p.nodes {
             let mut a = vec![
-                "kv-node".to_string(),
+                crate::exercises::kv::EXERCISE.name.to_string(),
+                "--node".into(),
                 "--id".into(),
                 id.to_string(),
                 "--data".into(),
@@ -143,6 +144,41 @@ impl Drop for Processes {
         for id in ids {
             self.kill(id);
         }
+    }
+}
+
+/// The hidden `check kv --node ARGS`: one node of the key-value store, exactly as
+/// `kv-node ARGS`, so that `--real` needs no second executable.
+pub fn node_command() -> clap::Command {
+    clap::Command::new("node")
+        .about("Run one key-value store node, as kv-node does")
+        .disable_help_flag(true)
+        .arg(
+            clap::Arg::new("args")
+                .num_args(0..)
+                .trailing_var_arg(true)
+                .allow_hyphen_values(true)
+                .value_parser(clap::value_parser!(std::ffi::OsString)),
+        )
+}
+
+/// Runs the node until it is killed. Its exit codes are kept: 0, 1 for a runtime error
+/// and 2 for a usage error (which it has already printed).
+pub fn node_main(m: &clap::ArgMatches) -> Result<crate::engine::Outcome> {
+    use std::process::ExitCode;
+    let args = m
+        .get_many::<std::ffi::OsString>("args")
+        .map(|args| args.cloned().collect::<Vec<_>>())
+        .unwrap_or_default();
+    let code = impls::kv::cli::node_main(
+        std::iter::once(std::ffi::OsString::from("check kv --node")).chain(args),
+    );
+    if code == ExitCode::SUCCESS {
+        Ok(crate::engine::Outcome::Holds)
+    } else if code == ExitCode::from(crate::engine::outcome::ERROR_EXIT) {
+        bail!("kv-node: usage error (above)")
+    } else {
+        Ok(crate::engine::Outcome::Fails)
     }
 }
 

@@ -1,0 +1,178 @@
+//! `check list`: every exercise with its models, properties, variants and default bounds.
+
+use crate::args::Format;
+use crate::engine::{expectation_name, Outcome};
+use crate::exercises::{ChoiceFlag, Exercise, EXERCISES};
+use anyhow::Result;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+struct ListedBound {
+    flag: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+    help: &'static str,
+}
+
+#[derive(Serialize)]
+struct ListedProperty {
+    name: &'static str,
+    expectation: &'static str,
+}
+
+#[derive(Serialize)]
+struct ListedExercise {
+    name: &'static str,
+    summary: &'static str,
+    bounds: Vec<ListedBound>,
+    symmetry: bool,
+    properties: Vec<ListedProperty>,
+    variants: Vec<&'static models::Variant>,
+    /// `--spec` choices: other specifications the exercise can check.
+    specs: Vec<ListedSpec>,
+    /// The `--liveness` question and the known limitation it shows.
+    liveness: Option<ListedLiveness>,
+    /// `--protocol` choices, the default first, with the variants each takes.
+    protocols: Vec<ListedProtocol>,
+}
+
+#[derive(Serialize)]
+struct ListedProtocol {
+    name: &'static str,
+    summary: &'static str,
+    variants: Vec<&'static str>,
+    /// Default bounds of this protocol that differ from the exercise's.
+    bounds: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Serialize)]
+struct ListedSpec {
+    name: &'static str,
+    summary: &'static str,
+}
+
+#[derive(Serialize)]
+struct ListedLiveness {
+    property: &'static str,
+    expected: &'static str,
+}
+
+fn listed(e: &'static Exercise) -> ListedExercise {
+    ListedExercise {
+        name: e.name,
+        summary: e.summary,
+        bounds: e
+            .bounds
+            .iter()
+            .map(|b| ListedBound {
+                flag: b.flag,
+                default: b.default,
+                min: b.min,
+                max: b.max,
+                help: b.help,
+            })
+            .collect(),
+        symmetry: e.default_model().symmetry,
+        properties: e
+            .properties()
+            .into_iter()
+            .map(|(name, exp)| ListedProperty {
+                name,
+                expectation: expectation_name(&exp),
+            })
+            .collect(),
+        variants: e.variants(),
+        specs: e
+            .choices(ChoiceFlag::Spec)
+            .map(|s| ListedSpec {
+                name: s.name,
+                summary: s.summary,
+            })
+            .collect(),
+        liveness: e.liveness.map(|l| ListedLiveness {
+            property: l.property,
+            expected: l.meaning,
+        }),
+        protocols: e
+            .choices(ChoiceFlag::Protocol)
+            .map(|p| ListedProtocol {
+                name: p.name,
+                summary: p.summary,
+                variants: p.variants.iter().map(|v| v.name).collect(),
+                bounds: p.defaults.iter().copied().collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Prints every exercise.
+pub fn list(format: Format) -> Result<Outcome> {
+    let exercises: Vec<ListedExercise> = EXERCISES.iter().map(|e| listed(e)).collect();
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&exercises)?);
+        return Ok(Outcome::Holds);
+    }
+    for e in &exercises {
+        println!("{}: {}", e.name, e.summary);
+        let bounds: Vec<String> = e
+            .bounds
+            .iter()
+            .map(|b| format!("--{} {} ({}..={})", b.flag, b.default, b.min, b.max))
+            .collect();
+        println!("  default bounds: {}", bounds.join("  "));
+        for exp in ["always", "sometimes", "eventually"] {
+            let names: Vec<&str> = e
+                .properties
+                .iter()
+                .filter(|p| p.expectation == exp)
+                .map(|p| p.name)
+                .collect();
+            if !names.is_empty() {
+                println!("  {exp}: {}", names.join(", "));
+            }
+        }
+        println!("  bug variants (--bug NAME):");
+        let width = e.variants.iter().map(|v| v.name.len()).max().unwrap_or(0);
+        for v in &e.variants {
+            println!(
+                "    {:<width$}  {}; breaks {}",
+                v.name,
+                v.summary,
+                v.breaks.join(" or ")
+            );
+        }
+        if !e.specs.is_empty() {
+            println!("  other specifications (--spec NAME):");
+            let width = e.specs.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            for spec in &e.specs {
+                println!("    {:<width$}  {}", spec.name, spec.summary);
+            }
+        }
+        if !e.protocols.is_empty() {
+            println!(
+                "  protocols (--protocol NAME, default {}):",
+                e.protocols[0].name
+            );
+            let width = e.protocols.iter().map(|p| p.name.len()).max().unwrap_or(0);
+            for p in &e.protocols {
+                println!("    {:<width$}  {}", p.name, p.summary);
+                println!("    {:<width$}  variants: {}", "", p.variants.join(", "));
+                if !p.bounds.is_empty() {
+                    let bounds: Vec<String> =
+                        p.bounds.iter().map(|(f, v)| format!("--{f} {v}")).collect();
+                    println!("    {:<width$}  default bounds: {}", "", bounds.join("  "));
+                }
+            }
+        }
+        if let Some(l) = &e.liveness {
+            println!(
+                "  --liveness: eventually {}, expected to be violated: {}",
+                l.property, l.expected
+            );
+        }
+        println!();
+    }
+    Ok(Outcome::Holds)
+}
