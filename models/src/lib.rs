@@ -6,8 +6,16 @@
 //! relation, then the properties. Every model implements [`Protocol`], so that the `check`
 //! binary can print its counterexamples in protocol words rather than as `Debug` dumps.
 //!
+//! Where an exercise has an implementation, its model runs the implementation's sans-IO
+//! core (`impls::<exercise>::core`, an `impls::sansio::Core`): the model supplies the
+//! environment (a network that loses, duplicates and reorders, crashes, timeouts) and
+//! the core makes every protocol decision. Faithful ports of published TLA+ specs
+//! (`twopc::twophase`, `twopc::tcommit`) stand alone, to compare state counts with TLC.
+//!
 //! Every safety property of every model has at least one [`Variant`] (a known bug) that
 //! breaks it; the tests in each module and `check all` assert that the checker catches it.
+//! A variant that is a bug switch of the core takes its name and summary from there
+//! ([`Variant::of`]); the model adds only the properties it breaks.
 #![deny(missing_docs)]
 
 pub mod kv;
