@@ -1,5 +1,6 @@
 //! The Jepsen layer every exercise's runs of real code share: the recorded history of
-//! invocations and completions ([`history`]) and the report of a run ([`report`]).
+//! invocations and completions ([`history`]), the workload rules every client follows
+//! ([`workload`]), and the report of a run ([`report`]).
 //!
 //! A run is: a seeded fault schedule from [`impls::sim::faults`] (printed first, so it can
 //! be replayed), concurrent closed-loop clients recording each operation as a Jepsen
@@ -11,3 +12,4 @@
 
 pub mod history;
 pub mod report;
+pub mod workload;

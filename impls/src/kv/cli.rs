@@ -11,8 +11,10 @@ use super::core::{Bug, Consistency};
 use super::error::KvError;
 use super::node::{self, NodeConfig};
 use super::NodeId;
+use crate::sansio::BugSwitches;
 use crate::sim::net::{Storage, TokioNet};
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -54,8 +56,8 @@ struct NodeArgs {
     /// Heartbeat interval in milliseconds; a peer silent for four is down.
     #[arg(long = "heartbeat-ms", default_value_t = 100)]
     heartbeat_ms: u64,
-    /// Run with a known bug: async-read-repair, wall-clock-lww or sloppy-quorum.
-    #[arg(long, value_parser = parse_bug)]
+    /// Run with a known bug.
+    #[arg(long, value_enum)]
     bug: Option<Bug>,
     /// Skew this node's wall clock by this many milliseconds (only wall-clock-lww reads it).
     #[arg(
@@ -479,11 +481,17 @@ fn parse_consistency(s: &str) -> Result<Consistency, String> {
     Consistency::from_name(s).ok_or_else(|| format!("{s:?} is not one of one, quorum, all"))
 }
 
-fn parse_bug(s: &str) -> Result<Bug, String> {
-    Bug::from_name(s).ok_or_else(|| {
-        let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
-        format!("{s:?} is not one of {}", names.join(", "))
-    })
+/// `--bug` takes the core's bug names, and its help lists them with their summaries, so
+/// the command line has no list of its own to keep in step.
+impl ValueEnum for Bug {
+    fn value_variants<'a>() -> &'a [Self] {
+        <Bug as BugSwitches>::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let switch = self.switch();
+        Some(PossibleValue::new(switch.name).help(switch.summary))
+    }
 }
 
 #[cfg(test)]

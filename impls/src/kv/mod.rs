@@ -87,7 +87,8 @@
 //! - [`client`], [`error`]: the client library; [`cli`]: the `kv` and `kv-node` commands.
 //! - [`cluster`]: an in-process cluster for tests; [`bench`](mod@bench): the benchmark.
 //!
-//! Under turmoil the same node runs on [`TurmoilNet`] and [`Storage::Simulated`]; see
+//! Under turmoil the same node runs on [`TurmoilNet`](crate::sim::net::TurmoilNet) and
+//! [`Storage::Simulated`](crate::sim::net::Storage::Simulated); see
 //! `impls/tests/kv_sim.rs`.
 //!
 //! # Limits

@@ -1,6 +1,7 @@
 //! An exhaustive model of the quorum-replicated key-value store, built on the store's
 //! own protocol core (`impls::kv::core`): the coordinator and replica code checked here is
-//! the code the real `kv-node` runs.
+//! the code the real `kv-node` runs, stepped through the same `impls::sansio::Core`
+//! interface.
 //!
 //! # What is modelled
 //!
@@ -64,9 +65,11 @@ mod words;
 use crate::Variant;
 use im::{OrdMap, OrdSet};
 use impls::kv::core::{
-    self, Consistency, Coordinator, Msg, OpId, Outcome, Phase, Replica, Request,
+    self, Consistency, Coordinator, CoordinatorEffect, CoordinatorInput, Msg, OpId, Outcome, Phase,
+    Replica, ReplicaEffect, ReplicaInput, Request,
 };
 use impls::kv::NodeId;
+use impls::sansio::Core;
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::{Model, Property};
@@ -250,31 +253,23 @@ impl Bug {
         Bug::SloppyQuorum,
     ];
 
-    /// The variant's name, summary and the properties it breaks.
+    /// The variant's name, summary and the properties it breaks. The name and summary
+    /// are the core's ([`core::Bug::switch`], and [`core::CONSISTENCY_ONE`] for `one`);
+    /// only the properties are the model's.
     pub const fn variant(self) -> Variant {
         match self {
-            Bug::One => Variant {
-                name: "one",
-                summary: "R = W = 1: a read can miss an acknowledged write",
-                breaks: &["Linearizable", "NoLostAckedWrite"],
-            },
-            Bug::AsyncReadRepair => Variant {
-                name: "async-read-repair",
-                summary:
-                    "a get answers before its read repair is acknowledged: new-then-old inversion",
-                breaks: &["Linearizable"],
-            },
-            Bug::WallClockLww => Variant {
-                name: "wall-clock-lww",
-                summary:
-                    "versions are skewed wall-clock timestamps: a later put loses to an earlier one",
-                breaks: &["NoLostAckedWrite", "Linearizable"],
-            },
-            Bug::SloppyQuorum => Variant {
-                name: "sloppy-quorum",
-                summary: "hinted acknowledgements count towards the write quorum",
-                breaks: &["NoLostAckedWrite", "Linearizable"],
-            },
+            Bug::One => Variant::of(core::CONSISTENCY_ONE, &["Linearizable", "NoLostAckedWrite"]),
+            Bug::AsyncReadRepair => {
+                Variant::of(core::Bug::AsyncReadRepair.switch(), &["Linearizable"])
+            }
+            Bug::WallClockLww => Variant::of(
+                core::Bug::WallClockLww.switch(),
+                &["NoLostAckedWrite", "Linearizable"],
+            ),
+            Bug::SloppyQuorum => Variant::of(
+                core::Bug::SloppyQuorum.switch(),
+                &["NoLostAckedWrite", "Linearizable"],
+            ),
         }
     }
 
@@ -389,13 +384,27 @@ impl KvModel {
         (RF..self.nodes).find(up).or_else(|| (0..RF).find(up))
     }
 
-    /// Adds `sends` from `client` to the network; a message to a node that is down is
-    /// lost at once, as a send on a broken connection is.
-    fn send(&self, s: &mut KvState, client: Index, sends: Vec<(NodeId, Msg<(), Value>)>) {
-        for (to, msg) in sends {
-            let node = to as Index;
-            if s.nodes[node].up {
-                s.network.insert(Envelope { client, node, msg });
+    /// Carries out the effects of a step of `client`'s coordinator: a send joins the
+    /// network, except that a message to a node that is down is lost at once, as a send on
+    /// a broken connection is; a finished request returns to the client.
+    fn apply(&self, s: &mut KvState, client: Index, effects: Vec<CoordinatorEffect<(), Value>>) {
+        for effect in effects {
+            match effect {
+                CoordinatorEffect::Send { to, msg } => {
+                    let node = to as Index;
+                    if s.nodes[node].up {
+                        s.network.insert(Envelope { client, node, msg });
+                    }
+                }
+                CoordinatorEffect::Finished { op, outcome } => {
+                    self.complete(s, client, op, outcome)
+                }
+                // `invoke` reads the request's id from the effects; a refusal cannot
+                // happen (it checks that too); a client that gives up does not look back
+                // at the request.
+                CoordinatorEffect::Started { .. }
+                | CoordinatorEffect::Refused(_)
+                | CoordinatorEffect::Abandoned { .. } => {}
             }
         }
     }
@@ -428,14 +437,24 @@ impl KvModel {
     /// The node handles `env`; with `reply`, its reply reaches the coordinator.
     fn handle(&self, s: &mut KvState, env: Envelope, reply: bool) -> Option<()> {
         s.network.remove(&env);
-        let (answer, _) = s.nodes[env.node].store.step(env.msg)?;
+        let c = env.client;
+        let from = c as NodeId;
+        let effects = s.nodes[env.node]
+            .store
+            .step(ReplicaInput::Receive { from, msg: env.msg });
+        // A store is durable as soon as it changes (the real node fsyncs before it
+        // acknowledges): the persists have nothing left to do, and the reply is the send.
+        let answer = effects.into_iter().find_map(|e| match e {
+            ReplicaEffect::Send { msg, .. } => Some(msg),
+            ReplicaEffect::Persist { .. } | ReplicaEffect::HintDropped { .. } => None,
+        })?;
         if reply {
-            let c = env.client;
-            let effect = s.clients[c].coordinator.step(env.node as NodeId, answer);
-            self.send(s, c, effect.sends);
-            if let Some((op, outcome)) = effect.outcome {
-                self.complete(s, c, op, outcome);
-            }
+            let input = CoordinatorInput::Receive {
+                from: env.node as NodeId,
+                msg: answer,
+            };
+            let effects = s.clients[c].coordinator.step(input);
+            self.apply(s, c, effects);
         }
         Some(())
     }
@@ -463,16 +482,20 @@ impl KvModel {
             }
             Request::Get => RegisterOp::Read,
         };
-        let (op, effect) = s.clients[client]
-            .coordinator
-            .begin(
-                (),
-                request.clone(),
-                self.replicas(),
-                RF,
-                self.consistency(),
-                clock,
-            )
+        let effects = s.clients[client].coordinator.step(CoordinatorInput::Begin {
+            key: (),
+            request: request.clone(),
+            replicas: self.replicas(),
+            rf: RF,
+            consistency: self.consistency(),
+            clock,
+        });
+        let op = effects
+            .iter()
+            .find_map(|e| match e {
+                CoordinatorEffect::Started { op } => Some(*op),
+                _ => None,
+            })
             .expect("the key always has RF replicas");
         s.clients[client].ops.push(OpRecord {
             request,
@@ -482,7 +505,7 @@ impl KvModel {
         s.history
             .on_invoke((client, k), reg_op)
             .expect("one operation per thread");
-        self.send(s, client, effect.sends);
+        self.apply(s, client, effects);
     }
 
     /// Completes the client's pending operation `op` with `outcome`.
@@ -643,20 +666,30 @@ impl Model for KvModel {
                 replica,
                 fallback,
             } => {
-                let effect = next.clients[client].coordinator.hand_off(
-                    op,
-                    replica as NodeId,
-                    fallback as NodeId,
-                );
-                self.send(&mut next, client, effect.sends);
+                let effects = next.clients[client]
+                    .coordinator
+                    .step(CoordinatorInput::HandOff {
+                        op,
+                        replica: replica as NodeId,
+                        fallback: fallback as NodeId,
+                    });
+                self.apply(&mut next, client, effects);
             }
             KvAction::DeliverHint { holder, replica } => {
+                // The stores' effects are dropped: the stores are durable as they change,
+                // and the exchange is atomic, so there is no acknowledgement to send.
                 for (key, value) in s.nodes[holder].store.hints_for(replica as NodeId) {
                     let version = value.version;
-                    next.nodes[replica].store.write(key, value, None);
-                    next.nodes[holder]
-                        .store
-                        .hint_delivered(replica as NodeId, &key, version);
+                    next.nodes[replica].store.step(ReplicaInput::Store {
+                        key,
+                        value,
+                        hint_for: None,
+                    });
+                    next.nodes[holder].store.step(ReplicaInput::HintDelivered {
+                        replica: replica as NodeId,
+                        key,
+                        version,
+                    });
                 }
             }
             KvAction::GiveUp { client } => {
@@ -664,7 +697,10 @@ impl Model for KvModel {
                 record.status = OpStatus::GaveUp;
                 next.give_ups += 1;
                 let op = record.op;
-                next.clients[client].coordinator.abandon(op);
+                let effects = next.clients[client]
+                    .coordinator
+                    .step(CoordinatorInput::Abandon { op });
+                self.apply(&mut next, client, effects);
             }
         }
         Self::collect_garbage(&mut next);

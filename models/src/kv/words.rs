@@ -4,7 +4,9 @@
 use super::properties::{lost_acked_write, read_of_other_clients_write};
 use super::{Envelope, Index, KvAction, KvModel, KvState, OpStatus, Value};
 use crate::Protocol;
-use impls::kv::core::{Msg, Phase, Request, Versioned};
+use impls::kv::core::{Msg, Phase, ReplicaEffect, ReplicaInput, Request, Versioned};
+use impls::kv::NodeId;
+use impls::sansio::Core;
 
 fn node(n: Index) -> String {
     format!("n{}", n + 1)
@@ -61,8 +63,16 @@ fn envelope(e: &Envelope) -> String {
 /// The reply `e` gets, in words.
 fn reply(s: &KvState, e: &Envelope) -> String {
     let mut store = s.nodes[e.node].store.clone();
-    match store.step(e.msg.clone()) {
-        Some((answer, _)) => format!(
+    let input = ReplicaInput::Receive {
+        from: e.client as NodeId,
+        msg: e.msg.clone(),
+    };
+    let answer = store.step(input).into_iter().find_map(|e| match e {
+        ReplicaEffect::Send { msg, .. } => Some(msg),
+        _ => None,
+    });
+    match answer {
+        Some(answer) => format!(
             "{} -> {} {}",
             node(e.node),
             client(e.client),

@@ -3,6 +3,7 @@
 
 use super::{Bug, Consistency, Msg, OpId, Version, Versioned};
 use crate::kv::NodeId;
+use crate::sansio::{Core, Effect, EffectKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a client asked for.
@@ -121,17 +122,17 @@ impl<K: Clone, V: Clone> Coordination<K, V> {
         &self,
         op: OpId,
         targets: impl Iterator<Item = NodeId>,
-    ) -> Vec<(NodeId, Msg<K, V>)> {
+    ) -> Vec<CoordinatorEffect<K, V>> {
         let value = self.value.clone().expect("writes carry a value");
         targets
-            .map(|r| {
-                let msg = Msg::Write {
+            .map(|to| CoordinatorEffect::Send {
+                to,
+                msg: Msg::Write {
                     op,
                     key: self.key.clone(),
                     value: value.clone(),
                     hint_for: None,
-                };
-                (r, msg)
+                },
             })
             .collect()
     }
@@ -147,20 +148,101 @@ impl<K: Clone, V: Clone> Coordination<K, V> {
     }
 }
 
-/// What a step asks the driver to do.
+/// What a [`Coordinator`] steps on.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Effect<K, V> {
-    /// Messages to send, in order.
-    pub sends: Vec<(NodeId, Msg<K, V>)>,
-    /// A request that finished: reply to its client.
-    pub outcome: Option<(OpId, Outcome<V>)>,
+pub enum CoordinatorInput<K, V> {
+    /// A client's request for `key`, whose replicas are `replicas` out of a replication
+    /// factor `rf`. `clock` is the coordinator's wall-clock reading, used only by
+    /// [`Bug::WallClockLww`] (a core reads no clock: the driver supplies it).
+    Begin {
+        /// The key.
+        key: K,
+        /// The request.
+        request: Request<V>,
+        /// The key's replicas in the current ring, in preference order.
+        replicas: Vec<NodeId>,
+        /// The replication factor.
+        rf: usize,
+        /// How many replicas must answer.
+        consistency: Consistency,
+        /// The wall clock, for [`Bug::WallClockLww`].
+        clock: u64,
+    },
+    /// A replica's reply ([`Msg::ReadReply`] or [`Msg::WriteAck`]) from node `from`.
+    /// Replies for requests no longer in flight, from nodes that are not the key's
+    /// replicas, or for an earlier phase are ignored, as are requests.
+    Receive {
+        /// The replica (or fallback) that replied.
+        from: NodeId,
+        /// The reply.
+        msg: Msg<K, V>,
+    },
+    /// Cover `replica`, which has not acknowledged the write of request `op`, with a hint
+    /// sent to `fallback`. Does nothing unless the request is writing or repairing and the
+    /// replica is one of the key's, not yet known to hold the value and not yet hinted.
+    HandOff {
+        /// The request.
+        op: OpId,
+        /// The replica that has not acknowledged.
+        replica: NodeId,
+        /// The node to hold the hint.
+        fallback: NodeId,
+    },
+    /// Give up on request `op` (its client timed out); later replies are ignored.
+    Abandon {
+        /// The request.
+        op: OpId,
+    },
 }
 
-impl<K, V> Effect<K, V> {
-    fn none() -> Effect<K, V> {
-        Effect {
-            sends: Vec::new(),
-            outcome: None,
+/// What a [`Coordinator`] asks its driver to do, in the order returned.
+///
+/// A coordinator keeps nothing durable of its own (its incarnation is the node's business),
+/// so it never returns a [`EffectKind::Persist`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CoordinatorEffect<K, V> {
+    /// A [`CoordinatorInput::Begin`] started request `op`. It comes before the request's
+    /// first send, so the driver can note who waits for `op` before any reply can arrive.
+    Started {
+        /// The request's id, unique among this coordinator's requests in flight.
+        op: OpId,
+    },
+    /// A [`CoordinatorInput::Begin`] was refused: the key has fewer replicas than the
+    /// consistency level needs. Definite: nothing was sent.
+    Refused(Unavailable),
+    /// Send `msg` to node `to`.
+    Send {
+        /// The receiver.
+        to: NodeId,
+        /// The message.
+        msg: Msg<K, V>,
+    },
+    /// Request `op` finished: answer its client with `outcome`. Returned once per request.
+    Finished {
+        /// The request.
+        op: OpId,
+        /// How it finished.
+        outcome: Outcome<V>,
+    },
+    /// Request `op` was abandoned; this is what it was when given up, which tells whether
+    /// it may have taken effect ([`Coordination::may_have_taken_effect`]). Boxed: it is
+    /// much larger than the other effects and rare.
+    Abandoned {
+        /// The request.
+        op: OpId,
+        /// Its state when abandoned.
+        coordination: Box<Coordination<K, V>>,
+    },
+}
+
+impl<K, V> Effect for CoordinatorEffect<K, V> {
+    fn kind(&self) -> EffectKind {
+        match self {
+            CoordinatorEffect::Send { .. } => EffectKind::Send,
+            CoordinatorEffect::Started { .. }
+            | CoordinatorEffect::Refused(_)
+            | CoordinatorEffect::Finished { .. }
+            | CoordinatorEffect::Abandoned { .. } => EffectKind::Other,
         }
     }
 }
@@ -181,6 +263,8 @@ pub struct Unavailable {
 /// [`Bug::SloppyQuorum`]) acknowledged its value durably; a get answers only when
 /// `required` replicas are known to hold the value it returns (unless built with
 /// [`Bug::AsyncReadRepair`]).
+///
+/// It is driven through [`Core::step`]; the methods here only read its state.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Coordinator<K, V> {
     node: NodeId,
@@ -225,10 +309,7 @@ impl<K: Clone, V: Clone> Coordinator<K, V> {
         self.ops.iter().map(|(op, c)| (*op, c))
     }
 
-    /// Starts a request for `key`, whose replicas are `replicas` out of a replication
-    /// factor `rf`. `clock` is the coordinator's wall-clock reading, used only by
-    /// [`Bug::WallClockLww`].
-    pub fn begin(
+    fn begin(
         &mut self,
         key: K,
         request: Request<V>,
@@ -236,13 +317,13 @@ impl<K: Clone, V: Clone> Coordinator<K, V> {
         rf: usize,
         consistency: Consistency,
         clock: u64,
-    ) -> Result<(OpId, Effect<K, V>), Unavailable> {
+    ) -> Vec<CoordinatorEffect<K, V>> {
         let required = consistency.required(rf);
         if required == 0 || replicas.len() < required {
-            return Err(Unavailable {
+            return vec![CoordinatorEffect::Refused(Unavailable {
                 replicas: replicas.len(),
                 required,
-            });
+            })];
         }
         let op = self.next_op;
         self.next_op += 1;
@@ -258,7 +339,8 @@ impl<K: Clone, V: Clone> Coordinator<K, V> {
             hinted: BTreeSet::new(),
             answered: false,
         };
-        let sends = match (&c.request, self.bug) {
+        let mut effects = vec![CoordinatorEffect::Started { op }];
+        match (&c.request, self.bug) {
             (Request::Put(v), Some(Bug::WallClockLww)) => {
                 // The bug: the version is a timestamp; nothing is read first.
                 c.value = Some(Versioned {
@@ -270,34 +352,25 @@ impl<K: Clone, V: Clone> Coordinator<K, V> {
                     value: v.clone(),
                 });
                 c.phase = Phase::Write;
-                c.write_to(op, c.replicas.clone().into_iter())
+                effects.extend(c.write_to(op, c.replicas.clone().into_iter()));
             }
-            _ => c
-                .replicas
-                .iter()
-                .map(|&r| {
-                    let key = c.key.clone();
-                    (r, Msg::Read { op, key })
-                })
-                .collect(),
-        };
+            _ => effects.extend(c.replicas.iter().map(|&to| CoordinatorEffect::Send {
+                to,
+                msg: Msg::Read {
+                    op,
+                    key: c.key.clone(),
+                },
+            })),
+        }
         self.ops.insert(op, c);
-        Ok((
-            op,
-            Effect {
-                sends,
-                outcome: None,
-            },
-        ))
+        effects
     }
 
-    /// Handles a reply from `from`. Replies for requests no longer in flight, from nodes
-    /// that are not the key's replicas, or for an earlier phase are ignored.
-    pub fn step(&mut self, from: NodeId, msg: Msg<K, V>) -> Effect<K, V> {
+    fn receive(&mut self, from: NodeId, msg: Msg<K, V>) -> Vec<CoordinatorEffect<K, V>> {
         match msg {
             Msg::ReadReply { op, current } => self.on_read_reply(op, from, current),
             Msg::WriteAck { op, hint_for } => self.on_write_ack(op, from, hint_for),
-            Msg::Read { .. } | Msg::Write { .. } => Effect::none(),
+            Msg::Read { .. } | Msg::Write { .. } => Vec::new(),
         }
     }
 
@@ -306,16 +379,16 @@ impl<K: Clone, V: Clone> Coordinator<K, V> {
         op: OpId,
         from: NodeId,
         current: Option<Versioned<V>>,
-    ) -> Effect<K, V> {
+    ) -> Vec<CoordinatorEffect<K, V>> {
         let Some(c) = self.ops.get_mut(&op) else {
-            return Effect::none();
+            return Vec::new();
         };
         if c.phase != Phase::Query || !c.replicas.contains(&from) {
-            return Effect::none();
+            return Vec::new();
         }
         c.replies.insert(from, current);
         if c.replies.len() < c.required {
-            return Effect::none();
+            return Vec::new();
         }
         let newest = c
             .replies
@@ -337,26 +410,19 @@ impl<K: Clone, V: Clone> Coordinator<K, V> {
                 });
                 c.phase = Phase::Write;
                 c.replies.clear();
-                let sends = c.write_to(op, c.replicas.clone().into_iter());
-                Effect {
-                    sends,
-                    outcome: None,
-                }
+                c.write_to(op, c.replicas.clone().into_iter())
             }
             Request::Get => {
                 let Some(newest) = newest else {
                     // No replica read has the key: there is nothing to repair.
                     self.ops.remove(&op);
-                    return Effect {
-                        sends: Vec::new(),
-                        outcome: Some((
-                            op,
-                            Outcome::Read {
-                                value: None,
-                                repaired: false,
-                            },
-                        )),
-                    };
+                    return vec![CoordinatorEffect::Finished {
+                        op,
+                        outcome: Outcome::Read {
+                            value: None,
+                            repaired: false,
+                        },
+                    }];
                 };
                 c.holders = c
                     .replies
@@ -368,14 +434,13 @@ impl<K: Clone, V: Clone> Coordinator<K, V> {
                 c.value = Some(newest.clone());
                 if c.holders.len() >= c.required {
                     self.ops.remove(&op);
-                    let outcome = Outcome::Read {
-                        value: Some(newest),
-                        repaired: false,
-                    };
-                    return Effect {
-                        sends: Vec::new(),
-                        outcome: Some((op, outcome)),
-                    };
+                    return vec![CoordinatorEffect::Finished {
+                        op,
+                        outcome: Outcome::Read {
+                            value: Some(newest),
+                            repaired: false,
+                        },
+                    }];
                 }
                 // ABD's second phase: every replica not known to hold the value gets it,
                 // including those that did not answer, and the get answers once
@@ -387,31 +452,36 @@ impl<K: Clone, V: Clone> Coordinator<K, V> {
                     .copied()
                     .filter(|r| !c.holders.contains(r))
                     .collect();
-                let sends = c.write_to(op, stale.into_iter());
-                let mut outcome = None;
+                let mut effects = Vec::new();
                 if self.bug == Some(Bug::AsyncReadRepair) {
                     // The bug: answer now and let the repair finish in the background.
                     c.answered = true;
-                    outcome = Some((
+                    effects.push(CoordinatorEffect::Finished {
                         op,
-                        Outcome::Read {
+                        outcome: Outcome::Read {
                             value: Some(newest),
                             repaired: true,
                         },
-                    ));
+                    });
                 }
-                Effect { sends, outcome }
+                effects.extend(c.write_to(op, stale.into_iter()));
+                effects
             }
         }
     }
 
-    fn on_write_ack(&mut self, op: OpId, from: NodeId, hint_for: Option<NodeId>) -> Effect<K, V> {
+    fn on_write_ack(
+        &mut self,
+        op: OpId,
+        from: NodeId,
+        hint_for: Option<NodeId>,
+    ) -> Vec<CoordinatorEffect<K, V>> {
         let bug = self.bug;
         let Some(c) = self.ops.get_mut(&op) else {
-            return Effect::none();
+            return Vec::new();
         };
         if c.phase == Phase::Query {
-            return Effect::none();
+            return Vec::new();
         }
         match hint_for {
             None if c.replicas.contains(&from) => {
@@ -422,14 +492,14 @@ impl<K: Clone, V: Clone> Coordinator<K, V> {
             Some(r) if c.replicas.contains(&r) => {
                 c.hinted.insert(r);
             }
-            _ => return Effect::none(),
+            _ => return Vec::new(),
         }
         if !c.write_complete(bug) {
-            return Effect::none();
+            return Vec::new();
         }
         let c = self.ops.remove(&op).expect("the request is in flight");
         if c.answered {
-            return Effect::none();
+            return Vec::new();
         }
         let value = c.value.expect("writes carry a value");
         let outcome = match c.phase {
@@ -441,18 +511,17 @@ impl<K: Clone, V: Clone> Coordinator<K, V> {
                 repaired: true,
             },
         };
-        Effect {
-            sends: Vec::new(),
-            outcome: Some((op, outcome)),
-        }
+        vec![CoordinatorEffect::Finished { op, outcome }]
     }
 
-    /// Covers `replica`, which has not acknowledged the write of request `op`, with a hint
-    /// sent to `fallback`. Does nothing unless the request is writing or repairing and the
-    /// replica is one of the key's, not yet known to hold the value and not yet hinted.
-    pub fn hand_off(&mut self, op: OpId, replica: NodeId, fallback: NodeId) -> Effect<K, V> {
+    fn hand_off(
+        &mut self,
+        op: OpId,
+        replica: NodeId,
+        fallback: NodeId,
+    ) -> Vec<CoordinatorEffect<K, V>> {
         let Some(c) = self.ops.get_mut(&op) else {
-            return Effect::none();
+            return Vec::new();
         };
         if c.phase == Phase::Query
             || !c.replicas.contains(&replica)
@@ -460,7 +529,7 @@ impl<K: Clone, V: Clone> Coordinator<K, V> {
             || c.hinted.contains(&replica)
             || fallback == replica
         {
-            return Effect::none();
+            return Vec::new();
         }
         let msg = Msg::Write {
             op,
@@ -468,15 +537,48 @@ impl<K: Clone, V: Clone> Coordinator<K, V> {
             value: c.value.clone().expect("writes carry a value"),
             hint_for: Some(replica),
         };
-        Effect {
-            sends: vec![(fallback, msg)],
-            outcome: None,
-        }
+        vec![CoordinatorEffect::Send { to: fallback, msg }]
     }
 
-    /// Gives up on request `op` (its client timed out); later replies are ignored.
-    /// Returns the request as it was, to tell whether it may have taken effect.
-    pub fn abandon(&mut self, op: OpId) -> Option<Coordination<K, V>> {
-        self.ops.remove(&op)
+    fn abandon(&mut self, op: OpId) -> Vec<CoordinatorEffect<K, V>> {
+        match self.ops.remove(&op) {
+            Some(c) => vec![CoordinatorEffect::Abandoned {
+                op,
+                coordination: Box::new(c),
+            }],
+            None => Vec::new(),
+        }
+    }
+}
+
+impl<K: Clone, V: Clone> Core for Coordinator<K, V> {
+    type Input = CoordinatorInput<K, V>;
+    type Effect = CoordinatorEffect<K, V>;
+
+    /// Starts a request, takes a replica's reply, covers a replica with a hint, or gives a
+    /// request up.
+    ///
+    /// Guarantee: the effects are only [`CoordinatorEffect::Send`]s and notices to the
+    /// driver (no persists); a started request's [`CoordinatorEffect::Started`] precedes
+    /// its sends; a request is [`CoordinatorEffect::Finished`] at most once, and only as
+    /// the type's guarantees allow.
+    fn step(&mut self, input: CoordinatorInput<K, V>) -> Vec<CoordinatorEffect<K, V>> {
+        match input {
+            CoordinatorInput::Begin {
+                key,
+                request,
+                replicas,
+                rf,
+                consistency,
+                clock,
+            } => self.begin(key, request, replicas, rf, consistency, clock),
+            CoordinatorInput::Receive { from, msg } => self.receive(from, msg),
+            CoordinatorInput::HandOff {
+                op,
+                replica,
+                fallback,
+            } => self.hand_off(op, replica, fallback),
+            CoordinatorInput::Abandon { op } => self.abandon(op),
+        }
     }
 }

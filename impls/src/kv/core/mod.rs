@@ -5,6 +5,15 @@
 //! drivers: `models::kv` wraps it in a stateright model that explores every interleaving
 //! of a small cluster, and [`crate::kv::node`] runs it on real sockets or under turmoil.
 //!
+//! Both state machines have the workspace's one sans-IO shape, [`crate::sansio::Core`]:
+//! the [`Coordinator`] steps on a [`CoordinatorInput`] (a client's request, a replica's
+//! reply, a hand-off, giving up) and the [`Replica`] on a [`ReplicaInput`] (a
+//! coordinator's message, a handed-over hint, a delivered hint); each returns its effects
+//! in the order the driver must carry them out. A replica's write is a
+//! [`ReplicaEffect::Persist`] placed before the acknowledgement that promises it, so the
+//! rule that nothing is acknowledged before it is durable is stated by the effects
+//! themselves and checked by [`crate::sansio::check_durability_order`].
+//!
 //! # The protocol
 //!
 //! Every key has `RF` replicas, the first `RF` distinct nodes of the ring after the key's
@@ -37,10 +46,14 @@
 mod coordinator;
 mod replica;
 
-pub use coordinator::{Coordination, Coordinator, Effect, Outcome, Phase, Request, Unavailable};
-pub use replica::{Replica, WriteResult};
+pub use coordinator::{
+    Coordination, Coordinator, CoordinatorEffect, CoordinatorInput, Outcome, Phase, Request,
+    Unavailable,
+};
+pub use replica::{Replica, ReplicaEffect, ReplicaInput};
 
 use super::NodeId;
+use crate::sansio::{BugSwitch, BugSwitches};
 use serde::{Deserialize, Serialize};
 
 /// Orders the writes of one key. Versions are compared as `(counter, node, incarnation)`.
@@ -109,6 +122,9 @@ impl Consistency {
 
 /// Known bugs the core can be built with. The model checks that each is caught, and the
 /// real store can run with one switched on so that its histories are caught too.
+///
+/// Each bug's command-line name and one-sentence summary are written once, in
+/// [`Bug::switch`]; the model adds only which of its properties the bug breaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Bug {
     /// A get answers as soon as it has read `required` replicas and repairs stale
@@ -125,23 +141,59 @@ pub enum Bug {
 }
 
 impl Bug {
-    /// Every bug, in a fixed order.
-    pub const ALL: [Bug; 3] = [Bug::AsyncReadRepair, Bug::WallClockLww, Bug::SloppyQuorum];
-
-    /// The bug's name on the command line.
-    pub fn name(self) -> &'static str {
+    /// The bug's name and summary: the same as [`BugSwitches::switch`], and `const` so
+    /// that a model can build its table of variants in a `const`.
+    pub const fn switch(self) -> BugSwitch {
         match self {
-            Bug::AsyncReadRepair => "async-read-repair",
-            Bug::WallClockLww => "wall-clock-lww",
-            Bug::SloppyQuorum => "sloppy-quorum",
+            Bug::AsyncReadRepair => BugSwitch {
+                name: "async-read-repair",
+                summary:
+                    "a get answers before its read repair is acknowledged: new-then-old inversion",
+            },
+            Bug::WallClockLww => BugSwitch {
+                name: "wall-clock-lww",
+                summary:
+                    "versions are skewed wall-clock timestamps: a later put loses to an earlier one",
+            },
+            Bug::SloppyQuorum => BugSwitch {
+                name: "sloppy-quorum",
+                summary: "hinted acknowledgements count towards the write quorum",
+            },
         }
     }
 
-    /// Parses a bug's command-line name.
+    /// The bug's name on the command line: the same as [`BugSwitches::name`], kept
+    /// inherent so that callers need not import the trait.
+    pub fn name(self) -> &'static str {
+        self.switch().name
+    }
+
+    /// Looks a bug up by its command-line name: the same as [`BugSwitches::from_name`],
+    /// kept inherent so that callers need not import the trait.
     pub fn from_name(name: &str) -> Option<Bug> {
-        Bug::ALL.into_iter().find(|b| b.name() == name)
+        <Bug as BugSwitches>::from_name(name)
     }
 }
+
+impl BugSwitches for Bug {
+    const ALL: &'static [Bug] = &[Bug::AsyncReadRepair, Bug::WallClockLww, Bug::SloppyQuorum];
+
+    fn switch(self) -> BugSwitch {
+        Bug::switch(self)
+    }
+}
+
+/// The `one` variant, which every `--bug` that names a kv variant accepts (the model's,
+/// and `check kv --jepsen`'s): the correct core run at [`Consistency::One`].
+///
+/// It is not a [`Bug`]: the core has no switch for it, because reading and writing one
+/// replica is a configuration every Dynamo-style store offers, not a mistake in its code.
+/// Its name and summary are written here, next to the core's bugs, so that every command
+/// line that accepts it takes them from one place.
+pub const CONSISTENCY_ONE: BugSwitch = BugSwitch {
+    name: "one",
+    summary: "R = W = 1: a read can miss an acknowledged write",
+};
 
 /// Identifies a request at its coordinator; replies carry it back. Unique among the
 /// coordinator's requests in flight.

@@ -15,11 +15,13 @@
 use super::outbox::Outbox;
 use super::record;
 use super::state::{Link, State};
+use crate::kv::core::ReplicaInput;
 use crate::kv::error::{ErrorCode, KvError};
 use crate::kv::membership::Membership;
 use crate::kv::ring::Ring;
 use crate::kv::wire::{self, Admin, PeerFrame, Response};
 use crate::kv::NodeId;
+use crate::sansio::Core;
 use std::sync::Arc;
 
 /// Hints sent to one replica per delivery round: enough to drain a large backlog quickly,
@@ -120,7 +122,7 @@ impl State {
         let transfers = copies.len();
         for (r, key, value) in copies {
             self.stats.transfers += 1;
-            self.store(me, key, value, Some(r), None);
+            self.store(key, value, Some(r), None);
         }
         let redirected = self.redirect_orphan_hints();
         if transfers + redirected > 0 {
@@ -160,11 +162,14 @@ impl State {
                 if hint_for.is_some() {
                     self.stats.transfers += 1;
                 }
-                self.store(me, key.clone(), value.clone(), hint_for, None);
+                self.store(key.clone(), value.clone(), hint_for, None);
             }
-            self.replica.hint_delivered(orphan, &key, version);
-            self.commit
-                .append(|b| record::hint_done(b, orphan, &key, &version), None);
+            let effects = self.replica.step(ReplicaInput::HintDelivered {
+                replica: orphan,
+                key: key.clone(),
+                version,
+            });
+            self.replica_effects(&key, effects, None);
         }
         count
     }

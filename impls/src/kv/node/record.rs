@@ -9,13 +9,15 @@
 //! - one `Boot` record per start: their number is the node's incarnation, which keeps the
 //!   versions its coordinator issues unique across restarts.
 //!
-//! Replay applies records in log order through [`Replica::write`], which is idempotent and
+//! Replay applies records in log order through the replica's own step
+//! ([`ReplicaInput::Store`] and [`ReplicaInput::HintDelivered`]), which is idempotent and
 //! keeps the highest version, so the recovered store is exactly the acknowledged state.
 
-use crate::kv::core::{Replica, Version, Versioned};
+use crate::kv::core::{Replica, ReplicaInput, Version, Versioned};
 use crate::kv::membership::Membership;
 use crate::kv::wire::{self, Dec, Enc, WireError};
 use crate::kv::NodeId;
+use crate::sansio::Core;
 use std::io;
 
 const BOOT: u8 = 1;
@@ -91,6 +93,8 @@ pub(crate) fn replay(records: &[Vec<u8>]) -> io::Result<Recovery> {
     Ok(r)
 }
 
+/// Applies one record. The replica's effects are dropped: what they ask to log is the
+/// record being replayed, and a replica replaying its log sends nothing.
 fn apply(r: &mut Recovery, record: &[u8]) -> Result<(), WireError> {
     let mut d = Dec::new(record);
     match d.u8()? {
@@ -98,19 +102,31 @@ fn apply(r: &mut Recovery, record: &[u8]) -> Result<(), WireError> {
         VALUE => {
             let key = d.str(wire::MAX_KEY_BYTES, "key")?;
             let value = d.versioned()?;
-            r.replica.write(key, value, None);
+            r.replica.step(ReplicaInput::Store {
+                key,
+                value,
+                hint_for: None,
+            });
         }
         HINT => {
             let replica = d.u32()?;
             let key = d.str(wire::MAX_KEY_BYTES, "key")?;
             let value = d.versioned()?;
-            r.replica.write(key, value, Some(replica));
+            r.replica.step(ReplicaInput::Store {
+                key,
+                value,
+                hint_for: Some(replica),
+            });
         }
         HINT_DONE => {
             let replica = d.u32()?;
             let key = d.str(wire::MAX_KEY_BYTES, "key")?;
             let version = d.version()?;
-            r.replica.hint_delivered(replica, &key, version);
+            r.replica.step(ReplicaInput::HintDelivered {
+                replica,
+                key,
+                version,
+            });
         }
         MEMBERSHIP => {
             let m = wire::decode_membership(&mut d)?;

@@ -1,6 +1,6 @@
-//! A node's protocol state and the synchronous logic that drives the sans-IO core: it
-//! turns the coordinator's effects into frames on peer links, runs the local replica
-//! without the network (but through the log), and answers clients.
+//! A node's protocol state and the synchronous logic that drives the sans-IO core through
+//! its [`Core::step`]: it turns the coordinator's effects into frames on peer links, runs
+//! the local replica without the network (but through the log), and answers clients.
 //!
 //! Everything here runs under the node's one state lock and never awaits: the tasks that
 //! own sockets decode frames, take the lock, call in here, and let go. Outgoing frames are
@@ -11,7 +11,8 @@ use super::outbox::Outbox;
 use super::record;
 use super::NodeConfig;
 use crate::kv::core::{
-    Bug, Consistency, Coordinator, Effect, Msg, OpId, Outcome, Phase, Replica, Request, WriteResult,
+    Bug, Consistency, Coordinator, CoordinatorEffect, CoordinatorInput, Msg, OpId, Outcome, Phase,
+    Replica, ReplicaEffect, ReplicaInput, Request, Versioned,
 };
 use crate::kv::error::{ErrorCode, KvError};
 use crate::kv::membership::Membership;
@@ -19,6 +20,7 @@ use crate::kv::ring::Ring;
 use crate::kv::stats::Stats;
 use crate::kv::wire::{self, PeerFrame, Response};
 use crate::kv::NodeId;
+use crate::sansio::Core;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,11 +73,9 @@ pub(crate) struct State {
     pub(crate) durable_lsn: u64,
     pub(crate) commit: Arc<CommitQueue>,
     pub(crate) stats: Stats,
-    /// Messages from the coordinator not yet delivered; see [`State::effect`].
+    /// Messages from the coordinator not yet delivered; see [`State::effects`].
     outq: VecDeque<(NodeId, Msg<String, String>)>,
     draining: bool,
-    /// Reused for encoding a record before the replica decides whether it is needed.
-    scratch: Vec<u8>,
 }
 
 impl State {
@@ -113,7 +113,6 @@ impl State {
             },
             outq: VecDeque::new(),
             draining: false,
-            scratch: Vec::new(),
         }
     }
 
@@ -157,34 +156,46 @@ impl State {
             return;
         }
         let replicas = self.ring.replicas(key.as_bytes(), self.rf);
-        let started = self
-            .coord
-            .begin(key, request, replicas, self.rf, consistency, wall_clock_us);
-        match started {
-            Err(u) => {
-                self.stats.unavailable += 1;
-                let e = KvError::unavailable(format!(
-                    "the key has {} replicas and {} needs {}",
-                    u.replicas,
-                    consistency.name(),
-                    u.required
-                ));
-                respond(client, id, &Response::Error(e));
-            }
-            Ok((op, effect)) => {
-                self.waiting.insert(
-                    op,
-                    Waiter {
-                        client: Arc::clone(client),
-                        id,
-                        _slot: slot,
-                    },
-                );
-                self.deadlines
-                    .push_back((Instant::now() + self.request_timeout, op));
-                self.effect(effect);
+        let effects = self.coord.step(CoordinatorInput::Begin {
+            key,
+            request,
+            replicas,
+            rf: self.rf,
+            consistency,
+            clock: wall_clock_us,
+        });
+        let mut slot = slot;
+        let mut rest = Vec::with_capacity(effects.len());
+        for effect in effects {
+            match effect {
+                CoordinatorEffect::Refused(u) => {
+                    self.stats.unavailable += 1;
+                    let e = KvError::unavailable(format!(
+                        "the key has {} replicas and {} needs {}",
+                        u.replicas,
+                        consistency.name(),
+                        u.required
+                    ));
+                    respond(client, id, &Response::Error(e));
+                }
+                // The waiter is in place before the request's sends go out (below), so a
+                // reply from this node's own replica finds it.
+                CoordinatorEffect::Started { op } => {
+                    self.waiting.insert(
+                        op,
+                        Waiter {
+                            client: Arc::clone(client),
+                            id,
+                            _slot: slot.take(),
+                        },
+                    );
+                    self.deadlines
+                        .push_back((Instant::now() + self.request_timeout, op));
+                }
+                other => rest.push(other),
             }
         }
+        self.effects(rest);
     }
 
     /// Refuses a request, definitely, when this node is not a member or fewer of the
@@ -245,29 +256,42 @@ impl State {
 
     // ----- the coordinator's effects ---------------------------------------------------
 
-    /// Carries out a coordinator effect: answers the client if the request finished, and
-    /// delivers its messages, to peers through their links and to this node's own replica
-    /// directly. A local delivery can make the coordinator step again (a local read reply
-    /// may complete the query phase), which lands here re-entrantly; such messages join
-    /// the queue that the outermost call drains, so messages go out in the order the
-    /// coordinator produced them.
-    pub(crate) fn effect(&mut self, effect: Effect<String, String>) {
-        if let Some((op, outcome)) = effect.outcome {
-            self.finish(op, outcome);
+    /// Carries out a coordinator step's effects, in order: answers the client of a
+    /// request that finished, and delivers messages, to peers through their links and to
+    /// this node's own replica directly. A local delivery can make the coordinator step
+    /// again (a local read reply may complete the query phase), which lands here
+    /// re-entrantly; such messages join the queue that the outermost call drains, so
+    /// messages go out in the order the coordinator produced them.
+    ///
+    /// [`CoordinatorEffect::Started`] and [`CoordinatorEffect::Refused`] answer a `Begin`,
+    /// and [`CoordinatorEffect::Abandoned`] an `Abandon`: their callers handle them, and
+    /// they are ignored here.
+    pub(crate) fn effects(&mut self, effects: Vec<CoordinatorEffect<String, String>>) {
+        let mut write_started = false;
+        for effect in effects {
+            match effect {
+                CoordinatorEffect::Finished { op, outcome } => self.finish(op, outcome),
+                CoordinatorEffect::Send { to, msg } => {
+                    if let Msg::Write {
+                        op, hint_for: None, ..
+                    } = &msg
+                    {
+                        if !write_started {
+                            // The write (or repair) phase starts now: replicas that have
+                            // not acknowledged it by the hand-off delay get a hint on a
+                            // fallback.
+                            write_started = true;
+                            self.handoffs
+                                .push_back((Instant::now() + self.handoff_delay, *op));
+                        }
+                    }
+                    self.outq.push_back((to, msg));
+                }
+                CoordinatorEffect::Started { .. }
+                | CoordinatorEffect::Refused(_)
+                | CoordinatorEffect::Abandoned { .. } => {}
+            }
         }
-        let write = effect.sends.iter().find_map(|(_, m)| match m {
-            Msg::Write {
-                op, hint_for: None, ..
-            } => Some(*op),
-            _ => None,
-        });
-        if let Some(op) = write {
-            // The write (or repair) phase starts now: replicas that have not acknowledged
-            // it by the hand-off delay get a hint on a fallback.
-            self.handoffs
-                .push_back((Instant::now() + self.handoff_delay, op));
-        }
-        self.outq.extend(effect.sends);
         if self.draining {
             return;
         }
@@ -316,11 +340,18 @@ impl State {
         let Some(fallback) = self.fallback(c.key(), replica) else {
             return;
         };
-        let effect = self.coord.hand_off(op, replica, fallback);
-        if !effect.sends.is_empty() {
+        let effects = self.coord.step(CoordinatorInput::HandOff {
+            op,
+            replica,
+            fallback,
+        });
+        if effects
+            .iter()
+            .any(|e| matches!(e, CoordinatorEffect::Send { .. }))
+        {
             self.stats.handoffs += 1;
         }
-        self.effect(effect);
+        self.effects(effects);
     }
 
     /// The fallback for `replica` of `key`: the first live node after the replicas in the
@@ -372,7 +403,15 @@ impl State {
             self.deadlines.pop_front();
             // A get under AsyncReadRepair answered already but keeps repairing: abandon it
             // all the same, so the coordinator forgets it.
-            let Some(c) = self.coord.abandon(op) else {
+            let abandoned = self
+                .coord
+                .step(CoordinatorInput::Abandon { op })
+                .into_iter()
+                .find_map(|e| match e {
+                    CoordinatorEffect::Abandoned { coordination, .. } => Some(coordination),
+                    _ => None,
+                });
+            let Some(c) = abandoned else {
                 continue;
             };
             let Some(w) = self.waiting.remove(&op) else {
@@ -426,8 +465,8 @@ impl State {
     pub(crate) fn reply(&mut self, to: NodeId, frame: PeerFrame) {
         if to == self.id {
             if let PeerFrame::Core(msg) = frame {
-                let effect = self.coord.step(to, msg);
-                self.effect(effect);
+                let effects = self.coord.step(CoordinatorInput::Receive { from: to, msg });
+                self.effects(effects);
             }
             return;
         }
@@ -455,68 +494,122 @@ impl State {
 
     /// The replica's side of a coordinator's message from `from` (possibly this node).
     pub(crate) fn on_replica_msg(&mut self, from: NodeId, msg: Msg<String, String>) {
-        match msg {
-            Msg::Read { op, key } => {
-                let current = self.replica.get(&key).cloned();
-                let frame = PeerFrame::Core(Msg::ReadReply { op, current });
-                self.reply_after_sync(from, &key, frame);
-            }
-            Msg::Write {
-                op,
-                key,
-                value,
-                hint_for,
-            } => {
-                let ack = PeerFrame::Core(Msg::WriteAck { op, hint_for });
+        let key = match &msg {
+            Msg::Read { key, .. } => key.clone(),
+            Msg::Write { key, hint_for, .. } => {
                 if hint_for.is_some() && from != self.id {
                     self.stats.hints_stored += 1;
                 }
-                self.store(from, key, value, hint_for, Some(ack));
+                key.clone()
             }
             // Replies are for the coordinator.
-            reply @ (Msg::ReadReply { .. } | Msg::WriteAck { .. }) => {
-                let effect = self.coord.step(from, reply);
-                self.effect(effect);
+            Msg::ReadReply { .. } | Msg::WriteAck { .. } => {
+                let effects = self.coord.step(CoordinatorInput::Receive { from, msg });
+                self.effects(effects);
+                return;
             }
+        };
+        let effects = self.replica.step(ReplicaInput::Receive { from, msg });
+        self.replica_effects(&key, effects, None);
+    }
+
+    /// Stores a value (or a hint) that no coordinator waits for: a hint handed over by its
+    /// holder, or a copy or hint made because the ring changed. If it changed anything it
+    /// is logged, and `ack` is sent once what it promises is durable.
+    pub(crate) fn store(
+        &mut self,
+        key: String,
+        value: Versioned<String>,
+        hint_for: Option<NodeId>,
+        ack: Option<Done>,
+    ) {
+        let effects = self.replica.step(ReplicaInput::Store {
+            key: key.clone(),
+            value,
+            hint_for,
+        });
+        self.replica_effects(&key, effects, ack);
+    }
+
+    /// Carries out the effects of a replica step about `key`, in order, and then `then`, a
+    /// reply the node adds to a step on a handed-over hint (whose acknowledgement is not a
+    /// protocol message).
+    ///
+    /// A persist is appended to the log, and the reply right after it (the core puts a
+    /// write's acknowledgement there) is released with the batch that makes the record
+    /// durable. A reply that follows no persist of its step promises what earlier steps
+    /// stored: it waits until `key`'s newest record is durable (see
+    /// [`State::reply_after_sync`]), or, for a hint's acknowledgement, until everything
+    /// queued is (hints are not tracked by key).
+    pub(crate) fn replica_effects(
+        &mut self,
+        key: &str,
+        effects: Vec<ReplicaEffect<String, String>>,
+        then: Option<Done>,
+    ) {
+        let mut then = then;
+        let mut persisted = false;
+        let mut effects = effects.into_iter().peekable();
+        while let Some(effect) = effects.next() {
+            match effect {
+                ReplicaEffect::Persist {
+                    key,
+                    value,
+                    hint_for,
+                } => {
+                    let done = match effects.next_if(|e| matches!(e, ReplicaEffect::Send { .. })) {
+                        Some(ReplicaEffect::Send { to, msg }) => Some(Done {
+                            to,
+                            frame: PeerFrame::Core(msg),
+                        }),
+                        _ if effects.peek().is_none() => then.take(),
+                        _ => None,
+                    };
+                    let lsn = self
+                        .commit
+                        .append(|b| record::write(b, &key, &value, hint_for), done);
+                    if hint_for.is_none() {
+                        self.unsynced.insert(key, lsn);
+                    }
+                    persisted = true;
+                }
+                ReplicaEffect::HintDropped {
+                    replica,
+                    key,
+                    version,
+                } => {
+                    // Not synced on its own: if it is lost, the hint is delivered again.
+                    self.commit
+                        .append(|b| record::hint_done(b, replica, &key, &version), None);
+                }
+                ReplicaEffect::Send { to, msg } => {
+                    let frame = PeerFrame::Core(msg);
+                    self.release(persisted, key, Done { to, frame });
+                }
+            }
+        }
+        if let Some(done) = then {
+            self.release(persisted, key, done);
         }
     }
 
-    /// Writes a value (or a hint) to the replica; if it changed anything, logs it, and
-    /// sends `ack` to `from` once the record is durable. A write the replica already
-    /// holds is acknowledged once what it holds is durable.
-    pub(crate) fn store(
-        &mut self,
-        from: NodeId,
-        key: String,
-        value: crate::kv::core::Versioned<String>,
-        hint_for: Option<NodeId>,
-        ack: Option<PeerFrame>,
-    ) {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        record::write(&mut scratch, &key, &value, hint_for);
-        let key_for_map = key.clone();
-        let result = self.replica.write(key, value, hint_for);
-        match result {
-            WriteResult::Stored | WriteResult::Hinted => {
-                let done = ack.map(|frame| Done { to: from, frame });
-                let lsn = self.commit.append(|b| b.extend_from_slice(&scratch), done);
-                if result == WriteResult::Stored {
-                    self.unsynced.insert(key_for_map, lsn);
-                }
-            }
-            WriteResult::AlreadyNewer => {
-                if let Some(frame) = ack {
-                    if hint_for.is_none() {
-                        self.reply_after_sync(from, &key_for_map, frame);
-                    } else {
-                        // The newer hint may be in a batch still being written.
-                        self.commit.barrier(Done { to: from, frame });
-                    }
-                }
-            }
+    /// Sends a replica's reply about `key` once what it promises is durable: behind every
+    /// queued record if its step persisted something or it acknowledges a hint, else
+    /// behind `key`'s newest record.
+    fn release(&mut self, persisted: bool, key: &str, done: Done) {
+        let hint_ack = matches!(
+            done.frame,
+            PeerFrame::Core(Msg::WriteAck {
+                hint_for: Some(_),
+                ..
+            })
+        );
+        if persisted || hint_ack {
+            // A hint already held may be in a batch still being written.
+            self.commit.barrier(done);
+        } else {
+            self.reply_after_sync(done.to, key, done.frame);
         }
-        self.scratch = scratch;
     }
 
     /// Records that the batch up to `lsn` is durable.
@@ -541,21 +634,22 @@ impl State {
         match frame {
             PeerFrame::Core(msg) => self.on_replica_msg(from, msg),
             PeerFrame::HintWrite { key, value } => {
-                let ack = PeerFrame::HintAck {
+                let frame = PeerFrame::HintAck {
                     key: key.clone(),
                     version: value.version,
                 };
-                self.store(from, key, value, None, Some(ack));
+                self.store(key, value, None, Some(Done { to: from, frame }));
             }
             PeerFrame::HintAck { key, version } => {
-                let before = self.replica.hint_count();
-                self.replica.hint_delivered(from, &key, version);
-                if self.replica.hint_count() < before {
+                let effects = self.replica.step(ReplicaInput::HintDelivered {
+                    replica: from,
+                    key: key.clone(),
+                    version,
+                });
+                if !effects.is_empty() {
                     self.stats.hints_delivered += 1;
-                    // Not synced on its own: if it is lost, the hint is delivered again.
-                    self.commit
-                        .append(|b| record::hint_done(b, from, &key, &version), None);
                 }
+                self.replica_effects(&key, effects, None);
             }
             PeerFrame::Membership(m) => {
                 self.adopt(m);

@@ -221,7 +221,7 @@ pub fn bug_and_consistency(
     };
     match bug {
         None => Ok((None, level.unwrap_or(Consistency::Quorum))),
-        Some("one") => match level {
+        Some(name) if name == impls::kv::core::CONSISTENCY_ONE.name => match level {
             None | Some(Consistency::One) => Ok((None, Consistency::One)),
             Some(other) => bail!(
                 "--bug one means --consistency one; it cannot be combined with --consistency {}",
@@ -230,9 +230,10 @@ pub fn bug_and_consistency(
         },
         Some(name) => match Bug::from_name(name) {
             Some(b) => Ok((Some(b), level.unwrap_or(Consistency::Quorum))),
-            None => bail!(
-                "unknown bug '{name}'; the bugs are one, async-read-repair, wall-clock-lww, sloppy-quorum"
-            ),
+            None => {
+                let names: Vec<&str> = models::kv::VARIANTS.iter().map(|v| v.name).collect();
+                bail!("unknown bug '{name}'; the bugs are {}", names.join(", "))
+            }
         },
     }
 }
@@ -403,7 +404,7 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
         ..CheckSettings::default()
     };
     let mut lin = check_history(&Kv, &operations, &settings, Input::Jsonl)?;
-    let ops = history::pair(&events, workload::final_process(p.clients));
+    let ops = history::pair(&events, crate::jepsen::workload::final_process(p.clients));
     let outcome = report::Outcome::new(
         report::RunMeta {
             schema: "check-kv-jepsen/1",
