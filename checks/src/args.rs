@@ -251,6 +251,20 @@ fn exercise_command(e: &'static Exercise) -> Cli {
     cmd
 }
 
+/// A `--NAME N` flag taking a whole number in `range`, for modes' command lines.
+pub(crate) fn number_arg(name: &'static str, range: std::ops::RangeInclusive<u64>) -> Arg {
+    Arg::new(name)
+        .long(name)
+        .value_name("N")
+        .value_parser(value_parser!(u64).range(range))
+}
+
+/// The value of a number flag that has a default.
+pub(crate) fn number_of(m: &ArgMatches, name: &str) -> u64 {
+    *m.get_one::<u64>(name)
+        .unwrap_or_else(|| panic!("--{name} has a default"))
+}
+
 /// The output format a command's matches ask for (`--format` is global).
 pub fn format_of(m: &ArgMatches) -> Format {
     match m.get_one::<String>("format").map(String::as_str) {

@@ -1,6 +1,8 @@
-//! `check msi --sim` as users run it: the concurrent simulator with 4 cores × 100,000
-//! operations is linearizable per address and keeps SWMR; with `--bug no-invalidate` the
-//! same run is caught; every other bug variant is caught by a smaller run.
+//! `check msi --sim` as users run it: the simulator with 4 cores × 100,000 operations is
+//! linearizable per address and keeps SWMR; with `--bug no-invalidate` the same run is
+//! caught; every other bug variant is caught by a smaller run, on a pinned seed under the
+//! deterministic schedule (the default, which replays a seed byte for byte) and within
+//! three seeds under threads.
 
 use serde_json::Value;
 
@@ -47,41 +49,85 @@ fn the_same_run_with_no_invalidate_is_caught() {
     );
 }
 
+/// Whether a report shows `bug` caught by what is known to catch it: stale data shows as
+/// a non-linearizable load; the races as an SWMR overlap; a lost forwarded request as a
+/// deadlock.
+fn caught(v: &Value, bug: &str) -> bool {
+    let by = match bug {
+        "no-writeback" => "linearizability",
+        "early-write" | "ack-inv-in-is-d" | "no-invalidate" => "swmr",
+        _ => "deadlock",
+    };
+    match by {
+        "linearizability" => v["linearizability"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["verdict"] == "not-linearizable"),
+        "swmr" => v["swmr_violation"].is_string(),
+        _ => v["outcome"] == "deadlocked" && !v["stuck"].as_array().unwrap().is_empty(),
+    }
+}
+
+const OTHER_BUGS: [&str; 4] = [
+    "no-writeback",
+    "early-write",
+    "ack-inv-in-is-d",
+    "unordered-forwards",
+];
+
 #[test]
 fn every_other_variant_is_caught_by_a_smaller_run() {
-    // (bug, what catches it): stale data shows as a non-linearizable load; the races
-    // as an SWMR overlap; a lost forwarded request as a deadlock.
-    for (bug, caught_by) in [
-        ("no-writeback", "linearizability"),
-        ("early-write", "swmr"),
-        ("ack-inv-in-is-d", "swmr"),
-        ("unordered-forwards", "deadlock"),
-    ] {
-        // The races need two messages buffered at once, which thread timing decides: each
-        // was caught on 10 seeds out of 10, and a run may take up to three seeds.
+    // The deterministic schedule (the default) replays from the seed: seed 1 is pinned,
+    // and catches every bug.
+    for bug in OTHER_BUGS {
+        let (code, v) = sim(&["--ops", "20000", "--seed", "1", "--bug", bug]);
+        assert_eq!(code, Some(1), "{bug}: {v}");
+        assert!(caught(&v, bug), "{bug} was not caught: {v}");
+    }
+}
+
+#[test]
+fn under_threads_every_other_variant_is_caught_within_three_seeds() {
+    for bug in OTHER_BUGS {
+        // The OS interleaves the nodes, so a race shows only if two messages are buffered
+        // at once: each was caught on 10 seeds out of 10, and a run may take three seeds.
         let mut runs = Vec::new();
         for seed in ["1", "2", "3"] {
-            let (code, v) = sim(&["--ops", "20000", "--seed", seed, "--bug", bug]);
-            let caught = code == Some(1)
-                && match caught_by {
-                    "linearizability" => v["linearizability"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .any(|a| a["verdict"] == "not-linearizable"),
-                    "swmr" => v["swmr_violation"].is_string(),
-                    _ => v["outcome"] == "deadlocked" && !v["stuck"].as_array().unwrap().is_empty(),
-                };
-            if caught {
+            let (code, v) = sim(&[
+                "--schedule",
+                "threads",
+                "--ops",
+                "20000",
+                "--seed",
+                seed,
+                "--bug",
+                bug,
+            ]);
+            if code == Some(1) && caught(&v, bug) {
                 break;
             }
             runs.push(v);
         }
-        assert!(
-            runs.len() < 3,
-            "{bug} was not caught by {caught_by}: {runs:?}"
-        );
+        assert!(runs.len() < 3, "{bug} was not caught: {runs:?}");
     }
+}
+
+#[test]
+fn a_seed_replays_the_same_report_byte_for_byte() {
+    let run = || {
+        let o = check(&[
+            "--format", "json", "msi", "--sim", "--seed", "7", "--ops", "20000",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        o.stdout
+    };
+    let first = run();
+    assert_eq!(first, run(), "the same seed gave two reports");
+    let other = check(&[
+        "--format", "json", "msi", "--sim", "--seed", "8", "--ops", "20000",
+    ]);
+    assert_ne!(first, other.stdout, "another seed gave the same report");
 }
 
 #[test]

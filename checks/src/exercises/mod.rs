@@ -424,6 +424,17 @@ impl Selection {
             .unwrap_or_else(|| panic!("the registry row declares no bound --{flag}"))
     }
 
+    /// The bug variant as the model's own type, looked up with the model's `from_name`.
+    ///
+    /// # Panics
+    /// If `from_name` does not know the name: the registry row lists a variant its model
+    /// cannot be built with.
+    pub fn bug_as<B>(&self, from_name: fn(&str) -> Option<B>) -> Option<B> {
+        self.bug.map(|name| {
+            from_name(name).unwrap_or_else(|| panic!("the model has no variant {name}"))
+        })
+    }
+
     /// The protocol checked, for a model named by `--protocol`.
     pub fn protocol(&self) -> Option<&'static str> {
         (self.model.flag == ChoiceFlag::Protocol).then_some(self.model.name)

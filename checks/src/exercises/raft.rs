@@ -45,9 +45,7 @@ impl ExerciseModel for RaftModel {
             servers: sel.bound("servers") as usize,
             max_term: sel.bound("max-term") as u8,
             max_log: sel.bound("max-log") as usize,
-            bug: sel
-                .bug
-                .map(|name| Bug::from_name(name).expect("the selection holds a raft variant")),
+            bug: sel.bug_as(Bug::from_name),
         }
     }
 

@@ -75,9 +75,7 @@ impl ExerciseModel for TwoPcModel {
             participants: sel.bound("participants") as usize,
             crashes: sel.bound("crashes") as u8,
             drops: sel.bound("drops") as u8,
-            bug: sel
-                .bug
-                .map(|name| Bug::from_name(name).expect("the selection holds a twopc variant")),
+            bug: sel.bug_as(Bug::from_name),
             termination: if sel.liveness {
                 Termination::CoordinatorMayStayDown
             } else {

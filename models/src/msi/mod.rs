@@ -16,9 +16,17 @@
 //! The snooping model never deadlocks (a load is always enabled); it checks NoDeadlock so
 //! that both models answer the same questions, and `unordered-forwards` breaks it in
 //! the directory model.
+//!
+//! The bugs are the core's ([`impls::msi::core::Bug`], named and summarised there); this
+//! module adds which properties each breaks ([`variant`]), and each model lists the bugs it
+//! can be built with (`snooping::VARIANTS`, `directory::VARIANTS`).
 
 pub mod directory;
 pub mod snooping;
+
+use crate::Variant;
+use impls::msi::core::Bug;
+use impls::sansio::BugSwitches;
 
 /// A cache line's stable coherence state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,86 +50,30 @@ impl Stable {
     }
 }
 
-/// Every variant, as `check list` shows them.
-pub const VARIANTS: [crate::Variant; 5] = [
-    Bug::NoInvalidate.variant(),
-    Bug::NoWriteback.variant(),
-    Bug::EarlyWrite.variant(),
-    Bug::AckInvInIsD.variant(),
-    Bug::UnorderedForwards.variant(),
-];
+/// Every variant of the exercise, as `check list` shows them: each of the core's bugs
+/// ([`Bug`], whose order and words these are), with the properties it breaks.
+pub const VARIANTS: [Variant; 5] = variants(<Bug as BugSwitches>::ALL);
 
-/// A known bug an MSI model can be built with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Bug {
-    /// A store does not invalidate the other caches' shared copies.
-    NoInvalidate,
-    /// A modified line is downgraded (M to S) or evicted (M to I) without writing its data
-    /// back: the dirty value is lost.
-    NoWriteback,
-    /// Directory only: a store completes when the data arrives, before every Inv-Ack.
-    EarlyWrite,
-    /// Directory only, a race on a transient state: a cache in IS^D acknowledges an Inv
-    /// at once instead of stalling it, and the data still in flight makes it a sharer.
-    AckInvInIsD,
-    /// Directory only: forwarded requests travel on an unordered network. A Put-Ack
-    /// overtakes a Fwd-GetS, the old owner leaves MI^A for I and never serves the forward,
-    /// and the directory waits in S^D for ever.
-    UnorderedForwards,
+/// The variant of `bug`: the core's name and summary, and the properties whose violation
+/// counts as catching it, the same in both models.
+pub const fn variant(bug: Bug) -> Variant {
+    let breaks: &'static [&'static str] = match bug {
+        Bug::NoInvalidate | Bug::EarlyWrite | Bug::AckInvInIsD => &["SWMR", "DataValue"],
+        Bug::NoWriteback => &["DataValue"],
+        Bug::UnorderedForwards => &["NoDeadlock"],
+    };
+    Variant::of(bug.switch(), breaks)
 }
 
-impl Bug {
-    /// Every bug, in the order `check list` shows them.
-    pub const ALL: [Bug; 5] = [
-        Bug::NoInvalidate,
-        Bug::NoWriteback,
-        Bug::EarlyWrite,
-        Bug::AckInvInIsD,
-        Bug::UnorderedForwards,
-    ];
-
-    /// Whether the bug exists only in the directory protocol (the atomic bus has no
-    /// Inv-Acks and no transient states).
-    pub fn directory_only(self) -> bool {
-        !matches!(self, Bug::NoInvalidate | Bug::NoWriteback)
+/// The variants of `bugs`, in their order. A constant evaluation fails unless there are
+/// exactly `N`, so a bug added to the core without its place here does not compile.
+const fn variants<const N: usize>(bugs: &[Bug]) -> [Variant; N] {
+    assert!(bugs.len() == N, "one variant per bug");
+    let mut out = [variant(Bug::NoInvalidate); N];
+    let mut i = 0;
+    while i < N {
+        out[i] = variant(bugs[i]);
+        i += 1;
     }
-
-    /// The variant as the harness lists it.
-    pub const fn variant(self) -> crate::Variant {
-        match self {
-            Bug::NoInvalidate => crate::Variant {
-                name: "no-invalidate",
-                summary: "a store does not invalidate the other caches' shared copies",
-                breaks: &["SWMR", "DataValue"],
-            },
-            Bug::NoWriteback => crate::Variant {
-                name: "no-writeback",
-                summary: "an M to S downgrade or an M to I eviction drops the dirty data",
-                breaks: &["DataValue"],
-            },
-            Bug::EarlyWrite => crate::Variant {
-                name: "early-write",
-                summary: "(directory) a store completes when the data arrives, before all \
-                          Inv-Acks",
-                breaks: &["SWMR", "DataValue"],
-            },
-            Bug::AckInvInIsD => crate::Variant {
-                name: "ack-inv-in-is-d",
-                summary: "(directory) IS^D acknowledges an Inv instead of stalling it; the \
-                          late data makes it a sharer the directory forgot",
-                breaks: &["SWMR", "DataValue"],
-            },
-            Bug::UnorderedForwards => crate::Variant {
-                name: "unordered-forwards",
-                summary: "(directory) forwarded requests are not point-to-point ordered: a \
-                          Put-Ack overtakes a Fwd-GetS, which is never served",
-                breaks: &["NoDeadlock"],
-            },
-        }
-    }
-
-    /// The bug named `name` on the command line.
-    pub fn from_name(name: &str) -> Option<Bug> {
-        Bug::ALL.into_iter().find(|b| b.variant().name == name)
-    }
+    out
 }

@@ -122,14 +122,9 @@ pub struct Report {
 
 /// `check bench kv`'s command line.
 pub fn command() -> Cli {
-    let number =
-        |name: &'static str, default: &'static str, range: std::ops::RangeInclusive<u64>| {
-            Arg::new(name)
-                .long(name)
-                .value_name("N")
-                .default_value(default)
-                .value_parser(value_parser!(u64).range(range))
-        };
+    let number = |name, default: &'static str, range| {
+        crate::args::number_arg(name, range).default_value(default)
+    };
     Cli::new("bench")
         .about("Throughput and latency of the key-value store on an in-process loopback cluster")
         .arg(number("nodes", "5", 3..=9).help("Nodes in the cluster"))
@@ -147,7 +142,7 @@ pub fn command() -> Cli {
 
 /// Runs `check bench kv` on its parsed arguments.
 pub fn run(m: &ArgMatches) -> Result<Outcome> {
-    let number = |name: &str| *m.get_one::<u64>(name).expect("has a default");
+    let number = |name: &str| crate::args::number_of(m, name);
     measure(&BenchKvArgs {
         nodes: number("nodes") as usize,
         clients: number("clients") as usize,

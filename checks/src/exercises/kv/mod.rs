@@ -96,9 +96,7 @@ impl ExerciseModel for KvModel {
             crashes: sel.bound("crashes") as u8,
             drops: sel.bound("drops") as u8,
             give_ups: sel.bound("give-ups") as u8,
-            bug: sel.bug.map(|name| {
-                models::kv::Bug::from_name(name).expect("the selection holds a kv variant")
-            }),
+            bug: sel.bug_as(models::kv::Bug::from_name),
         }
     }
 }

@@ -9,7 +9,8 @@ use super::{Bound, Exercise, ExerciseModel, Mode, ModeKind, ModelChoice, Selecti
 use crate::engine::Strategy;
 use models::msi::directory::DirModel;
 use models::msi::snooping::SnoopModel;
-use models::msi::Bug;
+use impls::msi::core::Bug;
+use impls::sansio::BugSwitches;
 
 /// `check msi`.
 pub static EXERCISE: Exercise = Exercise {
@@ -46,14 +47,14 @@ pub static EXERCISE: Exercise = Exercise {
             "MSI on an atomic bus: stable states only, every transaction one step",
         )
         .protocol()
-        .with_variants(&[models::msi::VARIANTS[0], models::msi::VARIANTS[1]]),
+        .with_variants(&models::msi::snooping::VARIANTS),
         ModelChoice::of::<DirModel>(
             "directory",
             "the primer's directory MSI: transient states, Inv-Acks, forwarded \
              requests, unordered networks",
         )
         .protocol()
-        .with_variants(&models::msi::VARIANTS)
+        .with_variants(&models::msi::directory::VARIANTS)
         // One address: the protocol keeps addresses independent, and two of them
         // multiply 459,248 states by themselves.
         .with_defaults(&[("addresses", 1)]),
@@ -69,8 +70,7 @@ pub static EXERCISE: Exercise = Exercise {
 };
 
 fn bug(sel: &Selection) -> Option<Bug> {
-    sel.bug
-        .map(|name| Bug::from_name(name).expect("the selection holds an msi variant"))
+    sel.bug_as(Bug::from_name)
 }
 
 impl ExerciseModel for SnoopModel {

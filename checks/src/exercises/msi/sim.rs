@@ -18,24 +18,16 @@ use crate::engine::text::count;
 use crate::engine::Outcome as RunOutcome;
 use anyhow::Result;
 use clap::builder::PossibleValuesParser;
-use clap::{value_parser, Arg, ArgMatches, Command as Cli};
-use impls::msi::core::{Bugs, DirState, Msg, Node};
+use clap::{Arg, ArgMatches, Command as Cli};
+use impls::msi::core::{Bug, Bugs, DirState, Msg, Node};
 use impls::msi::sim::network::Packet;
 use impls::msi::sim::record::{swmr_violation, Holding, OpKind, OpRecord, SwmrViolation};
-use impls::msi::sim::{self, Mix, Outcome, SimConfig, SimRun};
+use impls::msi::sim::{self, Mix, Outcome, Schedule, SimConfig, SimRun};
+use impls::sansio::BugSwitches;
 use linearizability::models::{Register, RegisterOp};
 use linearizability::{check_operations, CheckOptions, CheckResult, Operation};
 use serde::Serialize;
 use std::time::{Duration, Instant};
-
-/// The bug variants the simulator can run with: the same names as the models'.
-const BUGS: [&str; 5] = [
-    "no-invalidate",
-    "no-writeback",
-    "early-write",
-    "ack-inv-in-is-d",
-    "unordered-forwards",
-];
 
 /// A parsed `check msi --sim` line.
 #[derive(Clone, Debug)]
@@ -50,12 +42,7 @@ pub struct SimArgs {
 
 /// The command line of `check msi --sim`.
 pub fn command() -> Cli {
-    let number = |name: &'static str, range: std::ops::RangeInclusive<u64>| {
-        Arg::new(name)
-            .long(name)
-            .value_name("N")
-            .value_parser(value_parser!(u64).range(range))
-    };
+    let number = crate::args::number_arg;
     let d = SimConfig::default();
     Cli::new("sim")
         .override_usage("check [--format F] msi --sim [OPTIONS]")
@@ -70,7 +57,15 @@ pub fn command() -> Cli {
         .arg(number("ops", 1..=10_000_000).default_value(d.ops_per_core.to_string()).help("Loads and stores per core"))
         .arg(number("stores", 0..=100).default_value(d.mix.store_percent.to_string()).help("Percent of operations that are stores"))
         .arg(number("evictions", 0..=100).default_value(d.mix.evict_percent.to_string()).help("Percent of operations that are evictions (besides the loads and stores)"))
-        .arg(number("seed", 0..=u64::MAX).default_value(d.seed.to_string()).help("Seed of the workload and of every node's delivery order (thread scheduling is the OS's)"))
+        .arg(number("seed", 0..=u64::MAX).default_value(d.seed.to_string()).help("Seed of the workload, of every node's delivery order and, under the deterministic schedule, of which node steps next: the same seed replays the same recording"))
+        .arg(
+            Arg::new("schedule")
+                .long("schedule")
+                .value_name("HOW")
+                .value_parser(PossibleValuesParser::new(Schedule::ALL.map(Schedule::name)))
+                .default_value(Schedule::default().name())
+                .help("deterministic: one thread steps the nodes in an order drawn from the seed, so a seed replays the run byte for byte; threads: a thread per node, interleaved by the OS, which finds timing races no seed controls"),
+        )
         .arg(
             Arg::new("stall-timeout")
                 .long("stall-timeout")
@@ -83,14 +78,14 @@ pub fn command() -> Cli {
             Arg::new("bug")
                 .long("bug")
                 .value_name("NAME")
-                .value_parser(PossibleValuesParser::new(BUGS))
+                .value_parser(PossibleValuesParser::new(Bug::ALL.iter().map(|b| b.name())))
                 .help("Run the controllers with a known bug, which the checks should catch"),
         )
 }
 
 /// Runs `check msi --sim` on its parsed arguments.
 pub fn run(m: &ArgMatches) -> Result<RunOutcome> {
-    let number = |name: &str| *m.get_one::<u64>(name).expect("has a default");
+    let number = |name: &str| crate::args::number_of(m, name);
     let (stores, evictions) = (number("stores"), number("evictions"));
     if stores + evictions > 100 || evictions == 100 {
         anyhow::bail!(
@@ -98,7 +93,6 @@ pub fn run(m: &ArgMatches) -> Result<RunOutcome> {
         );
     }
     let bug = m.get_one::<String>("bug").cloned();
-    let named = |name: &str| bug.as_deref() == Some(name);
     simulate(&SimArgs {
         config: SimConfig {
             cores: number("cores") as usize,
@@ -109,13 +103,11 @@ pub fn run(m: &ArgMatches) -> Result<RunOutcome> {
                 evict_percent: evictions,
             },
             seed: number("seed"),
-            bugs: Bugs {
-                no_invalidate: named("no-invalidate"),
-                no_writeback: named("no-writeback"),
-                early_write: named("early-write"),
-                ack_inv_in_is_d: named("ack-inv-in-is-d"),
-            },
-            unordered_forwards: named("unordered-forwards"),
+            bugs: Bugs::from(bug.as_deref().and_then(Bug::from_name)),
+            schedule: m
+                .get_one::<String>("schedule")
+                .and_then(|name| Schedule::from_name(name))
+                .expect("clap checked the name"),
             stall_timeout: *m
                 .get_one::<Duration>("stall-timeout")
                 .expect("has a default"),
@@ -200,6 +192,11 @@ pub struct SimReport {
     pub ops_per_core: u64,
     /// The seed.
     pub seed: u64,
+    /// `deterministic` or `threads`: who interleaved the nodes.
+    pub schedule: &'static str,
+    /// A digest of the whole recording (every operation, interval and message count):
+    /// under the deterministic schedule, the same seed gives the same digest.
+    pub fingerprint: String,
     /// `finished`, `deadlocked` or `livelocked`.
     pub outcome: &'static str,
     /// For a deadlock: the lines not stable and the messages still buffered.
@@ -208,16 +205,23 @@ pub struct SimReport {
     pub completed_ops: usize,
     /// Coherence messages sent.
     pub messages: u64,
-    /// Seconds the simulator ran.
-    pub run_seconds: f64,
+    /// Seconds the simulator ran; left out under the deterministic schedule, so that the
+    /// same seed gives the same report byte for byte.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_seconds: Option<f64>,
     /// Read and write intervals the cores logged.
     pub intervals: usize,
     /// The SWMR violation found in the logged intervals, in words, if any.
     pub swmr_violation: Option<String>,
     /// Per address, the linearizability verdict.
     pub linearizability: Vec<AddressVerdict>,
-    /// Seconds the checks took.
-    pub check_seconds: f64,
+    /// Seconds the checks took; left out under the deterministic schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_seconds: Option<f64>,
+    /// Seconds the simulator ran and the checks took, for the text report whatever the
+    /// schedule.
+    #[serde(skip)]
+    pub seconds: (f64, f64),
     /// Whether every check holds.
     pub ok: bool,
     /// Holds, fails, or undecided (no check failed, but a linearizability check ran out of
@@ -230,11 +234,12 @@ pub fn simulate(args: &SimArgs) -> Result<RunOutcome> {
     let c = args.config;
     if args.format == Format::Text {
         eprintln!(
-            "msi --sim: {} cores x {} loads and stores on {} addresses, seed {}, bug: {}",
+            "msi --sim: {} cores x {} loads and stores on {} addresses, seed {}, {} schedule, bug: {}",
             c.cores,
             count(c.ops_per_core as usize),
             c.addrs,
             c.seed,
+            c.schedule.name(),
             args.bug.as_deref().unwrap_or("none")
         );
     }
@@ -256,6 +261,8 @@ pub fn check_recording(run: &SimRun, bug: Option<String>) -> SimReport {
         .map(|a| check_address(run, a))
         .collect();
     let stopped = run.outcome != Outcome::Finished;
+    // Wall-clock times vary from run to run: a deterministic run's report leaves them out.
+    let timed = run.config.schedule == Schedule::Threads;
     let result = if stopped
         || swmr.is_some()
         || linearizability
@@ -278,6 +285,8 @@ pub fn check_recording(run: &SimRun, bug: Option<String>) -> SimReport {
         addresses: run.config.addrs,
         ops_per_core: run.config.ops_per_core,
         seed: run.config.seed,
+        schedule: run.config.schedule.name(),
+        fingerprint: format!("{:016x}", run.fingerprint()),
         outcome: match run.outcome {
             Outcome::Finished => "finished",
             Outcome::Deadlocked => "deadlocked",
@@ -290,11 +299,12 @@ pub fn check_recording(run: &SimRun, bug: Option<String>) -> SimReport {
         },
         completed_ops: run.ops.iter().filter(|o| o.ret.is_some()).count(),
         messages: run.messages,
-        run_seconds: run.elapsed.as_secs_f64(),
+        run_seconds: timed.then(|| run.elapsed.as_secs_f64()),
         intervals: run.holdings.len(),
         swmr_violation: swmr,
         linearizability,
-        check_seconds: started.elapsed().as_secs_f64(),
+        check_seconds: timed.then(|| started.elapsed().as_secs_f64()),
+        seconds: (run.elapsed.as_secs_f64(), started.elapsed().as_secs_f64()),
         ok: result == SimResult::Holds,
         result,
     }
@@ -462,11 +472,11 @@ fn stuck_words(run: &SimRun) -> Vec<String> {
 
 fn render(r: &SimReport) -> String {
     let mut out = String::new();
-    let rate = r.completed_ops as f64 / r.run_seconds.max(1e-9);
+    let rate = r.completed_ops as f64 / r.seconds.0.max(1e-9);
     out += &format!(
         "run: {} in {:.2} s: {} loads and stores ({:.0}/s), {} messages\n",
         r.outcome,
-        r.run_seconds,
+        r.seconds.0,
         count(r.completed_ops),
         rate,
         count(r.messages as usize)
@@ -496,7 +506,7 @@ fn render(r: &SimReport) -> String {
             out += &format!("    {line}\n");
         }
     }
-    out += &format!("checks took {:.2} s\n\n", r.check_seconds);
+    out += &format!("checks took {:.2} s\n\n", r.seconds.1);
     out += match r.result {
         SimResult::Holds => "result: every check holds\n",
         SimResult::Undecided => "result: undecided (a linearizability check ran out of time)\n",

@@ -107,15 +107,16 @@ pub enum Completed<V = u8> {
     Store(V),
 }
 
-/// What a cache controller does with one event.
+/// What a cache controller does with one event; [`super::CacheController`] turns it into
+/// effects.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CacheStep<V = u8> {
+pub(super) struct CacheStep<V = u8> {
     /// The line afterwards.
-    pub line: CacheLine<V>,
+    pub(super) line: CacheLine<V>,
     /// Messages sent.
-    pub send: Vec<Envelope<V>>,
+    pub(super) send: Vec<Envelope<V>>,
     /// The memory operation completed, if any.
-    pub completed: Option<Completed<V>>,
+    pub(super) completed: Option<Completed<V>>,
 }
 
 fn step<V>(
@@ -144,7 +145,7 @@ fn go<V>(state: CacheState, line: CacheLine<V>) -> CacheLine<V> {
 
 /// Cache `me` handles a processor request. `None`: the request must wait (the line is in a
 /// transient state that cannot serve it, or there is nothing to evict).
-pub fn cache_cpu<V: Value>(
+pub(super) fn cache_cpu<V: Value>(
     line: CacheLine<V>,
     me: u8,
     op: CpuOp<V>,
@@ -202,7 +203,7 @@ pub fn cache_cpu<V: Value>(
 
 /// Cache `me` handles a message addressed to it. `None`: the message must wait in the
 /// network (a stall), or this state has no transition for it.
-pub fn cache_receive<V: Value>(
+pub(super) fn cache_receive<V: Value>(
     line: CacheLine<V>,
     me: u8,
     env: Envelope<V>,

@@ -50,13 +50,14 @@ impl<V: Value> DirLine<V> {
     };
 }
 
-/// What the directory does with one message.
+/// What the directory does with one message; [`super::DirController`] turns it into
+/// effects.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DirStep<V = u8> {
+pub(super) struct DirStep<V = u8> {
     /// The entry afterwards.
-    pub line: DirLine<V>,
+    pub(super) line: DirLine<V>,
     /// Messages sent.
-    pub send: Vec<Envelope<V>>,
+    pub(super) send: Vec<Envelope<V>>,
 }
 
 fn from_dir<V>(to: u8, msg: Msg<V>) -> Envelope<V> {
@@ -81,7 +82,11 @@ fn members(set: u8) -> impl Iterator<Item = u8> {
 
 /// The directory handles a message. `None`: the message must wait (a stall in `S^D`), or
 /// the directory has no transition for it.
-pub fn dir_receive<V: Value>(line: DirLine<V>, env: Envelope<V>, bugs: Bugs) -> Option<DirStep<V>> {
+pub(super) fn dir_receive<V: Value>(
+    line: DirLine<V>,
+    env: Envelope<V>,
+    bugs: Bugs,
+) -> Option<DirStep<V>> {
     use DirState::*;
     let Node::Cache(r) = env.from else {
         return None;

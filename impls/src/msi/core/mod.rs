@@ -1,8 +1,13 @@
-//! The directory MSI protocol as pure functions: a cache controller and a directory
-//! controller for one address, each taking an event and returning its next state, the
-//! messages it sends and the memory operation it completes, or `None` when the event must
-//! wait (a *stall*: the message stays in the network, the processor's request stays
-//! pending).
+//! The directory MSI protocol as two sans-IO controllers for one address, in the
+//! workspace's one shape ([`crate::sansio::Core`]): a [`CacheController`] steps on the
+//! processor's requests and on messages, a [`DirController`] on messages, and each returns
+//! the messages to send and the memory operation it completed, or [`CacheEffect::Stalled`]
+//! / [`DirEffect::Stalled`] when the input must wait (a *stall*: the message stays in the
+//! network, the processor's request stays pending). The directory model and the simulator
+//! both step these controllers; the transition tables behind them are private.
+//!
+//! The known bugs are named here too, once: [`Bug`], with [`Bugs`] the switches a
+//! controller (or a driver's network) reads.
 //!
 //! Nothing here does I/O. As in the primer's baseline protocol, requests and responses may
 //! be delivered in any order, which is what the transient states exist for; forwarded
@@ -18,13 +23,17 @@
 //! sharers), M (with an owner) or `S_D`: a Fwd-GetS was sent to the owner and the
 //! directory waits for the owner's copy of the data.
 
+mod bug;
 mod cache;
+mod controller;
 mod directory;
 #[cfg(test)]
 mod tests;
 
-pub use cache::{cache_cpu, cache_receive, CacheLine, CacheState, Completed, CpuOp};
-pub use directory::{dir_receive, DirLine, DirState};
+pub use bug::Bug;
+pub use cache::{CacheLine, CacheState, Completed, CpuOp};
+pub use controller::{CacheController, CacheEffect, CacheInput, DirController, DirEffect};
+pub use directory::{DirLine, DirState};
 
 /// A line's data: `u8` in the models, where small values keep the state space small;
 /// `u32` in the simulator, where every store writes a value of its own so that the
@@ -99,7 +108,9 @@ pub struct Envelope<V = u8> {
     pub msg: Msg<V>,
 }
 
-/// Known bugs the controllers can be built with; all off is the correct protocol.
+/// The switches of the known bugs ([`Bug`]); all off ([`Bugs::NONE`], the `Default`) is
+/// the correct protocol. The controllers read the first four; the fifth is the network's,
+/// which the drivers read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Bugs {
     /// The directory grants M without invalidating the sharers (and asks for no acks).
@@ -111,4 +122,7 @@ pub struct Bugs {
     /// A cache in `IS_D` acknowledges an Inv at once instead of stalling it; the data in
     /// flight then makes it a sharer the directory no longer knows about.
     pub ack_inv_in_is_d: bool,
+    /// Forwarded requests lose their point-to-point order: the driver's network delivers
+    /// them in any order (the controllers do not read this switch).
+    pub unordered_forwards: bool,
 }

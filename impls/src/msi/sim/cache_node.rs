@@ -1,22 +1,19 @@
-//! A core: a processor thread issuing loads, stores and evictions, and the cache
-//! controller of [`cache_cpu`] and [`cache_receive`] serving its lines.
+//! A core: a processor issuing loads, stores and evictions, and a [`CacheController`] per
+//! address serving its lines, stepped through [`Core::step`].
 //!
 //! The processor is blocking, as the primer's is: one memory operation at a time, and the
-//! next one issues only when this one completes. While it waits it serves every message
-//! the controller can take, including forwarded requests for other lines.
+//! next one issues only when this one completes. While it waits the node keeps taking
+//! every message its controllers can take, including forwarded requests for other lines.
 
-use super::network::{Inbox, Net, Packet};
+use super::actor::{draw, Actor, Step};
+use super::network::{Buffer, Packet, Slot};
 use super::record::{Clock, HoldingLog, OpKind, OpRecord};
-use super::{Mix, Shared};
-use crate::msi::core::{cache_cpu, cache_receive, Bugs, CacheLine, Completed, CpuOp, Envelope};
+use super::Mix;
+use crate::msi::core::{
+    Bugs, CacheController, CacheEffect, CacheInput, CacheLine, CacheState, Completed, CpuOp,
+};
+use crate::sansio::Core;
 use crate::sim::SplitMix64;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::Duration;
-
-/// How long a core blocks on its channel before it looks again. Stops arrive as messages,
-/// so this only bounds how long a lost wake-up could cost.
-const WAIT: Duration = Duration::from_millis(200);
 
 /// What a core hands back when the run stops.
 #[derive(Debug)]
@@ -27,199 +24,198 @@ pub(super) struct CacheNodeResult {
     pub(super) buffered: Vec<Packet>,
 }
 
-pub(super) struct CacheNode {
-    me: usize,
-    lines: Vec<CacheLine<u32>>,
-    inbox: Inbox,
-    net: Net,
-    shared: Arc<Shared>,
-    bugs: Bugs,
-    log: HoldingLog,
-    ops: Vec<OpRecord>,
+/// The operations a core still has to issue, drawn from its own generator so that a seed
+/// fixes the workload in both schedules.
+#[derive(Debug)]
+struct Workload {
+    rng: SplitMix64,
+    mix: Mix,
+    /// Loads and stores to issue (evictions not counted).
+    count: u64,
+    /// Loads and stores issued so far.
+    issued: u64,
 }
 
-/// One step of the controller applied to a line: log the change, then send.
-fn apply(
-    line: &mut CacheLine<u32>,
-    log: &mut HoldingLog,
-    clock: &Clock,
-    net: &Net,
+/// The processor's operation in progress.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
     addr: usize,
-    next: CacheLine<u32>,
-    send: Vec<Envelope<u32>>,
-) {
-    log.transition(clock, addr, line.state, next.state);
-    *line = next;
-    for env in send {
-        net.send(addr, env);
-    }
+    op: CpuOp<u32>,
+    /// Clock time before it was issued.
+    call: u64,
+    /// Whether the controller has taken it (it then waits for a completion); if not, the
+    /// line is in a transient state the request must wait out.
+    taken: bool,
+}
+
+/// One thing a core may try in a step.
+#[derive(Clone, Copy, Debug)]
+enum Choice {
+    Deliver(Slot),
+    Processor,
+}
+
+pub(super) struct CacheNode {
+    me: usize,
+    controllers: Vec<CacheController<u32>>,
+    inbox: Buffer,
+    work: Workload,
+    pending: Option<Pending>,
+    log: HoldingLog,
+    ops: Vec<OpRecord>,
+    /// Scratch space for the choices, kept to save an allocation per step.
+    choices: Vec<Choice>,
 }
 
 impl CacheNode {
     pub(super) fn new(
         me: usize,
         addrs: usize,
-        inbox: Inbox,
-        net: Net,
-        shared: Arc<Shared>,
+        count: u64,
+        mix: Mix,
+        seed: u64,
         bugs: Bugs,
     ) -> Self {
         CacheNode {
             me,
-            lines: vec![CacheLine::INVALID; addrs],
-            inbox,
-            net,
-            shared,
-            bugs,
+            controllers: vec![CacheController::new(me as u8, CacheLine::INVALID, bugs); addrs],
+            inbox: Buffer::new(addrs, !bugs.unordered_forwards),
+            work: Workload {
+                rng: SplitMix64(seed),
+                mix,
+                count,
+                issued: 0,
+            },
+            pending: None,
             log: HoldingLog::new(me, addrs),
             ops: Vec::new(),
+            choices: Vec::new(),
         }
     }
 
-    /// Issues `count` loads and stores (and evictions besides) drawn from `mix`, then serves other cores until the run
-    /// stops.
-    pub(super) fn run(mut self, count: u64, mix: Mix, seed: u64) -> CacheNodeResult {
-        let mut rng = SplitMix64(seed);
-        let mut issued = 0;
-        // A run stopped by the watchdog ends the loop too (the drain below reads the Stop).
-        while issued < count && !self.inbox.stopped() {
-            let addr = (rng.next_u64() % self.lines.len() as u64) as usize;
-            let roll = rng.next_u64() % 100;
-            let op = if roll < mix.evict_percent {
-                CpuOp::Evict
-            } else if roll < mix.evict_percent + mix.store_percent {
-                // Unique per store, and never the initial 0.
-                CpuOp::Store(((self.me as u32 + 1) << 24) | (issued as u32 + 1))
-            } else {
-                CpuOp::Load
-            };
-            if op != CpuOp::Evict {
-                issued += 1;
-            }
-            if !self.perform(addr, op) {
-                break;
-            }
-            self.inbox.drain();
-            self.serve();
-        }
-        self.shared.cores_done.fetch_add(1, Ordering::SeqCst);
-        while !self.inbox.stopped() {
-            if self.inbox.wait(WAIT) {
-                self.serve();
+    /// What the core recorded. A load or store still in progress is recorded without a
+    /// return: the run stopped first.
+    pub(super) fn finish(mut self) -> CacheNodeResult {
+        if let Some(p) = self.pending.take() {
+            match p.op {
+                CpuOp::Load => self.record(p.addr, OpKind::Load(None), p.call, None),
+                CpuOp::Store(v) => self.record(p.addr, OpKind::Store(v), p.call, None),
+                CpuOp::Evict => {}
             }
         }
         CacheNodeResult {
             ops: self.ops,
             log: self.log,
+            lines: self.controllers.iter().map(|c| c.line).collect(),
             buffered: self.inbox.buffered(),
-            lines: self.lines,
         }
     }
 
-    /// Delivers every buffered message the controller takes. Returns the memory operation
-    /// one of them completed, if any.
-    fn serve(&mut self) -> Option<Completed<u32>> {
+    /// Whether the processor has something it may try: a new operation to issue, or one
+    /// the controller has not taken yet.
+    fn processor_may_try(&self) -> bool {
+        match self.pending {
+            None => self.work.issued < self.work.count,
+            Some(p) => !p.taken,
+        }
+    }
+
+    /// Draws the next operation from the workload and reads its call time.
+    fn issue(&mut self, clock: &Clock) -> Pending {
+        let w = &mut self.work;
+        let addr = (w.rng.next_u64() % self.controllers.len() as u64) as usize;
+        let roll = w.rng.next_u64() % 100;
+        let op = if roll < w.mix.evict_percent {
+            CpuOp::Evict
+        } else if roll < w.mix.evict_percent + w.mix.store_percent {
+            // Unique per store, and never the initial 0.
+            CpuOp::Store(((self.me as u32 + 1) << 24) | (w.issued as u32 + 1))
+        } else {
+            CpuOp::Load
+        };
+        if op != CpuOp::Evict {
+            w.issued += 1;
+        }
+        Pending {
+            addr,
+            op,
+            call: clock.tick(),
+            taken: false,
+        }
+    }
+
+    /// Issues the next operation, or retries the one not taken yet. `None`: a retry that
+    /// stalled again, which is no step (issuing is one even when it stalls: it read the
+    /// clock).
+    fn processor(&mut self, clock: &Clock, out: &mut Vec<Packet>) -> Option<Step> {
+        let (pending, issuing) = match self.pending {
+            Some(p) => (p, false),
+            None => (self.issue(clock), true),
+        };
+        self.pending = Some(pending);
+        let controller = &mut self.controllers[pending.addr];
+        let before = controller.line.state;
+        let effects = controller.step(CacheInput::Cpu(pending.op));
+        if effects == [CacheEffect::Stalled] {
+            if pending.op == CpuOp::Evict && before.is_stable() {
+                // Nothing to evict: the eviction is over.
+                self.pending = None;
+                return Some(Step::Moved);
+            }
+            // A transient state the request must wait out.
+            return issuing.then_some(Step::Moved);
+        }
+        self.pending = match pending.op {
+            // An eviction completes nothing the processor waits for.
+            CpuOp::Evict => None,
+            _ => Some(Pending {
+                taken: true,
+                ..pending
+            }),
+        };
+        Some(self.apply(pending.addr, before, effects, clock, out))
+    }
+
+    /// Carries out a controller's effects on `addr`, whose line was in `before`: logs the
+    /// change of state (reading the clock before any message leaves), sends, and records a
+    /// completed load or store.
+    fn apply(
+        &mut self,
+        addr: usize,
+        before: CacheState,
+        effects: Vec<CacheEffect<u32>>,
+        clock: &Clock,
+        out: &mut Vec<Packet>,
+    ) -> Step {
+        let after = self.controllers[addr].line.state;
+        self.log.transition(clock, addr, before, after);
         let mut completed = None;
-        let (me, bugs) = (self.me as u8, self.bugs);
-        let (lines, log, net, clock) = (
-            &mut self.lines,
-            &mut self.log,
-            &self.net,
-            &self.shared.clock,
-        );
-        self.inbox.deliver(|p| {
-            let Some(step) = cache_receive(lines[p.addr], me, p.env, bugs) else {
-                return false;
-            };
-            apply(
-                &mut lines[p.addr],
-                log,
-                clock,
-                net,
-                p.addr,
-                step.line,
-                step.send,
-            );
-            if step.completed.is_some() {
-                completed = step.completed;
+        for effect in effects {
+            match effect {
+                CacheEffect::Send(env) => out.push(Packet { addr, env }),
+                CacheEffect::Completed(c) => completed = Some(c),
+                CacheEffect::Stalled => {}
             }
-            true
-        });
-        completed
-    }
-
-    /// Waits for a message and serves what the controller takes: the memory operation it
-    /// completed, if any. `None` once the run stopped.
-    fn wait_and_serve(&mut self) -> Option<Option<Completed<u32>>> {
-        if self.inbox.stopped() {
-            return None;
         }
-        self.inbox.wait(WAIT);
-        if self.inbox.stopped() {
-            return None;
-        }
-        Some(self.serve())
-    }
-
-    /// Runs one processor operation to completion. False if the run stopped first (the
-    /// operation is then recorded without a return).
-    fn perform(&mut self, addr: usize, op: CpuOp<u32>) -> bool {
-        let call = self.shared.clock.tick();
-        loop {
-            let line = self.lines[addr];
-            let Some(step) = cache_cpu(line, self.me as u8, op, self.bugs) else {
-                // Nothing to evict, or a transient state the request must wait out.
-                if op == CpuOp::Evict && line.state.is_stable() {
-                    return true;
-                }
-                if self.wait_and_serve().is_none() {
-                    return self.give_up(addr, op, call);
-                }
-                continue;
-            };
-            let completed = step.completed;
-            apply(
-                &mut self.lines[addr],
-                &mut self.log,
-                &self.shared.clock,
-                &self.net,
-                addr,
-                step.line,
-                step.send,
-            );
-            if op == CpuOp::Evict {
-                return true;
-            }
-            let mut completed = completed.or_else(|| self.serve());
-            while completed.is_none() {
-                match self.wait_and_serve() {
-                    Some(c) => completed = c,
-                    None => return self.give_up(addr, op, call),
-                }
-            }
-            let ret = self.shared.clock.tick();
-            let kind = match completed.expect("the loop ends on a completion") {
-                Completed::Load(v) => OpKind::Load(Some(v)),
-                Completed::Store(v) => OpKind::Store(v),
-            };
-            self.record(addr, kind, call, Some(ret));
-            return true;
-        }
-    }
-
-    fn give_up(&mut self, addr: usize, op: CpuOp<u32>, call: u64) -> bool {
-        match op {
-            CpuOp::Load => self.record(addr, OpKind::Load(None), call, None),
-            CpuOp::Store(v) => self.record(addr, OpKind::Store(v), call, None),
-            CpuOp::Evict => {}
-        }
-        false
+        // Only the operation the processor waits for can complete (a blocking processor
+        // has one), but a completion with nothing taken is ignored rather than trusted.
+        let Some(done) = completed else {
+            return Step::Moved;
+        };
+        let Some(p) = self.pending.filter(|p| p.taken) else {
+            return Step::Moved;
+        };
+        self.pending = None;
+        let ret = clock.tick();
+        let kind = match done {
+            Completed::Load(v) => OpKind::Load(Some(v)),
+            Completed::Store(v) => OpKind::Store(v),
+        };
+        self.record(p.addr, kind, p.call, Some(ret));
+        Step::Completed
     }
 
     fn record(&mut self, addr: usize, kind: OpKind, call: u64, ret: Option<u64>) {
-        if ret.is_some() {
-            self.shared.completed.fetch_add(1, Ordering::Relaxed);
-        }
         self.ops.push(OpRecord {
             core: self.me,
             addr,
@@ -227,5 +223,46 @@ impl CacheNode {
             call,
             ret,
         });
+    }
+}
+
+impl Actor for CacheNode {
+    fn receive(&mut self, p: Packet) {
+        self.inbox.push(p);
+    }
+
+    fn step(&mut self, rng: &mut SplitMix64, clock: &Clock, out: &mut Vec<Packet>) -> Step {
+        let mut choices = std::mem::take(&mut self.choices);
+        choices.clear();
+        choices.extend(self.inbox.deliverable().map(Choice::Deliver));
+        if self.processor_may_try() {
+            choices.push(Choice::Processor);
+        }
+        let mut result = Step::Idle;
+        while let Some(choice) = draw(rng, &mut choices) {
+            let taken = match choice {
+                Choice::Processor => self.processor(clock, out),
+                Choice::Deliver(slot) => {
+                    let p = self.inbox.get(slot);
+                    let controller = &mut self.controllers[p.addr];
+                    let before = controller.line.state;
+                    let effects = controller.step(CacheInput::Receive(p.env));
+                    (effects != [CacheEffect::Stalled]).then(|| {
+                        self.inbox.remove(slot);
+                        self.apply(p.addr, before, effects, clock, out)
+                    })
+                }
+            };
+            if let Some(step) = taken {
+                result = step;
+                break;
+            }
+        }
+        self.choices = choices;
+        result
+    }
+
+    fn done(&self) -> bool {
+        self.pending.is_none() && self.work.issued >= self.work.count
     }
 }

@@ -1,5 +1,5 @@
-//! A concurrent cache-coherence simulator: one thread per core, a directory thread, and
-//! channels between them, all running the controllers of [`crate::msi::core`], the code
+//! A cache-coherence simulator: a node per core and a directory node, running the
+//! controllers of [`crate::msi::core`] (through [`crate::sansio::Core::step`]), the code
 //! `models::msi::directory` checks exhaustively.
 //!
 //! Each core issues loads, stores (each of a value no other store writes) and evictions
@@ -9,27 +9,42 @@
 //! as a register (coherent memory is per-location linearizable), and did a core ever hold
 //! M while another core held the line at all ([`record::swmr_violation`])?
 //!
-//! A run that stops making progress is a deadlock: when no operation completes and no
-//! message is sent for [`SimConfig::stall_timeout`], every node is stopped and the final
-//! lines and the messages still buffered are returned, for the report. A run whose
-//! messages keep moving while no operation completes for ten times that long is stopped
-//! the same way, as a livelock.
+//! The same nodes run under one of two schedules ([`Schedule`]):
+//!
+//! - **Deterministic** (the default): one thread steps the nodes, a seeded generator
+//!   choosing which node steps next and which of its buffered messages it takes. The same
+//!   configuration and seed give the same recording, byte for byte
+//!   ([`SimRun::recording`]), so a failing seed replays. Deadlock is exact: no node can
+//!   step while a core has work left. [`LIVELOCK_STEPS`] steps without a completed load or
+//!   store end the run as a livelock.
+//! - **Threads**: a thread per node over channels, the operating system choosing the
+//!   interleaving; it finds what real timing produces, and a seed fixes only the workload.
+//!   A watchdog calls a deadlock after [`SimConfig::stall_timeout`] without progress.
+//!
+//! Either way the networks are the primer's: requests and responses unordered, forwarded
+//! requests ordered per address (unless the `unordered-forwards` bug is on), and a message
+//! the controller stalls on stays buffered until it can be taken ([`network`]).
 
+mod actor;
 mod cache_node;
+mod deterministic;
 mod directory_node;
 pub mod network;
 pub mod record;
+mod threads;
+
+pub use deterministic::LIVELOCK_STEPS;
 
 use crate::msi::core::{Bugs, CacheLine, DirLine};
-use network::{Inbox, Net, Packet};
-use record::{Clock, Holding, OpRecord};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::channel;
-use std::sync::Arc;
+use cache_node::CacheNode;
+use directory_node::DirNode;
+use network::Packet;
+use record::{Holding, OpRecord};
+use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 /// The operation mix, in percent; loads are the rest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Mix {
     /// Stores.
     pub store_percent: u64,
@@ -37,10 +52,40 @@ pub struct Mix {
     pub evict_percent: u64,
 }
 
+/// Who decides the interleaving of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Schedule {
+    /// One thread and a scheduler seeded from [`SimConfig::seed`]: the same configuration
+    /// replays the same recording.
+    #[default]
+    Deterministic,
+    /// A thread per node over channels: the operating system interleaves them, so a run
+    /// does not replay.
+    Threads,
+}
+
+impl Schedule {
+    /// Both schedules, the default first.
+    pub const ALL: [Schedule; 2] = [Schedule::Deterministic, Schedule::Threads];
+
+    /// The schedule's name on a command line: `deterministic` or `threads`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Deterministic => "deterministic",
+            Schedule::Threads => "threads",
+        }
+    }
+
+    /// The schedule called `name` (see [`Schedule::name`]).
+    pub fn from_name(name: &str) -> Option<Schedule> {
+        Schedule::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
 /// A run's parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SimConfig {
-    /// Cores, each a thread with its own cache (1..=8: sharers are a byte).
+    /// Cores, each a node with its own cache (1..=8: sharers are a byte).
     pub cores: usize,
     /// Addresses (cache lines) the cores share.
     pub addrs: usize,
@@ -48,21 +93,23 @@ pub struct SimConfig {
     pub ops_per_core: u64,
     /// The operation mix.
     pub mix: Mix,
-    /// Seeds every core's choice of operations and every node's delivery order. Thread
-    /// scheduling is the operating system's, so a seed fixes the workload, not the
-    /// interleaving.
+    /// Seeds every core's choice of operations (the same workload under either
+    /// schedule), and every choice of the deterministic scheduler or of each thread's
+    /// delivery order.
     pub seed: u64,
-    /// The controllers' bug switches.
+    /// The bug switches: the controllers', and `unordered_forwards`, which the nodes'
+    /// networks read.
     pub bugs: Bugs,
-    /// The `unordered-forwards` bug: forwarded requests lose their point-to-point order.
-    pub unordered_forwards: bool,
-    /// A run in which no operation completes and no message is sent for this long has
-    /// deadlocked.
+    /// Deterministic (replayable, the default) or threads.
+    pub schedule: Schedule,
+    /// [`Schedule::Threads`] only: a run in which no operation completes and no message is
+    /// sent for this long has deadlocked.
     pub stall_timeout: Duration,
 }
 
 impl Default for SimConfig {
-    /// 4 cores × 100,000 operations on 4 addresses: 45% loads, 45% stores, 10% evictions.
+    /// 4 cores × 100,000 operations on 4 addresses: 45% loads, 45% stores, 10% evictions,
+    /// deterministic, seed 1.
     fn default() -> Self {
         SimConfig {
             cores: 4,
@@ -73,21 +120,23 @@ impl Default for SimConfig {
                 evict_percent: 10,
             },
             seed: 1,
-            bugs: Bugs::default(),
-            unordered_forwards: false,
+            bugs: Bugs::NONE,
+            schedule: Schedule::Deterministic,
             stall_timeout: Duration::from_secs(2),
         }
     }
 }
 
 /// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// Every core issued all its operations, and each completed.
     Finished,
-    /// Nothing happened for the stall timeout: the protocol deadlocked.
+    /// The protocol deadlocked: no node could take a step (deterministic), or nothing
+    /// happened for the stall timeout (threads).
     Deadlocked,
-    /// Messages kept moving, but no operation completed for ten stall timeouts.
+    /// Messages kept moving, but no operation completed for [`LIVELOCK_STEPS`] steps
+    /// (deterministic) or ten stall timeouts (threads).
     Livelocked,
 }
 
@@ -114,14 +163,75 @@ pub struct SimRun {
     pub stuck: Vec<Packet>,
 }
 
-/// What the threads share besides channels.
-#[derive(Debug, Default)]
-pub(crate) struct Shared {
-    clock: Clock,
-    /// Operations completed, for the deadlock watchdog.
-    completed: AtomicU64,
-    /// Cores that issued all their operations.
-    cores_done: AtomicUsize,
+/// A [`SimRun`] without its wall-clock time: what a run recorded, which two
+/// [`Schedule::Deterministic`] runs of the same configuration have equal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Recording<'a> {
+    /// The parameters.
+    pub config: &'a SimConfig,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Every load and store.
+    pub ops: &'a [OpRecord],
+    /// Every read and write interval.
+    pub holdings: &'a [Holding],
+    /// Coherence messages sent.
+    pub messages: u64,
+    /// Each core's lines at the end.
+    pub final_caches: &'a [Vec<CacheLine<u32>>],
+    /// The directory's entries at the end.
+    pub final_dirs: &'a [DirLine<u32>],
+    /// Messages still buffered at the end.
+    pub stuck: &'a [Packet],
+}
+
+impl SimRun {
+    /// Everything the run recorded but its wall-clock time. Guarantee: equal (and with
+    /// equal `Debug` text) for two deterministic runs of the same configuration.
+    pub fn recording(&self) -> Recording<'_> {
+        Recording {
+            config: &self.config,
+            outcome: self.outcome,
+            ops: &self.ops,
+            holdings: &self.holdings,
+            messages: self.messages,
+            final_caches: &self.final_caches,
+            final_dirs: &self.final_dirs,
+            stuck: &self.stuck,
+        }
+    }
+
+    /// A 64-bit FNV-1a digest of [`SimRun::recording`], to show in a report so that a
+    /// replay can be compared with the original at a glance. Guarantee: equal recordings
+    /// give equal fingerprints under one build of the simulator.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = Fnv1a(0xcbf2_9ce4_8422_2325);
+        self.recording().hash(&mut h);
+        h.finish()
+    }
+}
+
+/// FNV-1a, 64 bits: unlike std's `DefaultHasher`, its algorithm is fixed.
+struct Fnv1a(u64);
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// The nodes as a schedule leaves them, and how the run ended.
+struct Ended {
+    outcome: Outcome,
+    caches: Vec<CacheNode>,
+    dir: DirNode,
+    messages: u64,
 }
 
 /// Runs the simulator.
@@ -132,92 +242,47 @@ pub fn run(config: SimConfig) -> SimRun {
     assert!((1..=8).contains(&config.cores), "1 to 8 cores");
     assert!(config.addrs > 0, "at least one address");
     let started = Instant::now();
-    let ordered = !config.unordered_forwards;
-    let (cache_txs, cache_rxs): (Vec<_>, Vec<_>) = (0..config.cores).map(|_| channel()).unzip();
-    let (dir_tx, dir_rx) = channel();
-    let net = Net::new(cache_txs, dir_tx);
-    let shared = Arc::new(Shared::default());
-    // Distinct seeds per node, derived from the run's seed.
+    // Distinct seeds per node and for the scheduler, derived from the run's seed.
     let base = config.seed;
     let seed = move |node: u64| base.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ node;
-
-    let dir_inbox = Inbox::new(dir_rx, config.addrs, true, seed(1_000));
-    let dir_net = net.clone();
-    let bugs = config.bugs;
-    let addrs = config.addrs;
-    let directory =
-        std::thread::spawn(move || directory_node::run(addrs, dir_inbox, dir_net, bugs));
-    let cores: Vec<_> = cache_rxs
-        .into_iter()
-        .enumerate()
-        .map(|(c, rx)| {
-            let inbox = Inbox::new(rx, config.addrs, ordered, seed(2_000 + c as u64));
-            let node = cache_node::CacheNode::new(
+    let dir = DirNode::new(config.addrs, config.bugs);
+    let caches: Vec<CacheNode> = (0..config.cores)
+        .map(|c| {
+            CacheNode::new(
                 c,
                 config.addrs,
-                inbox,
-                net.clone(),
-                shared.clone(),
+                config.ops_per_core,
+                config.mix,
+                seed(c as u64),
                 config.bugs,
-            );
-            std::thread::spawn(move || node.run(config.ops_per_core, config.mix, seed(c as u64)))
+            )
         })
         .collect();
-
-    let outcome = watch(&shared, &net, config.cores, config.stall_timeout);
-    net.stop_all();
-    let dir = directory
-        .join()
-        .expect("the directory thread does not panic");
+    let ended = match config.schedule {
+        Schedule::Deterministic => deterministic::run(caches, dir, seed(3_000)),
+        Schedule::Threads => threads::run(caches, dir, config.stall_timeout, seed),
+    };
+    let (final_dirs, stuck) = ended.dir.finish();
     let mut run = SimRun {
         config,
-        outcome,
+        outcome: ended.outcome,
         ops: Vec::new(),
         holdings: Vec::new(),
-        messages: 0,
+        messages: ended.messages,
         elapsed: Duration::ZERO,
         final_caches: Vec::new(),
-        final_dirs: dir.lines,
-        stuck: dir.buffered,
+        final_dirs,
+        stuck,
     };
-    for core in cores {
-        let result = core.join().expect("a core thread does not panic");
+    for core in ended.caches {
+        let result = core.finish();
         run.ops.extend(result.ops);
         run.holdings.extend(result.log.finish());
         run.final_caches.push(result.lines);
         run.stuck.extend(result.buffered);
     }
-    run.messages = net.sent();
     run.elapsed = started.elapsed();
     run
-}
-
-/// Waits until every core is done, or until the run stops making progress: nothing at all
-/// for `stall_timeout` (a deadlock), or no completed operation for ten times that (a
-/// livelock).
-fn watch(shared: &Shared, net: &Net, cores: usize, stall_timeout: Duration) -> Outcome {
-    let progress = || (shared.completed.load(Ordering::Relaxed), net.sent());
-    let (mut seen, mut last_any, mut last_op) = (progress(), Instant::now(), Instant::now());
-    loop {
-        std::thread::sleep(Duration::from_millis(10));
-        if shared.cores_done.load(Ordering::SeqCst) == cores {
-            return Outcome::Finished;
-        }
-        let now = progress();
-        if now.0 != seen.0 {
-            last_op = Instant::now();
-        }
-        if now != seen {
-            last_any = Instant::now();
-        }
-        seen = now;
-        if last_any.elapsed() >= stall_timeout {
-            return Outcome::Deadlocked;
-        }
-        if last_op.elapsed() >= stall_timeout * 10 {
-            return Outcome::Livelocked;
-        }
-    }
 }
 
 #[cfg(test)]

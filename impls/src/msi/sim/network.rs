@@ -1,36 +1,28 @@
-//! The simulator's networks: one channel into each node, and an inbox that buffers what
-//! arrived and delivers it in an order the primer's networks allow.
+//! The simulator's networks: what a node has received and not yet taken (a buffer), with
+//! the delivery rules of the primer's networks, and the channels that carry messages
+//! between threads in [`super::Schedule::Threads`].
 //!
-//! Requests and responses travel on unordered networks, so the inbox offers them to the
-//! controller in a fresh random order on every pass. Forwarded requests (Fwd-GetS,
-//! Fwd-GetM, Inv, Put-Ack) travel on a point-to-point ordered network: the directory's
-//! channel to a cache is FIFO, and the inbox keeps one queue per address and only ever
-//! offers its head. A message the controller refuses (a stall) stays buffered and is
-//! offered again after the next message the controller does take.
+//! Requests and responses travel on unordered networks, so any buffered one may be
+//! delivered next. Forwarded requests (Fwd-GetS, Fwd-GetM, Inv, Put-Ack) travel on a
+//! point-to-point ordered network: the buffer keeps one queue per address and only ever
+//! offers its head (unless the run has the `unordered-forwards` bug, which buffers them
+//! with the rest). A message the controller refuses (a stall) stays buffered and is
+//! offered again later. Both schedules deliver through the same buffer; only what moves a
+//! message into it differs (a channel, or the seeded scheduler).
 
 use super::super::core::{Envelope, Msg, Node};
-use crate::sim::SplitMix64;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::Sender;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A coherence message about one address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Packet {
     /// The address (cache line) it is about.
     pub addr: usize,
     /// The message, with its sender and receiver.
     pub env: Envelope<u32>,
-}
-
-/// What travels on a node's channel.
-#[derive(Debug)]
-pub(super) enum Wire {
-    Packet(Packet),
-    /// The run is over: return what you hold.
-    Stop,
 }
 
 /// Whether `env` is a forwarded request, which the ordered network carries.
@@ -42,7 +34,94 @@ pub fn is_forward(env: &Envelope<u32>) -> bool {
         )
 }
 
-/// The sending side of every node's channel, shared by all nodes.
+/// Where a deliverable message sits in a [`Buffer`]: valid until the buffer next changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Slot {
+    /// The `i`th message of the unordered networks.
+    Unordered(usize),
+    /// The head of the forwarded-request queue of an address.
+    Forward(usize),
+}
+
+/// A node's received, not yet delivered messages.
+#[derive(Debug)]
+pub(super) struct Buffer {
+    unordered: Vec<Packet>,
+    /// One FIFO of forwarded requests per address.
+    forwards: Vec<VecDeque<Packet>>,
+    /// False under the `unordered-forwards` bug: forwards join the unordered buffer.
+    ordered_forwards: bool,
+}
+
+impl Buffer {
+    pub(super) fn new(addrs: usize, ordered_forwards: bool) -> Self {
+        Buffer {
+            unordered: Vec::new(),
+            forwards: vec![VecDeque::new(); addrs],
+            ordered_forwards,
+        }
+    }
+
+    /// Buffers a message that has arrived.
+    pub(super) fn push(&mut self, p: Packet) {
+        if self.ordered_forwards && is_forward(&p.env) {
+            self.forwards[p.addr].push_back(p);
+        } else {
+            self.unordered.push(p);
+        }
+    }
+
+    /// Every message the networks allow to be delivered next: each unordered one, and the
+    /// head of each forward queue.
+    pub(super) fn deliverable(&self) -> impl Iterator<Item = Slot> + '_ {
+        (0..self.unordered.len()).map(Slot::Unordered).chain(
+            (0..self.forwards.len())
+                .filter(|&a| !self.forwards[a].is_empty())
+                .map(Slot::Forward),
+        )
+    }
+
+    /// The message at `slot`.
+    pub(super) fn get(&self, slot: Slot) -> Packet {
+        match slot {
+            Slot::Unordered(i) => self.unordered[i],
+            Slot::Forward(a) => self.forwards[a][0],
+        }
+    }
+
+    /// Removes the message at `slot`: it has been delivered.
+    pub(super) fn remove(&mut self, slot: Slot) {
+        match slot {
+            // The unordered buffer has no order to keep.
+            Slot::Unordered(i) => {
+                self.unordered.swap_remove(i);
+            }
+            Slot::Forward(a) => {
+                self.forwards[a].pop_front();
+            }
+        }
+    }
+
+    /// Everything still buffered, forwards first: what a deadlocked node is stuck on.
+    pub(super) fn buffered(&self) -> Vec<Packet> {
+        self.forwards
+            .iter()
+            .flatten()
+            .chain(self.unordered.iter())
+            .copied()
+            .collect()
+    }
+}
+
+/// What travels on a node's channel in [`super::Schedule::Threads`].
+#[derive(Debug)]
+pub(super) enum Wire {
+    Packet(Packet),
+    /// The run is over: return what you hold.
+    Stop,
+}
+
+/// The sending side of every node's channel, shared by all threads.
 #[derive(Clone)]
 pub(super) struct Net {
     caches: Vec<Sender<Wire>>,
@@ -59,15 +138,15 @@ impl Net {
         }
     }
 
-    /// Sends `env` about `addr`. A receiver that has already stopped is ignored: the run
+    /// Sends `p` to its receiver. A receiver that has already stopped is ignored: the run
     /// is over and nobody will read the message.
-    pub(super) fn send(&self, addr: usize, env: Envelope<u32>) {
+    pub(super) fn send(&self, p: Packet) {
         self.sent.fetch_add(1, Ordering::Relaxed);
-        let to = match env.to {
+        let to = match p.env.to {
             Node::Cache(c) => &self.caches[c as usize],
             Node::Dir => &self.dir,
         };
-        let _ = to.send(Wire::Packet(Packet { addr, env }));
+        let _ = to.send(Wire::Packet(p));
     }
 
     /// Tells every node to stop.
@@ -80,134 +159,5 @@ impl Net {
     /// Messages sent so far.
     pub(super) fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
-    }
-}
-
-/// A node's buffered, not yet delivered messages.
-pub(super) struct Inbox {
-    rx: Receiver<Wire>,
-    unordered: Vec<Packet>,
-    /// One FIFO of forwarded requests per address.
-    forwards: Vec<VecDeque<Packet>>,
-    /// False under the `unordered-forwards` bug: forwards join the unordered buffer.
-    ordered_forwards: bool,
-    rng: SplitMix64,
-    stopped: bool,
-}
-
-impl Inbox {
-    pub(super) fn new(rx: Receiver<Wire>, addrs: usize, ordered_forwards: bool, seed: u64) -> Self {
-        Inbox {
-            rx,
-            unordered: Vec::new(),
-            forwards: vec![VecDeque::new(); addrs],
-            ordered_forwards,
-            rng: SplitMix64(seed),
-            stopped: false,
-        }
-    }
-
-    /// Whether a Stop has arrived.
-    pub(super) fn stopped(&self) -> bool {
-        self.stopped
-    }
-
-    fn absorb(&mut self, wire: Wire) {
-        match wire {
-            Wire::Stop => self.stopped = true,
-            Wire::Packet(p) if self.ordered_forwards && is_forward(&p.env) => {
-                self.forwards[p.addr].push_back(p)
-            }
-            Wire::Packet(p) => self.unordered.push(p),
-        }
-    }
-
-    /// Buffers everything already in the channel, without waiting.
-    pub(super) fn drain(&mut self) {
-        while let Ok(wire) = self.rx.try_recv() {
-            self.absorb(wire);
-        }
-    }
-
-    /// Waits up to `timeout` for one more message, then buffers whatever else arrived.
-    /// False if nothing arrived, or the run stopped.
-    pub(super) fn wait(&mut self, timeout: Duration) -> bool {
-        match self.rx.recv_timeout(timeout) {
-            Ok(wire) => {
-                self.absorb(wire);
-                // Sometimes let the other threads run before looking again, so that more
-                // than one message is buffered and the delivery order can differ from the
-                // order of arrival: the races the transient states exist for need that.
-                if self.rng.next_u64() % 4 == 0 {
-                    std::thread::yield_now();
-                }
-                self.drain();
-                !self.stopped
-            }
-            Err(RecvTimeoutError::Timeout) => false,
-            Err(RecvTimeoutError::Disconnected) => {
-                self.stopped = true;
-                false
-            }
-        }
-    }
-
-    /// Offers buffered messages to `take` until it refuses every one still buffered, in an
-    /// order the networks allow; a message `take` accepts is removed. Returns how many were
-    /// taken.
-    pub(super) fn deliver(&mut self, mut take: impl FnMut(&Packet) -> bool) -> usize {
-        let mut taken = 0;
-        loop {
-            let before = taken;
-            self.shuffle();
-            let offered = std::mem::take(&mut self.unordered);
-            for p in offered {
-                // Interleave the ordered network's heads with the unordered messages, so
-                // that a forward can overtake data and data can overtake a forward.
-                if self.rng.next_u64() & 1 == 0 {
-                    taken += self.deliver_forwards(&mut take);
-                }
-                if take(&p) {
-                    taken += 1;
-                } else {
-                    self.unordered.push(p);
-                }
-            }
-            taken += self.deliver_forwards(&mut take);
-            if taken == before {
-                return taken;
-            }
-        }
-    }
-
-    fn deliver_forwards(&mut self, take: &mut impl FnMut(&Packet) -> bool) -> usize {
-        let mut taken = 0;
-        for queue in &mut self.forwards {
-            while let Some(head) = queue.front() {
-                if !take(head) {
-                    break;
-                }
-                queue.pop_front();
-                taken += 1;
-            }
-        }
-        taken
-    }
-
-    fn shuffle(&mut self) {
-        for i in (1..self.unordered.len()).rev() {
-            let j = (self.rng.next_u64() % (i as u64 + 1)) as usize;
-            self.unordered.swap(i, j);
-        }
-    }
-
-    /// Everything still buffered, forwards first: what a deadlocked node is stuck on.
-    pub(super) fn buffered(&self) -> Vec<Packet> {
-        self.forwards
-            .iter()
-            .flatten()
-            .chain(self.unordered.iter())
-            .copied()
-            .collect()
     }
 }

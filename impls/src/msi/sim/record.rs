@@ -25,7 +25,7 @@ impl Clock {
 }
 
 /// A processor operation as the processor saw it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpKind {
     /// A load, with the value it returned (`None` if it never returned).
     Load(Option<u32>),
@@ -34,7 +34,7 @@ pub enum OpKind {
 }
 
 /// One load or store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct OpRecord {
     /// The issuing core.
     pub core: usize,
@@ -49,7 +49,7 @@ pub struct OpRecord {
 }
 
 /// An interval in which a core could read a line (S, M, SM^AD, SM^A) or write it (M).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Holding {
     /// The core.
     pub core: usize,

@@ -1,9 +1,10 @@
 //! Directory MSI with non-atomic transactions, after Sorin, Hill and Wood, *A Primer on
 //! Memory Consistency and Cache Coherence*, chapter 8.
 //!
-//! The caches and the directory run the controllers of [`impls::msi::core`], the code the
-//! concurrent simulator also runs; this model adds the processors, the networks and the
-//! properties.
+//! The caches and the directory are the controllers of [`impls::msi::core`], stepped
+//! through [`Core::step`] exactly as the simulator steps them; this model adds the
+//! processors, the networks and the properties. A state holds only the lines; each action
+//! wraps the line it touches in its controller, steps it, and stores the line back.
 //!
 //! Networks, as the primer's baseline protocol has them: requests (to the directory) and
 //! responses (data, Inv-Acks, write-backs) travel on unordered networks, where any message
@@ -16,8 +17,10 @@
 //!
 //! ```text
 //! VARIABLES cache[c][a], dir[a], net (a multiset of messages), lastStored[a]
-//! Cpu(c, a, op)    == cache_cpu(cache[c][a], op) is defined: take it, send its messages
-//! Deliver(a, m)    == m \in net, its receiver's controller takes it: remove m, send replies
+//! Cpu(c, a, op)    == cache c's controller on a takes Cpu(op) (does not stall): step it,
+//!                     send its messages
+//! Deliver(a, m)    == m \in net, its receiver's controller takes it: remove m, step it,
+//!                     send its messages
 //! Quiescent        == net = {} /\ every line stable /\ no directory entry in S^D
 //! ```
 
@@ -27,12 +30,26 @@ mod words;
 mod tests;
 
 use super::snooping::{Ghost, StaleLoad, MAX_ADDRS, MAX_CACHES};
-use super::Bug;
+use crate::Variant;
 use impls::msi::core::{
-    cache_cpu, cache_receive, dir_receive, Bugs, CacheLine, CacheState, Completed, CpuOp, DirLine,
-    DirState, Envelope, Msg, Node,
+    Bug, Bugs, CacheController, CacheEffect, CacheInput, CacheLine, CacheState, Completed, CpuOp,
+    DirController, DirEffect, DirLine, DirState, Envelope, Msg, Node,
 };
+use impls::sansio::Core;
 use stateright::{Model, Property};
+
+/// The bugs the directory protocol can be built with, in `check list` order: every one
+/// of the core's.
+pub const BUGS: [Bug; 5] = [
+    Bug::NoInvalidate,
+    Bug::NoWriteback,
+    Bug::EarlyWrite,
+    Bug::AckInvInIsD,
+    Bug::UnorderedForwards,
+];
+
+/// The variants `check msi --protocol directory` takes: [`BUGS`] with what each breaks.
+pub const VARIANTS: [Variant; 5] = super::variants(&BUGS);
 
 /// One state of the model.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -93,21 +110,59 @@ pub fn is_forward(env: &Envelope) -> bool {
         )
 }
 
-/// What one step does to the controllers, before it is applied to a state.
-struct Effect {
+/// What one step of a controller asks for, before it is applied to a state.
+struct Applied {
     sends: Vec<Envelope>,
     completed: Option<Completed>,
 }
 
-impl DirModel {
-    /// The controllers' bug switches for this model's variant.
-    pub fn bugs(&self) -> Bugs {
-        Bugs {
-            no_invalidate: self.bug == Some(Bug::NoInvalidate),
-            no_writeback: self.bug == Some(Bug::NoWriteback),
-            early_write: self.bug == Some(Bug::EarlyWrite),
-            ack_inv_in_is_d: self.bug == Some(Bug::AckInvInIsD),
+impl Applied {
+    /// A cache controller's effects; `None` if it stalled.
+    fn cache(effects: Vec<CacheEffect>) -> Option<Applied> {
+        let mut applied = Applied {
+            sends: Vec::new(),
+            completed: None,
+        };
+        for effect in effects {
+            match effect {
+                CacheEffect::Send(env) => applied.sends.push(env),
+                CacheEffect::Completed(c) => applied.completed = Some(c),
+                CacheEffect::Stalled => return None,
+            }
         }
+        Some(applied)
+    }
+
+    /// The directory controller's effects; `None` if it stalled.
+    fn dir(effects: Vec<DirEffect>) -> Option<Applied> {
+        let sends = effects
+            .into_iter()
+            .map(|effect| match effect {
+                DirEffect::Send(env) => Some(env),
+                DirEffect::Stalled => None,
+            })
+            .collect::<Option<Vec<Envelope>>>()?;
+        Some(Applied {
+            sends,
+            completed: None,
+        })
+    }
+}
+
+impl DirModel {
+    /// The bug switches for this model's variant.
+    pub fn bugs(&self) -> Bugs {
+        Bugs::from(self.bug)
+    }
+
+    /// Cache `c`'s controller for address `a` in state `s`.
+    pub fn cache(&self, s: &DirModelState, c: usize, a: usize) -> CacheController {
+        CacheController::new(c as u8, s.caches[c][a], self.bugs())
+    }
+
+    /// The directory's controller for address `a` in state `s`.
+    pub fn dir(&self, s: &DirModelState, a: usize) -> DirController {
+        DirController::new(s.dirs[a], self.bugs())
     }
 
     /// Whether `env` travels on the ordered forwarded-request network.
@@ -174,17 +229,17 @@ impl DirModel {
         })
     }
 
-    fn effect(&self, s: &DirModelState, action: DirAction) -> Option<(DirModelState, Effect)> {
+    /// Steps the controller `action` touches: the state with its line stored back and the
+    /// message removed from the network, and what the controller asked for. `None` if the
+    /// controller stalls, or the message is not deliverable.
+    fn apply(&self, s: &DirModelState, action: DirAction) -> Option<(DirModelState, Applied)> {
         let mut n = s.clone();
-        let bugs = self.bugs();
-        let effect = match action {
+        let applied = match action {
             DirAction::Cpu(c, a, op) => {
-                let step = cache_cpu(s.caches[c][a], c as u8, op, bugs)?;
-                n.caches[c][a] = step.line;
-                Effect {
-                    sends: step.send,
-                    completed: step.completed,
-                }
+                let mut cache = self.cache(s, c, a);
+                let applied = Applied::cache(cache.step(CacheInput::Cpu(op)))?;
+                n.caches[c][a] = cache.line;
+                applied
             }
             DirAction::Deliver(a, env) => {
                 let queue = match env.to {
@@ -195,34 +250,31 @@ impl DirModel {
                     Some(c) => (s.forwards[c][a].first() == Some(&env.msg)).then_some(0)?,
                     None => s.net.iter().position(|m| *m == (a as u8, env))?,
                 };
-                let effect = match env.to {
+                let applied = match env.to {
                     Node::Dir => {
-                        let step = dir_receive(s.dirs[a], env, bugs)?;
-                        n.dirs[a] = step.line;
-                        Effect {
-                            sends: step.send,
-                            completed: None,
-                        }
+                        let mut dir = self.dir(s, a);
+                        let applied = Applied::dir(dir.step(env))?;
+                        n.dirs[a] = dir.line;
+                        applied
                     }
                     Node::Cache(c) => {
                         let c = c as usize;
-                        let before = s.caches[c][a];
-                        let step = cache_receive(before, c as u8, env, bugs)?;
-                        if before.state == CacheState::M && step.line.state == CacheState::S {
+                        let mut cache = self.cache(s, c, a);
+                        let before = cache.line;
+                        let applied = Applied::cache(cache.step(CacheInput::Receive(env)))?;
+                        let after = cache.line;
+                        if before.state == CacheState::M && after.state == CacheState::S {
                             n.ghost.downgraded = true;
                         }
-                        let upgraded_over_sharers = step.line.state == CacheState::M
+                        let upgraded_over_sharers = after.state == CacheState::M
                             && (before.state == CacheState::SmA
                                 || (before.state == CacheState::SmAd
                                     && matches!(env.msg, Msg::Data { acks, .. } if acks > 0)));
                         if upgraded_over_sharers {
                             n.ghost.upgraded_over_sharers = true;
                         }
-                        n.caches[c][a] = step.line;
-                        Effect {
-                            sends: step.send,
-                            completed: step.completed,
-                        }
+                        n.caches[c][a] = after;
+                        applied
                     }
                 };
                 match queue {
@@ -233,10 +285,10 @@ impl DirModel {
                         n.net.remove(position);
                     }
                 }
-                effect
+                applied
             }
         };
-        Some((n, effect))
+        Some((n, applied))
     }
 }
 
@@ -255,11 +307,11 @@ impl Model for DirModel {
     }
 
     fn actions(&self, s: &DirModelState, actions: &mut Vec<DirAction>) {
-        let bugs = self.bugs();
         for c in 0..self.caches {
             for a in 0..self.addrs {
+                let cache = self.cache(s, c, a);
                 for op in self.ops() {
-                    if cache_cpu(s.caches[c][a], c as u8, op, bugs).is_some() {
+                    if cache.takes(CacheInput::Cpu(op)) {
                         actions.push(DirAction::Cpu(c, a, op));
                     }
                 }
@@ -267,8 +319,8 @@ impl Model for DirModel {
         }
         for (a, env) in self.deliverable(s) {
             let takes = match env.to {
-                Node::Dir => dir_receive(s.dirs[a], env, bugs).is_some(),
-                Node::Cache(c) => cache_receive(s.caches[c as usize][a], c, env, bugs).is_some(),
+                Node::Dir => self.dir(s, a).takes(env),
+                Node::Cache(c) => self.cache(s, c as usize, a).takes(CacheInput::Receive(env)),
             };
             if takes {
                 actions.push(DirAction::Deliver(a, env));
@@ -277,18 +329,18 @@ impl Model for DirModel {
     }
 
     fn next_state(&self, s: &DirModelState, action: DirAction) -> Option<DirModelState> {
-        let (mut n, effect) = self.effect(s, action)?;
+        let (mut n, applied) = self.apply(s, action)?;
         let a = match action {
             DirAction::Cpu(_, a, _) | DirAction::Deliver(a, _) => a,
         };
-        for env in effect.sends {
+        for env in applied.sends {
             match env.to {
                 Node::Cache(c) if self.ordered(&env) => n.forwards[c as usize][a].push(env.msg),
                 _ => n.net.push((a as u8, env)),
             }
         }
         n.net.sort_unstable();
-        match effect.completed {
+        match applied.completed {
             Some(Completed::Store(v)) => n.ghost.last_stored[a] = v,
             Some(Completed::Load(got)) => {
                 let expected = n.ghost.last_stored[a];

@@ -12,7 +12,7 @@ fn default_bounds_hold_and_reach_the_interesting_states() {
 
 #[test]
 fn every_variant_breaks_a_property_it_claims() {
-    for bug in Bug::ALL {
+    for bug in BUGS {
         let checker = DirModel {
             bug: Some(bug),
             ..DirModel::default()
@@ -22,11 +22,38 @@ fn every_variant_breaks_a_property_it_claims() {
         .finish_when(HasDiscoveries::AnyFailures)
         .spawn_dfs()
         .join();
-        let breaks = bug.variant().breaks;
+        let breaks = super::super::variant(bug).breaks;
         let found: Vec<&str> = checker.discoveries().keys().copied().collect();
         assert!(
             found.iter().any(|p| breaks.contains(p)),
             "{bug:?} was not caught: {found:?}"
         );
+    }
+}
+
+#[test]
+fn the_controllers_behind_core_step_give_the_pinned_state_counts() {
+    // The counts `check msi --protocol directory` pins: stepping the controllers through
+    // `Core::step` must explore exactly the states the free functions did.
+    for (caches, unique) in [(3, 459_248), (2, 10_608)] {
+        let checker = DirModel {
+            caches,
+            ..DirModel::default()
+        }
+        .checker()
+        .threads(2)
+        .spawn_bfs()
+        .join();
+        assert_eq!(checker.unique_state_count(), unique, "{caches} caches");
+    }
+}
+
+#[test]
+fn the_directory_takes_every_bug_of_the_core_in_its_order() {
+    use impls::sansio::BugSwitches;
+    assert_eq!(&BUGS[..], Bug::ALL);
+    assert_eq!(VARIANTS, super::super::VARIANTS);
+    for (v, bug) in VARIANTS.iter().zip(BUGS) {
+        assert_eq!((v.name, v.summary), (bug.name(), bug.switch().summary));
     }
 }

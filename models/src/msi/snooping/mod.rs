@@ -18,8 +18,17 @@ pub(crate) mod words;
 #[cfg(test)]
 mod tests;
 
-use super::{Bug, Stable};
+use super::{variants, Stable};
+use crate::Variant;
+use impls::msi::core::Bug;
 use stateright::{Model, Property};
+
+/// The bugs the atomic bus can be built with, in `check list` order. The others need
+/// Inv-Acks, transient states or forwarded requests, which the bus has none of.
+pub const BUGS: [Bug; 2] = [Bug::NoInvalidate, Bug::NoWriteback];
+
+/// The variants `check msi --protocol snooping` takes: [`BUGS`] with what each breaks.
+pub const VARIANTS: [Variant; 2] = variants(&BUGS);
 
 /// The most caches a state holds.
 pub const MAX_CACHES: usize = 4;

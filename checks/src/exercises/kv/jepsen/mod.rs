@@ -244,12 +244,7 @@ const DEFAULT_JEPSEN_KEYS: &str = "5";
 /// `check kv --jepsen`'s own command line: the kv model's bounds have ranges of their own
 /// (`--nodes` 3..=4), so the run is parsed by a command of its own.
 pub fn command() -> Cli {
-    let number = |name: &'static str, range: std::ops::RangeInclusive<u64>| {
-        Arg::new(name)
-            .long(name)
-            .value_name("N")
-            .value_parser(value_parser!(u64).range(range))
-    };
+    let number = crate::args::number_arg;
     let bugs: Vec<&str> = models::kv::VARIANTS.iter().map(|v| v.name).collect();
     Cli::new("jepsen")
         .override_usage("check [--format F] kv --jepsen [OPTIONS]")
@@ -322,7 +317,7 @@ pub fn run(m: &ArgMatches) -> Result<Outcome> {
         m.get_one::<String>("bug").map(String::as_str),
         m.get_one::<String>("consistency").map(String::as_str),
     )?;
-    let number = |name: &str| *m.get_one::<u64>(name).expect("has a default");
+    let number = |name: &str| crate::args::number_of(m, name);
     let seed = m.get_one::<u64>("seed").copied().unwrap_or_else(|| {
         // A fresh seed per run, as TigerBeetle's VOPR does; it is printed first.
         std::time::SystemTime::now()
