@@ -8,6 +8,7 @@
 //! `twopc crash points: N covered (coordinator .., bank-a .., ...), all atomic, balance
 //! 3000 invariant`. Any failure panics, naming the point and the violation.
 
+use impls::sansio::BugSwitches;
 use impls::twopc::bank::{self, Transaction};
 use impls::twopc::core::{Bug, Timing};
 use impls::twopc::faults::{CrashPoint, Crashes, FaultPlan};
@@ -350,7 +351,7 @@ fn main() {
     let summary = enumerate_every_point();
     let enumerated = start.elapsed();
     let torn = torn_records();
-    let bugs: Vec<String> = Bug::ALL.into_iter().map(bug_is_caught).collect();
+    let bugs: Vec<String> = Bug::ALL.iter().copied().map(bug_is_caught).collect();
     for line in torn {
         println!("twopc torn record: {line}");
     }

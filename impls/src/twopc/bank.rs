@@ -203,7 +203,7 @@ pub fn audit(
                 }
                 if s.contradictions > 0 {
                     violations.push(format!(
-                        "{} received {} decisions contradicting its own records",
+                        "{} was told decisions of {} transactions that contradict its own records",
                         NodeId::Participant(p),
                         s.contradictions
                     ));

@@ -18,7 +18,7 @@ use std::path::Path;
 /// Presumed abort: only `Commit` must be durable (fsynced) before the decision is sent. A
 /// transaction without a Commit record is aborted, so `Abort` and `End` are appended
 /// without an fsync of their own and may be lost in a crash; they only save work.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CoordinatorRecord {
     /// The transaction commits. Fsynced before any participant is told.
     Commit {
@@ -43,7 +43,7 @@ pub enum CoordinatorRecord {
 }
 
 /// A record in a participant's log.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ParticipantRecord {
     /// The participant locked the keys and checked the operations, and will vote yes.
     /// Fsynced before the vote is sent: it is the promise to commit if told to.

@@ -2,22 +2,24 @@
 //! per node, each with its own directory and log, messages over the in-process [`Net`],
 //! crash points from a [`FaultPlan`], and a supervisor that restarts crashed nodes.
 //!
-//! A node's thread executes its core's effects in order and passes a crash point before and
+//! A node's thread feeds its core every input through [`Core::step`] (the same entry point
+//! the model drives), executes the effects in order, and passes a crash point before and
 //! after each log write and each send. Crashing a node ends its thread: its volatile state
 //! and every log record it appended without an fsync are gone, and its log file stays. A
 //! restart opens the log again (the wal cuts off a torn tail) and recovers the core from
 //! the records. Participant failures are detected perfectly (the thread ended) and
-//! reported to the coordinator, which calls
-//! [`Coordinator::handle_participant_failure`].
+//! reported to the coordinator as a [`CoordinatorInput::ParticipantFailed`].
 
 use super::core::{
-    BeginError, Bug, Coordinator, CoordinatorStatus, Effect, Participant, ParticipantStatus, Timing,
+    BeginError, Bug, Coordinator, CoordinatorInput, CoordinatorStatus, Effect, Participant,
+    ParticipantInput, ParticipantStatus, Timing,
 };
 use super::faults::FaultPlan;
 use super::messages::{Decision, Msg, Op};
 use super::net::{Deliver, Net, NetStats};
 use super::records::{self, CoordinatorRecord, Opened, ParticipantRecord, Record};
 use super::{NodeId, ParticipantId, TxId};
+use crate::sansio::Core;
 use crate::sim::faults::LinkFaults;
 use crate::sim::wal::{TailDamage, Wal};
 use std::collections::BTreeMap;
@@ -628,6 +630,9 @@ impl Executor<'_> {
                     self.point(&format!("after {what}"))?;
                 }
                 Effect::Finished { tx, decision } => finished.push((tx, decision)),
+                // Answered where the Begin was stepped: the id may belong to another
+                // client's transaction, whose waiter must not get this answer.
+                Effect::Rejected { .. } => {}
             }
         }
         Ok(finished)
@@ -694,21 +699,31 @@ fn run_coordinator(
             let effects = match wait_for_input(&input, core.next_deadline(), now) {
                 None => Vec::new(),
                 Some(Input::Msg { from, msg }) => match from {
-                    NodeId::Participant(p) => core.on_message(p, msg, now),
+                    NodeId::Participant(from) => {
+                        core.step(CoordinatorInput::Message { from, msg, now })
+                    }
                     NodeId::Coordinator => Vec::new(),
                 },
-                Some(Input::Begin { tx, ops, reply }) => match core.begin(tx, ops, now) {
-                    Ok(effects) => {
+                Some(Input::Begin { tx, ops, reply }) => {
+                    let effects = core.step(CoordinatorInput::Begin { tx, ops, now });
+                    let rejected = effects.iter().find_map(|e| match e {
+                        Effect::Rejected { tx: t, error } if *t == tx => Some(error.clone()),
+                        _ => None,
+                    });
+                    match rejected {
+                        Some(e) => {
+                            let _ = reply.send(Err(TxError::Rejected(e)));
+                        }
                         // Registered before the effects run, so a crash in them drops it.
-                        node.waiting.insert(tx, reply);
-                        effects
+                        None => {
+                            node.waiting.insert(tx, reply);
+                        }
                     }
-                    Err(e) => {
-                        let _ = reply.send(Err(TxError::Rejected(e)));
-                        Vec::new()
-                    }
-                },
-                Some(Input::ParticipantFailed(p)) => core.handle_participant_failure(p, now),
+                    effects
+                }
+                Some(Input::ParticipantFailed(participant)) => {
+                    core.step(CoordinatorInput::ParticipantFailed { participant, now })
+                }
                 Some(Input::Inspect(reply)) => {
                     let _ = reply.send(Status::Coordinator(core.status()));
                     Vec::new()
@@ -719,7 +734,7 @@ fn run_coordinator(
             node.step(effects)?;
             let now = shared.now();
             if core.next_deadline().is_some_and(|d| d <= now) {
-                node.step(core.on_tick(now))?;
+                node.step(core.step(CoordinatorInput::Tick { now }))?;
             }
         }
     })();
@@ -751,7 +766,7 @@ fn run_participant(
             let now = shared.now();
             let effects = match wait_for_input(&input, core.next_deadline(), now) {
                 None => Vec::new(),
-                Some(Input::Msg { msg, .. }) => core.on_message(msg, now),
+                Some(Input::Msg { msg, .. }) => core.step(ParticipantInput::Message { msg, now }),
                 Some(Input::Inspect(reply)) => {
                     let _ = reply.send(Status::Participant(core.status()));
                     Vec::new()
@@ -764,7 +779,7 @@ fn run_participant(
             exec.execute(effects)?;
             let now = shared.now();
             if core.next_deadline().is_some_and(|d| d <= now) {
-                exec.execute(core.on_tick(now))?;
+                exec.execute(core.step(ParticipantInput::Tick { now }))?;
             }
         }
     })();

@@ -69,28 +69,31 @@ pub static EXERCISE: Exercise = Exercise {
     ..Exercise::DEFAULT
 };
 
-fn bug(sel: &Selection) -> Option<Bug> {
-    sel.bug_as(Bug::from_name)
-}
-
 impl ExerciseModel for SnoopModel {
     fn build(sel: &Selection) -> SnoopModel {
         SnoopModel {
             caches: sel.bound("caches") as usize,
             addrs: sel.bound("addresses") as usize,
             values: sel.bound("values") as u8,
-            bug: bug(sel),
+            bug: sel.bug_as(Bug::from_name),
         }
     }
 }
 
 impl ExerciseModel for DirModel {
     fn build(sel: &Selection) -> DirModel {
+        // Both protocols read the same bounds.
+        let SnoopModel {
+            caches,
+            addrs,
+            values,
+            bug,
+        } = SnoopModel::build(sel);
         DirModel {
-            caches: sel.bound("caches") as usize,
-            addrs: sel.bound("addresses") as usize,
-            values: sel.bound("values") as u8,
-            bug: bug(sel),
+            caches,
+            addrs,
+            values,
+            bug,
         }
     }
 }

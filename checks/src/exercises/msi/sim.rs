@@ -299,7 +299,7 @@ pub fn check_recording(run: &SimRun, bug: Option<String>) -> SimReport {
         },
         completed_ops: run.ops.iter().filter(|o| o.ret.is_some()).count(),
         messages: run.messages,
-        run_seconds: timed.then(|| run.elapsed.as_secs_f64()),
+        run_seconds: timed.then_some(run.elapsed.as_secs_f64()),
         intervals: run.holdings.len(),
         swmr_violation: swmr,
         linearizability,

@@ -2,6 +2,7 @@
 //! announcing it, and resends the decision until every participant acknowledges.
 
 use super::{Bug, Effect, Timing};
+use crate::sansio::Core;
 use crate::twopc::messages::{Decision, Msg, Op};
 use crate::twopc::records::CoordinatorRecord;
 use crate::twopc::{NodeId, ParticipantId, TxId};
@@ -10,6 +11,47 @@ use std::fmt;
 use std::time::Duration;
 
 type Effects = Vec<Effect<CoordinatorRecord>>;
+
+/// What the coordinator steps on (see [`Core`]), each stamped with the current time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CoordinatorInput {
+    /// A client asks to run transaction `tx`, `ops[p]` at each participant `p`. Prepare
+    /// goes to each, and an [`Effect::Finished`] reports the outcome once every participant
+    /// has acknowledged it; or an [`Effect::Rejected`] says why not, and nothing was sent.
+    Begin {
+        /// The transaction.
+        tx: TxId,
+        /// Each participant's share of it.
+        ops: BTreeMap<ParticipantId, Vec<Op>>,
+        /// The time now.
+        now: Duration,
+    },
+    /// `msg` arrived from participant `from`.
+    Message {
+        /// The sender.
+        from: ParticipantId,
+        /// The message.
+        msg: Msg,
+        /// The time now.
+        now: Duration,
+    },
+    /// Time passed: transactions whose votes are overdue are aborted, and unanswered
+    /// Prepares and decisions are resent. Only needed at [`Coordinator::next_deadline`].
+    Tick {
+        /// The time now.
+        now: Duration,
+    },
+    /// `participant` failed (its process died). Every transaction still collecting votes
+    /// that it has not voted yes on is aborted now rather than at its vote timeout: it made
+    /// no promise, and after its restart it would not know the Prepare. Decided
+    /// transactions are unaffected; their decision is resent to it until it acknowledges.
+    ParticipantFailed {
+        /// The participant that failed.
+        participant: ParticipantId,
+        /// The time now.
+        now: Duration,
+    },
+}
 
 /// Why [`Coordinator::begin`] refused a transaction. Nothing was sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,7 +77,7 @@ impl fmt::Display for BeginError {
 
 impl std::error::Error for BeginError {}
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Phase {
     /// Prepare sent; collecting votes until `deadline`.
     Preparing {
@@ -50,11 +92,34 @@ enum Phase {
     },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Active {
     participants: Vec<ParticipantId>,
     phase: Phase,
     resend_at: Duration,
+}
+
+/// Where the coordinator is with one transaction, from its volatile state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CoordinatorTx {
+    /// Not begun by this incarnation, and not in its log: a participant asking about it is
+    /// told Abort (presumed abort).
+    Unknown,
+    /// Prepare sent; collecting votes. `yes` have voted yes.
+    Preparing {
+        /// The participants whose yes vote arrived.
+        yes: BTreeSet<ParticipantId>,
+    },
+    /// Decided (a Commit logged); resending `decision` to those not in `acked`.
+    Decided {
+        /// The outcome.
+        decision: Decision,
+        /// The participants that acknowledged it.
+        acked: BTreeSet<ParticipantId>,
+    },
+    /// Over: every participant acknowledged, or the log says it ended or aborted. Queries
+    /// are answered `decision`.
+    Finished(Decision),
 }
 
 /// What a coordinator knows, for tests and the demo.
@@ -69,13 +134,18 @@ pub struct CoordinatorStatus {
 /// The coordinator's state machine.
 ///
 /// Guarantees, given a runtime that carries out its effects in order:
-/// - it sends Commit for a transaction only after every participant voted yes and after
-///   the Commit record is durable (unless built with [`Bug::CommitBeforeLog`]);
+/// - it sends Commit for a transaction only after every participant voted yes (unless
+///   built with [`Bug::CommitWithoutAllVotes`]) and after the Commit record is durable
+///   (unless built with [`Bug::DecideBeforeLogging`]);
 /// - it never sends both Commit and Abort for one transaction, across restarts: a restarted
 ///   coordinator commits exactly the transactions with a Commit record and never resumes
 ///   a prepare phase;
 /// - it resends the decision to every participant until each acknowledges it.
-#[derive(Clone, Debug)]
+///
+/// It is a [`Core`]: everything after [`recover`](Coordinator::recover) happens through
+/// [`step`](Core::step). Equal coordinators behave the same (`Eq` and `Hash` cover all of
+/// the state), which is what lets the model use it as part of its state.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Coordinator {
     participants: usize,
     timing: Timing,
@@ -148,10 +218,8 @@ impl Coordinator {
         (c, effects)
     }
 
-    /// Begins transaction `tx` with `ops[p]` for each participant `p`: sends Prepare to
-    /// each. The outcome is reported by an [`Effect::Finished`] once every participant has
-    /// acknowledged it.
-    pub fn begin(
+    /// [`CoordinatorInput::Begin`].
+    fn begin(
         &mut self,
         tx: TxId,
         ops: BTreeMap<ParticipantId, Vec<Op>>,
@@ -186,8 +254,8 @@ impl Coordinator {
         Ok(effects)
     }
 
-    /// Handles `msg` from participant `from`.
-    pub fn on_message(&mut self, from: ParticipantId, msg: Msg, now: Duration) -> Effects {
+    /// [`CoordinatorInput::Message`].
+    fn on_message(&mut self, from: ParticipantId, msg: Msg, now: Duration) -> Effects {
         let mut effects = Vec::new();
         match msg {
             Msg::Vote { tx, yes } => {
@@ -208,7 +276,9 @@ impl Coordinator {
                             self.decide(tx, Decision::Abort, now, &mut effects);
                         } else {
                             voted.insert(from);
-                            if voted.len() == active.participants.len() {
+                            let all = voted.len() == active.participants.len();
+                            // The bug: one yes vote is taken for all of them.
+                            if all || self.bug == Some(Bug::CommitWithoutAllVotes) {
                                 self.decide(tx, Decision::Commit, now, &mut effects);
                             }
                         }
@@ -260,9 +330,8 @@ impl Coordinator {
         effects
     }
 
-    /// Handles the passing of time: aborts transactions whose votes are overdue, and
-    /// resends Prepare and decisions that are unanswered.
-    pub fn on_tick(&mut self, now: Duration) -> Effects {
+    /// [`CoordinatorInput::Tick`].
+    fn on_tick(&mut self, now: Duration) -> Effects {
         let mut effects = Vec::new();
         let overdue: Vec<TxId> = self
             .active
@@ -302,11 +371,8 @@ impl Coordinator {
         effects
     }
 
-    /// Participant `p` failed (its process died). Every transaction still collecting votes
-    /// that `p` has not voted yes on is aborted now rather than at its vote timeout: `p`
-    /// made no promise, and after its restart it would not know the Prepare. Decided
-    /// transactions are unaffected; their decision is resent to `p` until it acknowledges.
-    pub fn handle_participant_failure(&mut self, p: ParticipantId, now: Duration) -> Effects {
+    /// [`CoordinatorInput::ParticipantFailed`].
+    fn handle_participant_failure(&mut self, p: ParticipantId, now: Duration) -> Effects {
         let mut effects = Vec::new();
         let undecided: Vec<TxId> = self
             .active
@@ -323,7 +389,7 @@ impl Coordinator {
         effects
     }
 
-    /// When [`on_tick`](Coordinator::on_tick) next has something to do, if ever.
+    /// When a [`CoordinatorInput::Tick`] next has something to do, if ever.
     pub fn next_deadline(&self) -> Option<Duration> {
         self.active
             .values()
@@ -339,6 +405,19 @@ impl Coordinator {
         CoordinatorStatus {
             active: self.active.keys().copied().collect(),
             committed: self.committed.clone(),
+        }
+    }
+
+    /// Where the coordinator is with `tx`.
+    pub fn progress(&self, tx: TxId) -> CoordinatorTx {
+        match self.active.get(&tx).map(|a| &a.phase) {
+            Some(Phase::Preparing { yes, .. }) => CoordinatorTx::Preparing { yes: yes.clone() },
+            Some(Phase::Decided { decision, acked }) => CoordinatorTx::Decided {
+                decision: *decision,
+                acked: acked.clone(),
+            },
+            None if self.used.contains(&tx) => CoordinatorTx::Finished(self.finished_decision(tx)),
+            None => CoordinatorTx::Unknown,
         }
     }
 
@@ -379,7 +458,7 @@ impl Coordinator {
                     },
                     durable: true,
                 };
-                if self.bug == Some(Bug::CommitBeforeLog) {
+                if self.bug == Some(Bug::DecideBeforeLogging) {
                     effects.extend(sends);
                     effects.push(log);
                 } else {
@@ -397,6 +476,24 @@ impl Coordinator {
                     durable: false,
                 });
                 effects.extend(sends);
+            }
+        }
+    }
+}
+
+impl Core for Coordinator {
+    type Input = CoordinatorInput;
+    type Effect = Effect<CoordinatorRecord>;
+
+    fn step(&mut self, input: CoordinatorInput) -> Effects {
+        match input {
+            CoordinatorInput::Begin { tx, ops, now } => self
+                .begin(tx, ops, now)
+                .unwrap_or_else(|error| vec![Effect::Rejected { tx, error }]),
+            CoordinatorInput::Message { from, msg, now } => self.on_message(from, msg, now),
+            CoordinatorInput::Tick { now } => self.on_tick(now),
+            CoordinatorInput::ParticipantFailed { participant, now } => {
+                self.handle_participant_failure(participant, now)
             }
         }
     }

@@ -3,6 +3,7 @@
 //! balances.
 
 use super::{Bug, Effect, Timing};
+use crate::sansio::Core;
 use crate::twopc::messages::{Decision, Msg, Op};
 use crate::twopc::records::ParticipantRecord;
 use crate::twopc::{NodeId, TxId};
@@ -11,8 +12,40 @@ use std::time::Duration;
 
 type Effects = Vec<Effect<ParticipantRecord>>;
 
+/// What a participant steps on (see [`Core`]), each stamped with the current time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParticipantInput {
+    /// `msg` arrived from the coordinator.
+    Message {
+        /// The message.
+        msg: Msg,
+        /// The time now.
+        now: Duration,
+    },
+    /// Time passed: Prepares that waited too long for locks get a no vote, and in-doubt
+    /// transactions are asked about again. Only needed at [`Participant::next_deadline`].
+    Tick {
+        /// The time now.
+        now: Duration,
+    },
+}
+
+/// Where a participant is with one transaction, from its volatile state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParticipantTx {
+    /// It has no Prepare for it and no decision (it never heard of it, or forgot a no vote
+    /// in a crash, which needs no record: presumed abort).
+    Unknown,
+    /// A Prepare waits for keys another prepared transaction holds.
+    Waiting,
+    /// It voted yes and does not know the outcome: in doubt, holding the locks.
+    Prepared,
+    /// It knows the outcome (and applied a Commit).
+    Decided(Decision),
+}
+
 /// A transaction this participant voted yes on and whose outcome it does not know yet.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Prepared {
     ops: Vec<Op>,
     /// When to ask the coordinator for the outcome (again).
@@ -20,7 +53,7 @@ struct Prepared {
 }
 
 /// A Prepare that is waiting for keys locked by another prepared transaction.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Waiting {
     ops: Vec<Op>,
     /// When to give up and vote no.
@@ -43,8 +76,9 @@ pub struct ParticipantStatus {
     pub waiting: usize,
     /// Keys locked, and by which transaction.
     pub locks: BTreeMap<String, TxId>,
-    /// Decisions that contradict this participant's own records: a Commit for a
-    /// transaction it never prepared or already aborted. Zero unless a promise was broken.
+    /// Transactions whose decision contradicted this participant's own records: a Commit
+    /// for a transaction it never prepared or already aborted, or an Abort of one it
+    /// committed. Zero unless a promise was broken.
     pub contradictions: u64,
 }
 
@@ -59,7 +93,11 @@ pub struct ParticipantStatus {
 /// - it acknowledges a decision only after recording it durably, so an acknowledged
 ///   outcome survives any crash;
 /// - in doubt, it asks the coordinator every query interval until answered.
-#[derive(Clone, Debug)]
+///
+/// It is a [`Core`]: everything after [`recover`](Participant::recover) happens through
+/// [`step`](Core::step). Equal participants behave the same (`Eq` and `Hash` cover all of
+/// the state), which is what lets the model use it as part of its state.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Participant {
     timing: Timing,
     bug: Option<Bug>,
@@ -68,7 +106,9 @@ pub struct Participant {
     prepared: BTreeMap<TxId, Prepared>,
     waiting: BTreeMap<TxId, Waiting>,
     decided: BTreeMap<TxId, Decision>,
-    contradictions: u64,
+    /// Transactions a decision contradicted: a set, not a count of messages, so that a
+    /// duplicated message does not make a new state (the model's network duplicates).
+    contradicted: BTreeSet<TxId>,
 }
 
 impl Participant {
@@ -93,7 +133,7 @@ impl Participant {
             prepared: BTreeMap::new(),
             waiting: BTreeMap::new(),
             decided: BTreeMap::new(),
-            contradictions: 0,
+            contradicted: BTreeSet::new(),
         };
         let mut prepared: BTreeMap<TxId, Vec<Op>> = BTreeMap::new();
         for record in records {
@@ -129,8 +169,8 @@ impl Participant {
         (p, effects)
     }
 
-    /// Handles `msg` from the coordinator.
-    pub fn on_message(&mut self, msg: Msg, now: Duration) -> Effects {
+    /// [`ParticipantInput::Message`].
+    fn on_message(&mut self, msg: Msg, now: Duration) -> Effects {
         let mut effects = Vec::new();
         match msg {
             Msg::Prepare { tx, ops } => self.on_prepare(tx, ops, now, &mut effects),
@@ -143,9 +183,8 @@ impl Participant {
         effects
     }
 
-    /// Handles the passing of time: votes no on Prepares that waited too long for locks,
-    /// and asks the coordinator about in-doubt transactions.
-    pub fn on_tick(&mut self, now: Duration) -> Effects {
+    /// [`ParticipantInput::Tick`].
+    fn on_tick(&mut self, now: Duration) -> Effects {
         let mut effects = Vec::new();
         let expired: Vec<TxId> = self
             .waiting
@@ -180,7 +219,7 @@ impl Participant {
         effects
     }
 
-    /// When [`on_tick`](Participant::on_tick) next has something to do, if ever.
+    /// When a [`ParticipantInput::Tick`] next has something to do, if ever.
     pub fn next_deadline(&self) -> Option<Duration> {
         let waiting = self.waiting.values().map(|w| w.deadline);
         let prepared = self.prepared.values().map(|p| p.query_at);
@@ -203,8 +242,27 @@ impl Participant {
             in_doubt: self.prepared.keys().copied().collect(),
             waiting: self.waiting.len(),
             locks: self.locks.clone(),
-            contradictions: self.contradictions,
+            contradictions: self.contradicted.len() as u64,
         }
+    }
+
+    /// Where the participant is with `tx`.
+    pub fn progress(&self, tx: TxId) -> ParticipantTx {
+        if let Some(d) = self.decided.get(&tx) {
+            ParticipantTx::Decided(*d)
+        } else if self.prepared.contains_key(&tx) {
+            ParticipantTx::Prepared
+        } else if self.waiting.contains_key(&tx) {
+            ParticipantTx::Waiting
+        } else {
+            ParticipantTx::Unknown
+        }
+    }
+
+    /// Whether a decision about `tx` contradicted this participant's records (see
+    /// [`ParticipantStatus::contradictions`]): it acknowledged an outcome it did not apply.
+    pub fn contradicted(&self, tx: TxId) -> bool {
+        self.contradicted.contains(&tx)
     }
 
     fn on_prepare(&mut self, tx: TxId, ops: Vec<Op>, now: Duration, effects: &mut Effects) {
@@ -257,7 +315,7 @@ impl Participant {
                 tx,
                 ops: w.ops.clone(),
             },
-            durable: self.bug != Some(Bug::SkipPrepareFsync),
+            durable: self.bug != Some(Bug::NoPrepareRecord),
         });
         effects.push(vote(tx, true));
         self.prepared.insert(
@@ -272,8 +330,10 @@ impl Participant {
     fn on_decision(&mut self, tx: TxId, decision: Decision, now: Duration, effects: &mut Effects) {
         if self.prepared.contains_key(&tx) {
             self.finish(tx, decision, effects);
-            effects.push(ack(tx));
+            // The freed locks may let waiting Prepares log their records: those come
+            // before the acknowledgement, so that no persist follows a send in this step.
             self.retry_waiting(now, effects);
+            effects.push(ack(tx));
             return;
         }
         match (self.decided.get(&tx), decision) {
@@ -289,7 +349,9 @@ impl Participant {
             // Commit of a transaction it never promised, or a decision against the one it
             // recorded: only a broken protocol gets here. It cannot be undone either way,
             // so it is counted for the checks and acknowledged so the run can finish.
-            _ => self.contradictions += 1,
+            _ => {
+                self.contradicted.insert(tx);
+            }
         }
         effects.push(ack(tx));
     }
@@ -313,9 +375,17 @@ impl Participant {
 
     fn retry_waiting(&mut self, now: Duration, effects: &mut Effects) {
         let waiting: Vec<TxId> = self.waiting.keys().copied().collect();
+        let mut prepared = Vec::new();
         for tx in waiting {
-            self.try_prepare(tx, now, effects);
+            self.try_prepare(tx, now, &mut prepared);
         }
+        // Every prepare record before any vote, so that no persist follows a send in one
+        // step (the rule of `crate::sansio`, which the tests check on every step).
+        let (logs, votes): (Effects, Effects) = prepared
+            .into_iter()
+            .partition(|e| matches!(e, Effect::Log { .. }));
+        effects.extend(logs);
+        effects.extend(votes);
     }
 
     /// Whether every account exists and none would go negative.
@@ -337,6 +407,18 @@ impl Participant {
     fn apply(&mut self, ops: &[Op]) {
         for op in ops {
             *self.balances.entry(op.account.clone()).or_insert(0) += op.delta;
+        }
+    }
+}
+
+impl Core for Participant {
+    type Input = ParticipantInput;
+    type Effect = Effect<ParticipantRecord>;
+
+    fn step(&mut self, input: ParticipantInput) -> Effects {
+        match input {
+            ParticipantInput::Message { msg, now } => self.on_message(msg, now),
+            ParticipantInput::Tick { now } => self.on_tick(now),
         }
     }
 }

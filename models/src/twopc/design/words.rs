@@ -1,26 +1,40 @@
 //! The design model in protocol words: step names, state fields and explanations for
-//! counterexamples.
+//! counterexamples. A step is described by what the core actually did: the effects it
+//! returned, in order.
 
-use super::{members, Decision, Msg, PState, Phase, TwoPcAction, TwoPcModel, TwoPcState};
+use super::{members, Msg, Node, Step, TwoPcAction, TwoPcModel, TwoPcState};
 use crate::Protocol;
+use impls::sansio::check_durability_order;
+use impls::sansio::Core;
+use impls::twopc::core::{CoordinatorTx, Effect, ParticipantTx};
+use impls::twopc::records::CoordinatorRecord;
+use impls::twopc::{Decision, NodeId};
+use std::fmt::Display;
 
 fn p(i: usize) -> String {
     format!("p{}", i + 1)
 }
 
-fn decision(d: Decision) -> &'static str {
-    match d {
-        Decision::Commit => "Commit",
-        Decision::Abort => "Abort",
+fn node(n: NodeId) -> String {
+    match n {
+        NodeId::Coordinator => "coord".to_string(),
+        NodeId::Participant(i) => p(i),
+    }
+}
+
+fn kind(m: Msg) -> String {
+    match m {
+        Msg::Prepare(_) => "Prepare".to_string(),
+        Msg::Vote(_, yes) => format!("Vote({})", if yes { "yes" } else { "no" }),
+        Msg::Decision(_, d) => d.to_string(),
+        Msg::Ack(_) => "Ack".to_string(),
     }
 }
 
 fn msg(m: Msg) -> String {
-    match m {
-        Msg::Prepare(i) => format!("coord -> {} Prepare", p(i)),
-        Msg::Vote(i, yes) => format!("{} -> coord Vote({})", p(i), if yes { "yes" } else { "no" }),
-        Msg::Decision(i, d) => format!("coord -> {} {}", p(i), decision(d)),
-        Msg::Ack(i) => format!("{} -> coord Ack", p(i)),
+    match m.receiver() {
+        NodeId::Coordinator => format!("{} -> coord {}", p(m.participant()), kind(m)),
+        NodeId::Participant(i) => format!("coord -> {} {}", p(i), kind(m)),
     }
 }
 
@@ -29,12 +43,151 @@ fn set(s: super::Set, n: usize) -> String {
     format!("[{}]", names.join(" "))
 }
 
-fn pstate(s: PState) -> &'static str {
-    match s {
-        PState::Working => "working",
-        PState::Prepared => "prepared",
-        PState::Committed => "committed",
-        PState::Aborted => "aborted",
+fn records<R: Display>(rs: &[R]) -> String {
+    let names: Vec<String> = rs.iter().map(R::to_string).collect();
+    format!("[{}]", names.join(", "))
+}
+
+/// What a list of effects does, in order: consecutive sends of one kind are grouped
+/// (`sends Commit to p1 p2 p3`).
+fn effects<R: Display>(from: NodeId, es: &[Effect<R>]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut sends: Option<(String, Vec<String>)> = None;
+    let flush = |sends: &mut Option<(String, Vec<String>)>, parts: &mut Vec<String>| {
+        if let Some((k, to)) = sends.take() {
+            parts.push(format!("sends {k} to {}", to.join(" ")));
+        }
+    };
+    for e in es {
+        match e {
+            Effect::Send { to, msg } => {
+                let k = match (from, *to) {
+                    (NodeId::Participant(i), _) | (_, NodeId::Participant(i)) => {
+                        Msg::of(i, msg).map_or_else(|| msg.kind().to_string(), kind)
+                    }
+                    _ => unreachable!("messages go between the coordinator and a participant"),
+                };
+                match &mut sends {
+                    Some((prev, to_list)) if *prev == k => to_list.push(node(*to)),
+                    _ => {
+                        flush(&mut sends, &mut parts);
+                        sends = Some((k, vec![node(*to)]));
+                    }
+                }
+            }
+            Effect::Log { record, durable } => {
+                flush(&mut sends, &mut parts);
+                parts.push(if *durable {
+                    format!("logs {record} (fsync)")
+                } else {
+                    format!("logs {record} (no fsync)")
+                });
+            }
+            Effect::Finished { decision, .. } => {
+                flush(&mut sends, &mut parts);
+                parts.push(format!("finishes ({decision})"));
+            }
+            Effect::Rejected { error, .. } => {
+                flush(&mut sends, &mut parts);
+                parts.push(format!("refuses: {error}"));
+            }
+        }
+    }
+    flush(&mut sends, &mut parts);
+    if parts.is_empty() {
+        "nothing to log or send".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn input(step: Step) -> String {
+    match step {
+        Step::PrepareShort(i) => format!(
+            "{} receives Prepare (its account does not cover the debit)",
+            p(i)
+        ),
+        Step::Deliver(m) => match m {
+            Msg::Vote(i, yes) => format!(
+                "coord receives {}'s {} vote",
+                p(i),
+                if yes { "yes" } else { "no" }
+            ),
+            Msg::Ack(i) => format!("coord receives {}'s Ack", p(i)),
+            _ => format!("{} receives {}", p(m.participant()), kind(m)),
+        },
+        Step::Tick(n) => format!("{}'s timer fires", node(n)),
+        Step::FailureNotice(i) => format!("coord is told {} failed", p(i)),
+    }
+}
+
+fn unsynced<C, R: Display>(n: &Node<C, R>) -> String {
+    if n.unsynced.is_empty() {
+        String::new()
+    } else {
+        format!("; unsynced {} lost", records(&n.unsynced))
+    }
+}
+
+fn participant_tx(t: ParticipantTx) -> String {
+    match t {
+        ParticipantTx::Unknown => "unknown".to_string(),
+        ParticipantTx::Waiting => "waiting for locks".to_string(),
+        ParticipantTx::Prepared => "prepared (in doubt)".to_string(),
+        ParticipantTx::Decided(Decision::Commit) => "committed".to_string(),
+        ParticipantTx::Decided(Decision::Abort) => "aborted".to_string(),
+    }
+}
+
+/// `es` in words, and for a mid-step crash (`crash`) only up to the point where it stops,
+/// with the effect it stops before.
+fn step_effects<R: Display>(
+    from: NodeId,
+    es: &[Effect<R>],
+    crash: bool,
+) -> (String, Option<String>) {
+    let cut = check_durability_order(es).err().map(|v| v.persist);
+    match cut.filter(|_| crash) {
+        Some(c) => (effects(from, &es[..c]), Some(effects(from, &es[c..=c]))),
+        None => (effects(from, es), None),
+    }
+}
+
+/// A model step's effects in words: the stepping core's, then the coordinator's answers
+/// to its queries.
+fn done(d: &super::Done, crash: bool) -> String {
+    let mut text = String::new();
+    for (k, part) in d.iter().enumerate() {
+        let (from, (what, cut)) = match part {
+            super::Effects::Coordinator(e) => (
+                NodeId::Coordinator,
+                step_effects(NodeId::Coordinator, e, crash && k == 0),
+            ),
+            super::Effects::Participant(i, e) => {
+                let me = NodeId::Participant(*i);
+                (me, step_effects(me, e, crash && k == 0))
+            }
+        };
+        if k == 0 {
+            text.push_str(&what);
+        } else {
+            text.push_str(&format!("; coord answers: {what}"));
+        }
+        if let Some(cut) = cut {
+            text.push_str(&format!(", then {} crashes before it {cut}", node(from)));
+        }
+    }
+    text
+}
+
+impl TwoPcModel {
+    /// What the cores do on `step` in `s`, and (for a mid-step crash) where it stops.
+    fn describe_step(&self, s: &TwoPcState, step: Step, crash: bool) -> String {
+        let mut n = s.clone();
+        match self.take(&mut n, step, false) {
+            Some(d) => format!("{}: {}", input(step), done(&d, crash)),
+            None => format!("{}: not possible here", input(step)),
+        }
     }
 }
 
@@ -42,107 +195,105 @@ impl Protocol for TwoPcModel {
     fn describe_action(&self, s: &TwoPcState, action: &TwoPcAction) -> String {
         use TwoPcAction::*;
         match *action {
-            Begin => "coord begins: sends Prepare to every participant".to_string(),
-            Vote(i, true) => format!(
-                "{} receives Prepare, writes its prepare record, votes yes",
-                p(i)
-            ),
-            Vote(i, false) => format!("{} receives Prepare, votes no and aborts", p(i)),
-            CountYes(i) => format!("coord receives {}'s yes vote", p(i)),
-            Decide(Decision::Commit) => {
-                if self.bug == Some(super::Bug::DecideBeforeLogging) {
-                    "coord decides Commit and sends it (the Commit record is not yet durable)"
-                        .to_string()
-                } else {
-                    "coord logs Commit (fsync), then sends Commit to every participant".to_string()
+            Begin => match &s.coordinator.core {
+                Some(c) => {
+                    let e = c.clone().step(self.begin());
+                    format!("coord begins: {}", effects(NodeId::Coordinator, &e))
                 }
-            }
-            Decide(Decision::Abort) => {
-                "coord decides Abort (a no vote or a timeout) and sends it".to_string()
-            }
-            LogCommit => "coord's Commit record becomes durable".to_string(),
-            Resend(i) => format!(
-                "coord resends {} to {}",
-                match s.coordinator.phase {
-                    Phase::Decided(d) => decision(d),
-                    _ => "?",
-                },
-                p(i)
+                None => "coord begins: not possible here".to_string(),
+            },
+            Step(step) => self.describe_step(s, step, false),
+            CrashMidStep(step) => self.describe_step(s, step, true),
+            CrashCoordinator => format!(
+                "coord crashes (its durable log survives{})",
+                unsynced(&s.coordinator)
             ),
-            Learn(i) => {
-                let part = s.participants[i];
-                if matches!(part.state, PState::Working | PState::Prepared) {
-                    let d = if s.has(Msg::Decision(i, Decision::Commit)) {
-                        Decision::Commit
-                    } else {
-                        Decision::Abort
-                    };
+            CoordinatorStaysDown => "coord crashes and never comes back".to_string(),
+            RecoverCoordinator => {
+                let has_commit = s
+                    .coordinator
+                    .log
+                    .iter()
+                    .any(|r| matches!(r, CoordinatorRecord::Commit { .. }));
+                let (_, e) = self.recover_coordinator(s);
+                if has_commit {
                     format!(
-                        "{} receives {}, records and applies it, acks",
-                        p(i),
-                        decision(d)
+                        "coord recovers from its log {}: {}",
+                        records(&s.coordinator.log),
+                        effects(NodeId::Coordinator, &e)
                     )
                 } else {
-                    format!("{} receives the decision again and acks again", p(i))
+                    format!(
+                        "coord recovers from its log {} with no Commit record: presumed abort",
+                        records(&s.coordinator.log)
+                    )
                 }
             }
-            CountAck(i) => format!("coord receives {}'s ack", p(i)),
-            Timeout(i) => format!("{} times out waiting and aborts on its own", p(i)),
-            CrashCoordinator => "coord crashes (its log survives)".to_string(),
-            CoordinatorStaysDown => "coord crashes and never comes back".to_string(),
-            RecoverCoordinator => match s.coordinator.log {
-                Some(d) => format!("coord recovers {} from its log and resends it", decision(d)),
-                None => "coord recovers with no Commit record: presumed abort".to_string(),
-            },
-            Crash(i) if self.bug == Some(super::Bug::NoPrepareRecord) => {
+            Crash(i) => format!(
+                "{} crashes (its durable records survive{})",
+                p(i),
+                unsynced(&s.participants[i])
+            ),
+            Recover(i) => {
+                let d = self.restart(&mut s.clone(), i);
                 format!(
-                    "{} crashes (its decision record survives, its prepare record does not)",
-                    p(i)
+                    "{} recovers from its records {}: {}",
+                    p(i),
+                    records(&s.participants[i].log),
+                    done(&d, false)
                 )
             }
-            Crash(i) => format!("{} crashes (its records survive)", p(i)),
-            Recover(i) => format!("{} recovers from its records", p(i)),
             Drop(m) => format!("the network loses {}", msg(m)),
         }
     }
 
     fn fields(&self, s: &TwoPcState) -> Vec<(String, String)> {
         let n = self.participants;
-        let c = &s.coordinator;
-        let phase = match c.phase {
-            Phase::Init => "init".to_string(),
-            Phase::Preparing => "preparing".to_string(),
-            Phase::Decided(d) => format!("decided {}", decision(d)),
-        };
         let field = |owner: &str, name: &str, value: String| (format!("{owner}.{name}"), value);
-        let mut out = vec![
-            field(
-                "coord",
-                "up",
-                if c.gone {
-                    "false (for good)"
-                } else if c.up {
-                    "true"
-                } else {
-                    "false"
-                }
-                .to_string(),
+        let up = if s.gone {
+            "false (for good)"
+        } else if s.coordinator.core.is_some() {
+            "true"
+        } else {
+            "false"
+        };
+        let tx = match s.coordinator_tx() {
+            None => "-".to_string(),
+            Some(CoordinatorTx::Unknown) => "unknown".to_string(),
+            Some(CoordinatorTx::Preparing { yes }) => format!(
+                "preparing, yes from [{}]",
+                yes.iter().map(|&i| p(i)).collect::<Vec<_>>().join(" ")
             ),
-            field("coord", "log", c.log.map_or("none", decision).to_string()),
-            field("coord", "phase", phase),
-            field("coord", "yes", set(c.yes, n)),
-            field("coord", "acked", set(c.acked, n)),
+            Some(CoordinatorTx::Decided { decision, acked }) => format!(
+                "decided {decision}, acked by [{}]",
+                acked.iter().map(|&i| p(i)).collect::<Vec<_>>().join(" ")
+            ),
+            Some(CoordinatorTx::Finished(d)) => format!("finished {d}"),
+        };
+        let mut out = vec![
+            field("coord", "up", up.to_string()),
+            field("coord", "tx1", tx),
+            field("coord", "log", records(&s.coordinator.log)),
+            field("coord", "unsynced", records(&s.coordinator.unsynced)),
         ];
         for (i, part) in s.participants[..n].iter().enumerate() {
             let owner = p(i);
-            out.push(field(&owner, "up", part.up.to_string()));
-            out.push(field(&owner, "state", pstate(part.state).to_string()));
-            out.push(field(&owner, "prepare-record", part.prepared.to_string()));
+            out.push(field(&owner, "up", part.core.is_some().to_string()));
             out.push(field(
                 &owner,
-                "decision-record",
-                part.decided.map_or("none", decision).to_string(),
+                "account",
+                if s.checked & (1 << i) == 0 {
+                    "not checked yet"
+                } else if s.short & (1 << i) == 0 {
+                    "covers the debit"
+                } else {
+                    "does not cover the debit"
+                }
+                .to_string(),
             ));
+            out.push(field(&owner, "tx1", participant_tx(s.participant_tx(i))));
+            out.push(field(&owner, "log", records(&part.log)));
+            out.push(field(&owner, "unsynced", records(&part.unsynced)));
         }
         let msgs: Vec<String> = s.messages().map(msg).collect();
         out.push(field(
@@ -153,6 +304,11 @@ impl Protocol for TwoPcModel {
         let g = &s.ghost;
         out.push(field("history", "committed", set(g.committed, n)));
         out.push(field("history", "aborted", set(g.aborted, n)));
+        out.push(field(
+            "history",
+            "acked-commit-unapplied",
+            set(g.unapplied, n),
+        ));
         out.push(field("history", "voted-yes", set(g.voted_yes, n)));
         out
     }
@@ -161,11 +317,20 @@ impl Protocol for TwoPcModel {
         let n = self.participants;
         let g = &s.ghost;
         match property {
-            "Atomicity" => vec![format!(
-                "{} committed while {} aborted",
-                set(g.committed, n),
-                set(g.aborted, n)
-            )],
+            "Atomicity" => {
+                let mut why = vec![format!("{} committed", set(g.committed, n))];
+                if g.aborted != 0 {
+                    why.push(format!("while {} aborted", set(g.aborted, n)));
+                }
+                if g.unapplied != 0 {
+                    why.push(format!(
+                        "while {} acknowledged Commit without applying it (its records say it \
+                         never prepared)",
+                        set(g.unapplied, n)
+                    ));
+                }
+                why
+            }
             "Validity" => vec![format!(
                 "{} committed, but only {} ever voted yes",
                 set(g.committed, n),
@@ -176,21 +341,18 @@ impl Protocol for TwoPcModel {
             }
             "EveryParticipantDecides" => {
                 let mut why = Vec::new();
-                for (i, part) in s.participants[..n].iter().enumerate() {
-                    if part.decided.is_some() {
-                        continue;
-                    }
-                    why.push(if part.prepared {
-                        format!(
+                for i in 0..n {
+                    match s.participant_tx(i) {
+                        ParticipantTx::Prepared => why.push(format!(
                             "{} voted yes and is in doubt: it may not decide alone, and only the \
                              coordinator knows the outcome",
                             p(i)
-                        )
-                    } else {
-                        format!("{} has not decided", p(i))
-                    });
+                        )),
+                        ParticipantTx::Decided(_) => {}
+                        t => why.push(format!("{} has not decided ({})", p(i), participant_tx(t))),
+                    }
                 }
-                if s.coordinator.gone {
+                if s.gone {
                     why.push(
                         "the coordinator is down for good, so no step is left: 2PC blocks"
                             .to_string(),
