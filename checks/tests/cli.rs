@@ -148,7 +148,7 @@ fn a_bounded_run_says_so() {
 
 fn history(path: &str) -> String {
     format!(
-        "{}/../../shared/histories/porcupine/test_data/{path}",
+        "{}/../linearizability/testdata/porcupine/test_data/{path}",
         env!("CARGO_MANIFEST_DIR")
     )
 }
@@ -218,7 +218,7 @@ fn lin_input_errors_exit_2_naming_file_and_line() {
 
 fn knossos(path: &str) -> String {
     format!(
-        "{}/../../shared/histories/knossos/data/{path}",
+        "{}/../linearizability/testdata/knossos/data/{path}",
         env!("CARGO_MANIFEST_DIR")
     )
 }

@@ -1,4 +1,5 @@
-//! Agreement with the public histories in `../shared/histories`: every file gets the
+//! Agreement with the public histories in `testdata/` (Porcupine's test data, MIT, and
+//! Knossos's, EPL-1.0; their licences and provenance are beside them): every file gets the
 //! verdict its MANIFEST.md gives. The manifest is read, not copied, so a file added there
 //! is checked here too.
 
@@ -11,10 +12,10 @@ use linearizability::{check_operations, CheckOptions, CheckResult};
 use std::path::PathBuf;
 
 fn histories() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/histories");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata");
     assert!(
         dir.join("MANIFEST.md").is_file(),
-        "the shared histories are missing: expected {}",
+        "the test histories are missing: expected {}",
         dir.display()
     );
     dir
