@@ -473,8 +473,11 @@ where
             threads: threads(sub),
         }),
         _ => match exercises::find(name) {
-            Some(exercise) => resolve(exercise, sub, format)
-                .map_err(|e| cli.error(ErrorKind::ArgumentConflict, e)),
+            Some(exercise) => resolve(exercise, sub, format).map_err(|e| {
+                // The exercise's own usage line, not the top level's.
+                let mut cmd = exercise_command(exercise).bin_name(format!("check {name}"));
+                cmd.error(ErrorKind::ArgumentConflict, e)
+            }),
             None => Err(cli.error(ErrorKind::InvalidSubcommand, unknown_exercise(name))),
         },
     }

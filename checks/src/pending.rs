@@ -27,6 +27,14 @@ impl PendingFile {
         let tmp = tempfile::Builder::new()
             .prefix(".check-report-")
             .tempfile_in(dir)
+            // tempfile's error names its own random file name, which means nothing to the
+            // user: keep the operating system's reason only.
+            .map_err(|e| {
+                // tempfile adds ` at path "<its temporary name>"` to the reason.
+                let reason = e.to_string();
+                let reason = reason.split(" at path ").next().unwrap_or_default();
+                std::io::Error::new(e.kind(), reason.to_string())
+            })
             .with_context(|| {
                 format!(
                     "{flag} {}: cannot create a file in {}",
@@ -61,5 +69,24 @@ impl PendingFile {
             .map_err(|e| e.error)
             .with_context(context)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (issue 14): the error named tempfile's internal `.check-report-XXXXXX`.
+    #[test]
+    fn an_uncreatable_file_is_named_without_the_temporary_one() {
+        let err = PendingFile::create(Path::new("/nonexistent-dir/x.json"), "--trace-out")
+            .err()
+            .expect("no such directory");
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("--trace-out /nonexistent-dir/x.json"),
+            "{text}"
+        );
+        assert!(!text.contains(".check-report-"), "{text}");
     }
 }

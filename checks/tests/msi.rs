@@ -92,3 +92,11 @@ fn a_directory_bug_picks_the_directory_protocol_and_snooping_refuses_it() {
         "{err}"
     );
 }
+
+/// Regression (issue 14): the refusal printed the top-level usage, not msi's.
+#[test]
+fn a_bug_the_protocol_lacks_prints_the_exercises_usage() {
+    let o = check(&["msi", "--protocol", "snooping", "--bug", "early-write"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Usage: check msi [OPTIONS]"), "{err}");
+}
