@@ -382,7 +382,7 @@ async fn run_client(args: ClientArgs) -> ExitCode {
 }
 
 fn print_members(m: super::membership::Membership) {
-    println!("epoch {} (changed by n{})", m.epoch, m.origin);
+    println!("epoch {} ({})", m.epoch, m.made_by());
     for (id, addr) in &m.members {
         println!("n{id} {addr}");
     }

@@ -80,9 +80,21 @@ impl Membership {
     }
 }
 
+impl Membership {
+    /// Who made this membership, in words: the initial one comes from the nodes' command
+    /// lines, not from a node (its origin, 0, names none).
+    pub fn made_by(&self) -> String {
+        if self.epoch == 0 {
+            "initial, from the command line".to_string()
+        } else {
+            format!("by n{}", self.origin)
+        }
+    }
+}
+
 impl std::fmt::Display for Membership {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "epoch {} (by n{}):", self.epoch, self.origin)?;
+        write!(f, "epoch {} ({}):", self.epoch, self.made_by())?;
         for (id, addr) in &self.members {
             write!(f, " n{id}={addr}")?;
         }
@@ -93,6 +105,18 @@ impl std::fmt::Display for Membership {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue 14): the initial membership said "epoch 0 (by n0)", naming a node
+    /// that does not exist.
+    #[test]
+    fn the_initial_membership_names_no_node() {
+        let base = Membership::initial(BTreeMap::from([(1, "a".into())]));
+        assert_eq!(
+            base.to_string(),
+            "epoch 0 (initial, from the command line): n1=a"
+        );
+        assert_eq!(base.with_node(1, 2, "b".into()).made_by(), "by n1");
+    }
 
     #[test]
     fn a_change_supersedes_its_base_and_ties_go_to_the_higher_origin() {
