@@ -4,7 +4,7 @@
 
 use crate::args::Format;
 use crate::engine::report::{RunReport, Verdict};
-use crate::engine::text;
+use crate::engine::{interrupt, text};
 use crate::engine::{Outcome, RunOptions};
 use crate::exercises::{ChoiceFlag, Selection, EXERCISES};
 use anyhow::Result;
@@ -28,6 +28,9 @@ struct GateRun {
 #[derive(Serialize)]
 struct GateReport {
     ok: bool,
+    /// Ctrl-C stopped the gate: the runs listed are those that finished (the last one
+    /// perhaps cut short), and nothing is verified.
+    interrupted: bool,
     runs: Vec<GateRun>,
 }
 
@@ -40,7 +43,7 @@ pub fn all(format: Format, threads: usize) -> Result<Outcome> {
     };
     let started = Instant::now();
     let mut runs = Vec::new();
-    for e in EXERCISES {
+    'exercises: for e in EXERCISES {
         // Every model but the specs holds by default and catches every variant it takes.
         let mut configs: Vec<Selection> = Vec::new();
         for model in e.models.iter().filter(|m| m.flag != ChoiceFlag::Spec) {
@@ -98,13 +101,18 @@ pub fn all(format: Format, threads: usize) -> Result<Outcome> {
                 ok,
                 report,
             });
+            if interrupt::interrupted() {
+                break 'exercises;
+            }
         }
     }
+    let interrupted = interrupt::interrupted();
     let failed = runs.iter().filter(|r| !r.ok).count();
     match format {
         Format::Json => {
             let gate = GateReport {
-                ok: failed == 0,
+                ok: failed == 0 && !interrupted,
+                interrupted,
                 runs,
             };
             println!("{}", serde_json::to_string_pretty(&gate)?);
@@ -113,7 +121,15 @@ pub fn all(format: Format, threads: usize) -> Result<Outcome> {
             println!("\ncheck all took {:.1} s", started.elapsed().as_secs_f64());
             // The closing line CI tools read: runs as expected, and not.
             println!("all: {} passed, {} failed", runs.len() - failed, failed);
+            if interrupted {
+                println!("INTERRUPTED by Ctrl-C: the gate did not finish; nothing is verified");
+            }
         }
+    }
+    if interrupted {
+        // The last run was cut short, so its verdict means nothing; earlier failures are
+        // listed above, and exit 130 says the gate never finished.
+        return Ok(Outcome::Interrupted);
     }
     Ok(Outcome::holds_if(failed == 0))
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    checks::engine::interrupt::install();
     let cmd = match checks::args::parse() {
         Ok(cmd) => cmd,
         Err(e) => e.exit(),

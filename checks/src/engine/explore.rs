@@ -7,6 +7,7 @@
 //! (BFS bounded to 0, 1, 2, ... steps) finds a counterexample of minimal length: the
 //! first bound at which any safety property fails is the length of the shortest one.
 
+use super::interrupt::{self, Watch};
 use super::replay::{replay, replay_shortest};
 use super::report::{Coverage, PropertyOutcome, RunReport, Status, Trace, Verdict, SCHEMA};
 use super::shortest::{search_levels, shortest_unending, shortest_violation, Shortest};
@@ -40,21 +41,30 @@ where
     M: Checkable,
 {
     let symmetry = symmetry.filter(|_| opts.symmetry && opts.strategy != Strategy::Bfs);
-    let (engine, findings) = match (opts.strategy, opts.depth) {
-        (Strategy::Dfs | Strategy::Bfs, Some(depth)) => {
-            ("levels", by_levels(&model, symmetry, depth, opts))
-        }
-        _ => (
-            opts.strategy.name(),
-            with_stateright(&model, symmetry, label, opts)?,
-        ),
+    let engine = match (opts.strategy, opts.depth) {
+        (Strategy::Dfs | Strategy::Bfs, Some(_)) => "levels",
+        _ => opts.strategy.name(),
+    };
+    if opts.progress {
+        eprintln!(
+            "{}",
+            super::text::run_header(label, engine, opts, symmetry.is_some())
+        );
+    }
+    let _watch = Watch::start();
+    let findings = match (opts.strategy, opts.depth) {
+        (Strategy::Dfs | Strategy::Bfs, Some(depth)) => by_levels(&model, symmetry, depth, opts),
+        _ => with_stateright(&model, symmetry, label, opts)?,
     };
     let properties = model.properties();
     let coverage = findings.coverage.clone();
     let mut outcomes = Vec::new();
     for p in &properties {
         let found = findings.discovered.contains(p.name);
-        let stopped = coverage == Coverage::StoppedAtViolation;
+        let stopped = matches!(
+            coverage,
+            Coverage::StoppedAtViolation | Coverage::Interrupted { .. }
+        );
         let status = match (&p.expectation, found) {
             (_, false) if stopped => Status::Undecided,
             (Expectation::Sometimes, true) => Status::ExampleFound,
@@ -160,6 +170,10 @@ fn by_levels<M: Checkable>(
     let coverage = if let Some(v) = &levels.violation {
         discovered.insert(v.property);
         Coverage::StoppedAtViolation
+    } else if levels.interrupted {
+        Coverage::Interrupted {
+            after_ms: started.elapsed().as_millis() as u64,
+        }
     } else if levels.cut {
         Coverage::Bounded {
             by: format!("depth {depth}"),
@@ -233,6 +247,10 @@ fn with_stateright<M: Checkable>(
         .map(|p| Failure::Found(p.name, explored.discoveries[p.name].clone()));
     let coverage = if failure.is_some() {
         Coverage::StoppedAtViolation
+    } else if explored.interrupted {
+        Coverage::Interrupted {
+            after_ms: explored.elapsed.as_millis() as u64,
+        }
     } else if opts.strategy == Strategy::Simulate {
         Coverage::Bounded {
             by: match timeout {
@@ -284,6 +302,8 @@ struct Explored<M: Model> {
     max_depth: usize,
     elapsed: Duration,
     discoveries: HashMap<&'static str, Path<M::State, M::Action>>,
+    /// Ctrl-C stopped the wait; the checker's threads may still be running.
+    interrupted: bool,
 }
 
 /// Waits for a spawned checker, printing progress on stderr, and collects what it found.
@@ -297,15 +317,24 @@ where
     let started = Instant::now();
     let handles = checker.handles();
     let mut progress = Progress::new(opts.progress, &label.exercise);
+    let mut interrupted = false;
     while !handles.iter().all(|h| h.is_finished()) {
+        if interrupt::interrupted() {
+            // stateright has no way to stop its threads; they are left to the process's
+            // exit, which follows the report.
+            interrupted = true;
+            break;
+        }
         std::thread::sleep(Duration::from_millis(20));
         progress.tick(started, checker.state_count(), checker.unique_state_count());
     }
     let elapsed = started.elapsed();
     progress.finish();
-    for h in handles {
-        h.join()
-            .map_err(|_| anyhow!("the model checker panicked; the message above says where"))?;
+    if !interrupted {
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow!("the model checker panicked; the message above says where"))?;
+        }
     }
     Ok(Explored {
         generated: checker.state_count(),
@@ -313,6 +342,7 @@ where
         max_depth: checker.max_depth(),
         elapsed,
         discoveries: checker.discoveries(),
+        interrupted,
     })
 }
 
@@ -340,14 +370,19 @@ fn shortest_counterexample<M: Checkable>(
             None => replay(model, property.name, found.clone(), false),
         };
     }
-    let shortest = shortest_violation(model, symmetry, found_steps, opts.threads, opts.progress)
-        .ok_or_else(|| {
-            anyhow!(
-                "internal error: no counterexample to {} within {} steps, though exploration found one",
-                property.name,
-                found_steps
-            )
-        })?;
+    let shortest = shortest_violation(model, symmetry, found_steps, opts.threads, opts.progress);
+    if shortest.is_none() && interrupt::interrupted() {
+        // Ctrl-C during shortening: the path the exploration found is still a real
+        // counterexample, reported as not shortest.
+        return replay(model, property.name, found.clone(), false);
+    }
+    let shortest = shortest.ok_or_else(|| {
+        anyhow!(
+            "internal error: no counterexample to {} within {} steps, though exploration found one",
+            property.name,
+            found_steps
+        )
+    })?;
     replay_shortest(model, shortest)
 }
 

@@ -16,6 +16,9 @@ pub enum Outcome {
     Unknown,
     /// A known limitation was shown, as the run exists to show it (exit 0).
     ExpectedFinding,
+    /// Ctrl-C stopped the run before it decided anything (exit 130, as shells report a
+    /// SIGINT); what it covered was reported.
+    Interrupted,
 }
 
 impl Outcome {
@@ -28,12 +31,14 @@ impl Outcome {
         }
     }
 
-    /// The documented exit code: 0 holds or an expected finding, 1 fails, 3 unknown.
+    /// The documented exit code: 0 holds or an expected finding, 1 fails, 3 unknown, 130
+    /// interrupted.
     pub fn exit_code(self) -> ExitCode {
         ExitCode::from(match self {
             Outcome::Holds | Outcome::ExpectedFinding => 0,
             Outcome::Fails => 1,
             Outcome::Unknown => 3,
+            Outcome::Interrupted => super::interrupt::INTERRUPTED_EXIT,
         })
     }
 }
@@ -55,5 +60,9 @@ mod tests {
         );
         assert_eq!(code(Outcome::Fails), format!("{:?}", ExitCode::from(1)));
         assert_eq!(code(Outcome::Unknown), format!("{:?}", ExitCode::from(3)));
+        assert_eq!(
+            code(Outcome::Interrupted),
+            format!("{:?}", ExitCode::from(130))
+        );
     }
 }

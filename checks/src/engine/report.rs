@@ -68,6 +68,9 @@ impl RunReport {
             Verdict::Holds if self.expected_finding.as_ref().is_some_and(|f| f.found) => {
                 super::Outcome::ExpectedFinding
             }
+            Verdict::Holds if matches!(self.coverage, Coverage::Interrupted { .. }) => {
+                super::Outcome::Interrupted
+            }
             Verdict::Holds => super::Outcome::Holds,
             Verdict::Fails => super::Outcome::Fails,
         }
@@ -112,6 +115,11 @@ pub enum Coverage {
     },
     /// The run stopped at the first counterexample, as runs of bug variants do.
     StoppedAtViolation,
+    /// Ctrl-C stopped the run first; a property that held, held only in what was explored.
+    Interrupted {
+        /// Milliseconds into the exploration when the run stopped.
+        after_ms: u64,
+    },
 }
 
 impl Coverage {
@@ -146,7 +154,8 @@ pub enum Status {
     ExampleFound,
     /// A `sometimes` property: no state satisfying it was reached.
     NotReached,
-    /// The run stopped at another property's counterexample before deciding this one.
+    /// The run stopped (at another property's counterexample, or by Ctrl-C) before
+    /// deciding this one.
     Undecided,
     /// A counterexample was found to a property the protocol is known to break (a
     /// `--liveness` finding): the expected result.
@@ -165,7 +174,7 @@ impl Status {
             Status::Violated => "VIOLATED",
             Status::ExampleFound => "example found",
             Status::NotReached => "NOT REACHED",
-            Status::Undecided => "undecided (run stopped at a counterexample)",
+            Status::Undecided => "undecided (the run stopped first)",
             Status::ViolatedAsExpected => "violated, as expected (a known limitation)",
             Status::NotViolatedAsExpected => {
                 "NOT VIOLATED, though the protocol is known to break it"

@@ -85,6 +85,8 @@ pub struct Levels<M: Model> {
     /// Whether a state exists one step past the bound that the search did not visit: the
     /// bound cut the space. `false` with no violation means the space was exhausted.
     pub cut: bool,
+    /// Ctrl-C stopped the search before the bound: neither exhausted nor bounded.
+    pub interrupted: bool,
 }
 
 /// Searches paths of at most `max_steps` steps for the shortest one that ends in a state
@@ -140,8 +142,15 @@ pub fn search_levels<M: Checkable>(
         unique,
         max_depth,
         cut,
+        interrupted: false,
     };
     loop {
+        if super::interrupt::interrupted() {
+            return Levels {
+                interrupted: true,
+                ..finish(None, examples, generated, visited.len(), depth, true)
+            };
+        }
         let verdicts = parallel_map(&frontier, threads, |s| {
             let satisfied: Vec<usize> = properties
                 .iter()
@@ -180,6 +189,10 @@ pub fn search_levels<M: Checkable>(
         // parallel), keep the first occurrence of each in breadth-first order, then rebuild
         // just those states (in parallel).
         let keyed = parallel_map(&frontier, threads, |s| {
+            if super::interrupt::interrupted() {
+                // Cut the level short; it is discarded below.
+                return Vec::new();
+            }
             let mut actions = Vec::new();
             model.actions(s, &mut actions);
             let mut out = Vec::new();
@@ -192,6 +205,12 @@ pub fn search_levels<M: Checkable>(
             }
             out
         });
+        if super::interrupt::interrupted() {
+            return Levels {
+                interrupted: true,
+                ..finish(None, examples, generated, visited.len(), depth, true)
+            };
+        }
         if depth == max_steps {
             // One level past the bound: was anything left unvisited?
             let cut = keyed.iter().flatten().any(|(_, k)| !visited.contains(k));
@@ -222,8 +241,10 @@ pub fn search_levels<M: Checkable>(
         frontier = next_frontier;
         depth += 1;
         if progress && started.elapsed().as_secs() >= 2 {
+            // The bound is the length of the path already found (or --depth): the
+            // shortest counterexample is at most that long.
             eprintln!(
-                "{label}: depth {depth} done, {} distinct states, {:.0} s",
+                "{label}: depth {depth} of at most {max_steps} done, {} distinct states, {:.0} s",
                 super::text::count(visited.len()),
                 started.elapsed().as_secs_f64()
             );
@@ -318,6 +339,9 @@ pub fn shortest_unending<M: Checkable>(
     }
     let mut next = 0;
     while next < states.len() {
+        if next % 4096 == 0 && super::interrupt::interrupted() {
+            return None;
+        }
         let (state, _, _, depth) = &states[next];
         let (state, depth) = (state.clone(), *depth);
         let mut actions = Vec::new();

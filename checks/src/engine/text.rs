@@ -26,6 +26,52 @@ pub fn bounds(report: &RunReport) -> String {
     parts.join(" ")
 }
 
+/// The lines printed on stderr before a run starts: what is checked, how, and what will
+/// stop it, so a long run says what it is doing from its first second.
+pub fn run_header(
+    label: &super::RunLabel,
+    engine: &str,
+    opts: &super::RunOptions,
+    symmetry: bool,
+) -> String {
+    let bounds: Vec<String> = label
+        .bounds
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let mut budget = Vec::new();
+    if let Some(d) = opts.depth {
+        budget.push(format!("paths of at most {d} steps"));
+    }
+    if let Some(n) = opts.max_states {
+        budget.push(format!("about {} states", count(n)));
+    }
+    match opts.timeout {
+        Some(t) => budget.push(format!("timeout {}s", t.as_secs_f64())),
+        None if opts.strategy == super::Strategy::Simulate && opts.max_states.is_none() => budget
+            .push(format!(
+                "timeout {}s (the simulation default)",
+                super::SIMULATION_DEFAULT_TIMEOUT.as_secs()
+            )),
+        None => {}
+    }
+    let budget = if budget.is_empty() {
+        "none: runs until every reachable state is checked or a property fails".to_string()
+    } else {
+        budget.join(", ")
+    };
+    format!(
+        "checking {} [{}] bug: {}\nstrategy: {engine}, {} thread{}, symmetry reduction {}; \
+         budget: {budget}; Ctrl-C stops it with a coverage summary",
+        label.exercise,
+        bounds.join(" "),
+        label.bug.as_deref().unwrap_or("none"),
+        opts.threads,
+        if opts.threads == 1 { "" } else { "s" },
+        if symmetry { "on" } else { "off" },
+    )
+}
+
 /// Renders a whole run report.
 pub fn render(report: &RunReport) -> String {
     let mut out = String::new();
@@ -60,6 +106,10 @@ pub fn render(report: &RunReport) -> String {
             format!("BOUNDED by {by}: properties hold only within the bound, nothing is verified")
         }
         Coverage::StoppedAtViolation => "stopped at the first counterexample".to_string(),
+        Coverage::Interrupted { after_ms } => format!(
+            "INTERRUPTED by Ctrl-C after {:.1} s: not exhaustive, nothing is verified",
+            *after_ms as f64 / 1000.0
+        ),
     };
     let _ = writeln!(out, "coverage: {coverage}");
     let _ = writeln!(
@@ -114,6 +164,9 @@ pub fn verdict_line(report: &RunReport) -> String {
             f.property
         ),
         (Verdict::Holds, None) if report.coverage.is_exhausted() => "all properties hold".into(),
+        (Verdict::Holds, None) if matches!(report.coverage, Coverage::Interrupted { .. }) => {
+            "INTERRUPTED: no property failed in the part explored (not verified)".into()
+        }
         (Verdict::Holds, None) => "all properties hold within the bound (not verified)".into(),
         (Verdict::Fails, _) => {
             let failed: Vec<String> = report
