@@ -60,7 +60,7 @@ pub enum Command {
         format: Format,
         /// Also write the JSON report here.
         trace_out: Option<PathBuf>,
-        /// Serve the Explorer here instead of checking.
+        /// After the check, serve the Explorer here, opened at the counterexample.
         explore: Option<SocketAddr>,
     },
 }
@@ -145,7 +145,7 @@ fn exercise_command(e: &'static Exercise) -> Cli {
                 .long("explore")
                 .value_name("ADDR")
                 .value_parser(value_parser!(SocketAddr))
-                .help("Serve stateright's Explorer on ADDR (e.g. 127.0.0.1:3000) instead of checking"),
+                .help("After the check, serve stateright's Explorer on ADDR (e.g. 127.0.0.1:3000), opened at the counterexample, in protocol words"),
         );
     let specs: Vec<_> = e.choices(ChoiceFlag::Spec).collect();
     if !specs.is_empty() {

@@ -1,8 +1,8 @@
 //! The subcommands: one `match` over the parsed [`Command`], generic over the exercises.
 
 use crate::args::{Command, Format};
-use crate::engine::text;
 use crate::engine::Outcome;
+use crate::engine::{explorer, text};
 use crate::pending::PendingFile;
 use anyhow::Result;
 
@@ -24,8 +24,8 @@ pub fn run(cmd: Command) -> Result<Outcome> {
             explore,
         } => {
             if let Some(addr) = explore {
-                (selection.model.explore)(&selection, addr, opts.threads)?;
-                return Ok(Outcome::Holds);
+                // Before the check, so a bad address fails at once.
+                explorer::can_serve(addr)?;
             }
             // Created before the run, so an unwritable place fails in a second, not after it.
             let pending = trace_out
@@ -40,6 +40,21 @@ pub fn run(cmd: Command) -> Result<Outcome> {
             }
             if let Some(file) = pending {
                 file.commit(&json)?;
+            }
+            if let Some(addr) = explore {
+                // The check ran first, so the Explorer opens at what it found.
+                let trace = report.counterexample.as_ref();
+                let path = trace.and_then(|t| t.explorer_path.as_deref());
+                match trace {
+                    Some(t) if path.is_some() => eprintln!(
+                        "Explorer: {} opens at the counterexample to {} ({} steps); Ctrl-C to stop",
+                        explorer::url(addr, path),
+                        t.property,
+                        t.length
+                    ),
+                    _ => eprintln!("Explorer: {} (Ctrl-C to stop)", explorer::url(addr, None)),
+                }
+                (selection.model.explore)(&selection, addr, opts.threads)?;
             }
             Ok(report.outcome())
         }

@@ -18,7 +18,6 @@ use super::{
 use anyhow::{anyhow, Result};
 use stateright::{Checker, CheckerBuilder, Expectation, HasDiscoveries, Model, Path, Property};
 use std::collections::{BTreeSet, HashMap};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// Checks `model` and reports what was established.
@@ -384,17 +383,4 @@ fn shortest_counterexample<M: Checkable>(
         )
     })?;
     replay_shortest(model, shortest)
-}
-
-/// Serves stateright's Explorer for `model` on `addr` and never returns, unless the
-/// address cannot be bound.
-pub fn serve<M: Checkable>(model: M, addr: SocketAddr, threads: usize) -> Result<()> {
-    // stateright panics if it cannot bind, so find out first and say so cleanly.
-    drop(
-        std::net::TcpListener::bind(addr)
-            .map_err(|e| anyhow!("cannot serve the Explorer on {addr}: {e}"))?,
-    );
-    eprintln!("Explorer: http://{addr}/ (Ctrl-C to stop)");
-    model.checker().threads(threads).serve(addr);
-    Ok(())
 }

@@ -8,6 +8,7 @@
 //! `shortest` use only what is here, and `text` renders what `report` holds.
 
 pub mod explore;
+pub mod explorer;
 pub mod interrupt;
 pub mod outcome;
 mod progress;

@@ -58,6 +58,7 @@ where
         bail!("internal error: the replayed trace does not break {property}");
     }
 
+    let explorer_path = super::explorer::explorer_path(model, &states[0], &actions);
     let fields = |s: &M::State| model.fields(s);
     let mut steps = Vec::new();
     for (i, action) in actions.iter().enumerate() {
@@ -86,6 +87,7 @@ where
         final_state: to_fields(fields(last)),
         explanation: model.explain(property, last),
         also_violated,
+        explorer_path,
     })
 }
 

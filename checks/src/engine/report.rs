@@ -226,6 +226,9 @@ pub struct Trace {
     pub explanation: Vec<String>,
     /// Other properties that the final state also breaks.
     pub also_violated: Vec<String>,
+    /// The trace's address in stateright's Explorer (`<initial state index>/<action
+    /// index>/...`): `check ... --explore ADDR` serves it at `http://ADDR/#/steps/<this>`.
+    pub explorer_path: Option<String>,
 }
 
 /// One step of a trace.

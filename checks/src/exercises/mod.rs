@@ -213,7 +213,7 @@ fn serve_model<M: ExerciseModel>(
     addr: SocketAddr,
     threads: usize,
 ) -> Result<()> {
-    explore::serve(M::build(selection), addr, threads)
+    crate::engine::explorer::serve(M::build(selection), addr, threads)
 }
 
 /// A liveness question an exercise can ask with `--liveness`, whose answer is a known
