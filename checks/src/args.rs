@@ -71,7 +71,7 @@ pub(crate) fn format_arg() -> Arg {
         .value_parser(["text", "json"])
         .default_value("text")
         .global(true)
-        .help("Output format: text for people, json for CI (schema in the README)")
+        .help("Output format: text for people, json for CI (schemas in docs/check.md)")
 }
 
 fn threads_arg() -> Arg {

@@ -1,4 +1,4 @@
-//! `check`: model-checks the protocol exercises. See `check --help` and the README.
+//! `check`: model-checks the protocol exercises. See `check --help`, the README and docs/check.md.
 
 use checks::engine::outcome::ERROR_EXIT;
 use std::process::ExitCode;

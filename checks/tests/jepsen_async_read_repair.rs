@@ -2,7 +2,7 @@
 //! replayed on real nodes in turmoil with chosen link latencies, recorded as a Jepsen
 //! history and judged by `check lin --model kv`.
 //!
-//! Random `check kv --jepsen` runs do not find this bug (see the README): the inversion needs
+//! Random `check kv --jepsen` runs do not find this bug (see docs/kv.md): the inversion needs
 //! the read's repair to lose a race against a whole later read, which needs three clearly
 //! different link latencies at once. Here they are set on purpose:
 //!

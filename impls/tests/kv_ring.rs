@@ -284,7 +284,7 @@ fn max_over_mean(ring: &Ring, prefix: &str) -> (f64, f64) {
 /// 25% of the time (ideal random tokens: 0.9%, 14%, 24%). With ids 1..=N, N = 11 gives 1.211;
 /// with ids 0..N, N = 12, 14 and 18 give 1.231, 1.202 and 1.216. 1.2x for every cluster needs
 /// more tokens (at 512 vnodes some node exceeds it in ~0.01% of 20-node clusters) or a
-/// token-allocation scheme; the README says so.
+/// token-allocation scheme; docs/kv.md says so.
 #[test]
 fn most_loaded_node_holds_at_most_1_2x_the_mean() {
     for n in 3..=10u32 {

@@ -1,10 +1,10 @@
 //! What a model-checking run found, as data. `--format json` serializes [`RunReport`] as
-//! is; [`super::text`] renders the same content for people. The README documents the schema.
+//! is; [`super::text`] renders the same content for people. docs/check.md documents the schema.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The version of the JSON report documented in the README.
+/// The version of the JSON report documented in docs/check.md.
 pub const SCHEMA: &str = "check-run/1";
 
 /// Everything one `check <exercise>` run established.

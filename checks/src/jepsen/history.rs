@@ -1,5 +1,5 @@
 //! The recorded history: every invocation and completion, in the order they happened, as
-//! Jepsen records it, and its JSON Lines form (the README's "jsonl: ours").
+//! Jepsen records it, and its JSON Lines form (docs/linearizability.md's "jsonl: ours").
 //!
 //! Events are appended under one lock at the moment they happen: an invocation before the
 //! request leaves the client, a completion after its answer arrived. So the order of the

@@ -29,7 +29,7 @@ pub enum Input {
     EtcdLog,
     /// Porcupine's kv logs: EDN, one map per line, with a `:key`.
     KvLog,
-    /// Our JSON Lines format (see the README).
+    /// Our JSON Lines format (see docs/linearizability.md).
     Jsonl,
 }
 
