@@ -224,7 +224,11 @@ impl Parser {
     }
 
     /// Skips whitespace, commas, comments and discarded (`#_`) values.
+    ///
+    /// Discards are counted, not recursed into: `#_ #_ a b` discards `a` and `b`, and fifty
+    /// thousand `#_` in a row cost a counter, not fifty thousand stack frames.
     fn skip(&mut self) -> Result<(), (usize, String)> {
+        let mut discards = 0usize;
         while let Some(c) = self.peek() {
             if c == ';' {
                 while self.peek().is_some_and(|c| c != '\n') {
@@ -235,14 +239,18 @@ impl Parser {
             } else if c == '#' && self.peek2() == Some('_') {
                 self.bump();
                 self.bump();
-                self.skip()?;
-                if self.peek().is_none() {
-                    return self.error("a value after `#_`");
-                }
+                discards += 1;
+            } else if discards > 0 {
+                // A value starts here (not a discard), so `value`'s own skip returns at
+                // once: the recursion is one frame deep, nesting bounded as usual.
                 self.value()?;
+                discards -= 1;
             } else {
                 break;
             }
+        }
+        if discards > 0 {
+            return self.error("a value after `#_`");
         }
         Ok(())
     }
@@ -483,6 +491,20 @@ mod tests {
         let deep = "[".repeat(100_000);
         assert!(parse_all(&deep).unwrap_err().1.contains("nest more than"));
         assert!(parse_ops(&deep).unwrap_err().1.contains("nest more than"));
+    }
+
+    #[test]
+    fn issue_15_item_5_a_long_run_of_discards_does_not_overflow_the_stack() {
+        let discards = "#_ ".repeat(50_000);
+        let err = parse_all(&discards).unwrap_err();
+        assert!(err.1.contains("a value after `#_`"), "{err:?}");
+        let values = " 1".repeat(50_000);
+        assert_eq!(parse_all(&format!("{discards}{values} 7")).unwrap(), vec![Edn::Int(7)]);
+        assert_eq!(
+            parse_all("[#_ #_ 1 2 3] #_ ; a comment\n 4 5").unwrap(),
+            vec![Edn::Seq(vec![Edn::Int(3)]), Edn::Int(5)]
+        );
+        assert!(parse_all("[1 #_]").is_err());
     }
 
     #[test]
