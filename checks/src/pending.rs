@@ -3,6 +3,72 @@
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The temporary files of every [`PendingFile`] not yet committed or dropped, so that a
+/// signal that ends the process at once can remove them ([`remove_all`]): destructors do
+/// not run on `process::exit`.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn forget(tmp: &Path) {
+    if let Ok(mut pending) = PENDING.lock() {
+        pending.retain(|p| p != tmp);
+    }
+}
+
+/// Removes every pending temporary file; called just before the process exits on a signal,
+/// so that an interrupted run leaves no `.check-report-*` file behind.
+pub fn remove_all() {
+    // try_lock: the signal may have arrived while this thread held the lock; then leave
+    // the files rather than deadlock the exit.
+    if let Ok(pending) = PENDING.try_lock() {
+        for p in pending.iter() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Refuses an output path that exists and is not a regular file (a device such as
+/// `/dev/null`, a symbolic link, a FIFO, a directory): renaming over it would replace it,
+/// for everyone, with a regular file.
+fn refuse_special(path: &Path, flag: &str) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(()); // absent: created whole by the rename
+    };
+    let kind = meta.file_type();
+    let what = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_file() {
+        return Ok(());
+    } else {
+        "not a regular file (a device, FIFO or socket)"
+    };
+    bail!(
+        "{flag} {}: is {what}; it would be replaced by a regular file, so it is refused (name a new or a regular file)",
+        path.display()
+    )
+}
+
+/// Refuses an output path that is the same file as `input` (say `--html` naming the
+/// history being checked), which the rename would overwrite.
+pub fn refuse_input(path: &Path, flag: &str, input: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(out), Ok(inp)) = (std::fs::metadata(path), std::fs::metadata(input)) {
+            if out.dev() == inp.dev() && out.ino() == inp.ino() {
+                bail!(
+                    "{flag} {}: is the input file {}; it would be overwritten, so it is refused",
+                    path.display(),
+                    input.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
 
 /// A report file being written: a uniquely named temporary file beside the target, renamed
 /// over it once complete, so a reader never sees half a report and two runs writing the
@@ -10,7 +76,8 @@ use std::path::{Path, PathBuf};
 pub struct PendingFile {
     flag: &'static str,
     path: PathBuf,
-    tmp: tempfile::NamedTempFile,
+    /// `None` once committed.
+    tmp: Option<tempfile::NamedTempFile>,
 }
 
 impl PendingFile {
@@ -21,9 +88,7 @@ impl PendingFile {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        if path.is_dir() {
-            bail!("{flag} {}: is a directory", path.display());
-        }
+        refuse_special(path, flag)?;
         let tmp = tempfile::Builder::new()
             .prefix(".check-report-")
             .tempfile_in(dir)
@@ -42,17 +107,24 @@ impl PendingFile {
                     dir.display()
                 )
             })?;
+        if let Ok(mut pending) = PENDING.lock() {
+            pending.push(tmp.path().to_path_buf());
+        }
         Ok(PendingFile {
             flag,
             path: path.to_path_buf(),
-            tmp,
+            tmp: Some(tmp),
         })
     }
 
     /// Writes `content` and a newline, syncs, and renames the file into place.
     pub fn commit(mut self, content: &str) -> Result<()> {
         let context = || format!("{} {}", self.flag, self.path.display());
-        let f = self.tmp.as_file_mut();
+        let mut tmp = self.tmp.take().expect("a pending file is committed once");
+        let tmp_path = tmp.path().to_path_buf();
+        // Whatever happens below, the temporary file is tempfile's to remove, not ours.
+        forget(&tmp_path);
+        let f = tmp.as_file_mut();
         f.write_all(content.as_bytes()).with_context(context)?;
         f.write_all(b"\n").with_context(context)?;
         // Temporary files are private (0600); a report is an ordinary file that others
@@ -64,11 +136,21 @@ impl PendingFile {
                 .with_context(context)?;
         }
         f.sync_all().with_context(context)?;
-        self.tmp
-            .persist(&self.path)
+        // Checked again: the path may have changed kind since the run started.
+        refuse_special(&self.path, self.flag)?;
+        tmp.persist(&self.path)
             .map_err(|e| e.error)
             .with_context(context)?;
         Ok(())
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        // Not committed: tempfile removes the file; stop tracking it.
+        if let Some(tmp) = &self.tmp {
+            forget(tmp.path());
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! Ctrl-C during a model-checking run: the run stops where it is and reports what it
+//! Ctrl-C (SIGINT, or SIGTERM as a CI timeout sends) during a model-checking run: the run stops where it is and reports what it
 //! covered, marked "interrupted: not exhaustive", instead of vanishing with nothing said.
 //!
 //! The first SIGINT during a [`Watch`] sets a flag that the exploration and shortening
@@ -27,6 +27,8 @@ pub fn install() {
         let _ = ctrlc::set_handler(|| {
             let watched = WATCHERS.load(Ordering::SeqCst) > 0;
             if !watched || INTERRUPTED.swap(true, Ordering::SeqCst) {
+                // Destructors do not run on exit: remove half-written reports here.
+                crate::pending::remove_all();
                 std::process::exit(i32::from(INTERRUPTED_EXIT));
             }
             eprintln!(

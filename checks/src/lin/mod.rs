@@ -273,7 +273,10 @@ pub fn run(args: &LinArgs) -> Result<Outcome> {
     let pending = args
         .html
         .as_deref()
-        .map(|p| PendingFile::create(p, "--html"))
+        .map(|p| {
+            crate::pending::refuse_input(p, "--html", &args.file)?;
+            PendingFile::create(p, "--html")
+        })
         .transpose()?;
     let text = read_history(&args.file)?;
     let input = match args.input {
