@@ -188,6 +188,58 @@ fn unclosed(close: char, opened: usize) -> (usize, String) {
     )
 }
 
+/// Reads a number token the same way for EDN and JSON, so that one history gets one
+/// verdict whichever format records it. `Ok(None)` if `t` is not a number.
+///
+/// - Integers are exact at any size: within `i64` they are [`Edn::Int`]; beyond it, a
+///   [`Edn::Symbol`] of their digits (sign `-` only, no `N`), equal only to the same
+///   integer. `1N` (EDN's big-integer suffix) is the integer 1.
+/// - Floats are IEEE-754 doubles, as Clojure's and JavaScript's readers make them: `1.0`,
+///   `1.00` and `1e0` are one value, and so are `0.3` and `0.30000000000000001`. A float is
+///   a symbol of the double's shortest form (`100.0`), so it never equals an integer, as in
+///   Clojure (`(= 1 1.0)` is false). EDN's `M` suffix is read the same way.
+/// - A leading zero (`010`) is an error, as in EDN's and JSON's grammars: it is not 10.
+pub(crate) fn number(t: &str) -> Result<Option<Edn>, String> {
+    let unsigned = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if !unsigned.starts_with(|c: char| c.is_ascii_digit()) {
+        return Ok(None);
+    }
+    let negative = t.starts_with('-');
+    let integer = unsigned.strip_suffix('N').unwrap_or(unsigned);
+    if integer.bytes().all(|b| b.is_ascii_digit()) {
+        if integer.len() > 1 && integer.starts_with('0') {
+            let trimmed = integer.trim_start_matches('0');
+            return Err(format!(
+                "the integer {t} has a leading zero, which EDN and JSON do not allow (write {}{})",
+                if negative { "-" } else { "" },
+                if trimmed.is_empty() { "0" } else { trimmed }
+            ));
+        }
+        let signed = format!("{}{integer}", if negative { "-" } else { "" });
+        return Ok(Some(match signed.parse::<i64>() {
+            Ok(i) => Edn::Int(i),
+            // -0 never reaches here (it parses); any other size is kept exactly.
+            Err(_) => Edn::Symbol(signed),
+        }));
+    }
+    let decimal = unsigned.strip_suffix('M').unwrap_or(unsigned);
+    let digits_before = decimal.bytes().take_while(u8::is_ascii_digit).count();
+    if digits_before > 1 && decimal.starts_with('0') {
+        return Err(format!(
+            "the number {t} has a leading zero, which EDN and JSON do not allow"
+        ));
+    }
+    match decimal.parse::<f64>() {
+        Ok(f) if f.is_finite() => {
+            let f = if negative { -f } else { f };
+            // -0.0 and 0.0 are equal doubles: one value.
+            let f = if f == 0.0 { 0.0 } else { f };
+            Ok(Some(Edn::Symbol(format!("{f:?}"))))
+        }
+        _ => Ok(None),
+    }
+}
+
 struct Parser {
     chars: Vec<char>,
     pos: usize,
@@ -342,10 +394,10 @@ impl Parser {
                     "true" => Edn::Bool(true),
                     "false" => Edn::Bool(false),
                     t if t.starts_with(':') => Edn::Keyword(t[1..].to_string()),
-                    // `1N` is an arbitrary-precision integer: the same number as `1`.
-                    t => match t.strip_suffix('N').unwrap_or(t).parse::<i64>() {
-                        Ok(i) => Edn::Int(i),
-                        Err(_) => Edn::Symbol(t.to_string()),
+                    t => match number(t) {
+                        Ok(Some(n)) => n,
+                        Ok(None) => Edn::Symbol(t.to_string()),
+                        Err(e) => return Err((self.line, e)),
                     },
                 })
             }
@@ -499,12 +551,43 @@ mod tests {
         let err = parse_all(&discards).unwrap_err();
         assert!(err.1.contains("a value after `#_`"), "{err:?}");
         let values = " 1".repeat(50_000);
-        assert_eq!(parse_all(&format!("{discards}{values} 7")).unwrap(), vec![Edn::Int(7)]);
+        assert_eq!(
+            parse_all(&format!("{discards}{values} 7")).unwrap(),
+            vec![Edn::Int(7)]
+        );
         assert_eq!(
             parse_all("[#_ #_ 1 2 3] #_ ; a comment\n 4 5").unwrap(),
             vec![Edn::Seq(vec![Edn::Int(3)]), Edn::Int(5)]
         );
         assert!(parse_all("[1 #_]").is_err());
+    }
+
+    #[test]
+    fn issue_15_item_1_numbers_follow_one_rule() {
+        let one = |t: &str| parse_all(t).unwrap().remove(0);
+        // Integers are exact at any size.
+        assert_ne!(one("18446744073709551616"), one("18446744073709551617"));
+        assert_eq!(one("18446744073709551616"), one("18446744073709551616N"));
+        assert_eq!(one("1N"), Edn::Int(1));
+        assert_eq!(one("-9223372036854775808"), Edn::Int(i64::MIN));
+        // Floats are doubles; an integer is never a float.
+        assert_eq!(one("1.0"), one("1.00"));
+        assert_eq!(one("1e2"), one("100.0"));
+        assert_eq!(one("0.3"), one("0.30000000000000001"));
+        assert_eq!(one("-0.0"), one("0.0"));
+        assert_ne!(one("1.0"), one("1"));
+        assert_ne!(one("0.1"), one("0.2"));
+        // Leading zeros are refused, not read as decimal.
+        assert!(parse_all("010").unwrap_err().1.contains("leading zero"));
+        assert!(parse_all("[1 -007]")
+            .unwrap_err()
+            .1
+            .contains("leading zero"));
+        assert_eq!(one("0"), Edn::Int(0));
+        assert_eq!(one("0.5"), Edn::Symbol("0.5".into()));
+        // Not numbers.
+        assert_eq!(one("-"), Edn::Symbol("-".into()));
+        assert_eq!(one("+inc"), Edn::Symbol("+inc".into()));
     }
 
     #[test]

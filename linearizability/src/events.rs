@@ -118,27 +118,86 @@ pub fn read_jsonl_events(file: &str, text: &str) -> Result<Vec<Event>, ReadError
         };
         let json: serde_json::Value =
             serde_json::from_str(line).map_err(|e| error(format!("not JSON ({e})")))?;
-        events.push(event_from_map(&from_json(&json), n + 1).map_err(error)?);
+        // serde_json keeps the last of two equal keys; EDN refuses them, and so do we.
+        serde_json::from_str::<NoDuplicateKeys>(line)
+            .map_err(|e| error(format!("not JSON ({e})")))?;
+        let value = from_json(&json).map_err(error)?;
+        events.push(event_from_map(&value, n + 1).map_err(error)?);
     }
     Ok(events)
 }
 
-fn from_json(v: &serde_json::Value) -> Edn {
+/// A JSON value as EDN. Numbers keep their written text (serde_json's
+/// `arbitrary_precision`) and are read by the same rule as EDN's, [`crate::edn::number`].
+fn from_json(v: &serde_json::Value) -> Result<Edn, String> {
     use serde_json::Value;
-    match v {
+    Ok(match v {
         Value::Null => Edn::Nil,
         Value::Bool(b) => Edn::Bool(*b),
-        Value::Number(n) => n
-            .as_i64()
-            .map_or_else(|| Edn::Symbol(n.to_string()), Edn::Int),
+        Value::Number(n) => {
+            let text = n.to_string();
+            crate::edn::number(&text)?.unwrap_or(Edn::Symbol(text))
+        }
         Value::String(s) => Edn::Str(s.clone()),
-        Value::Array(items) => Edn::Seq(items.iter().map(from_json).collect()),
+        Value::Array(items) => Edn::Seq(items.iter().map(from_json).collect::<Result<_, _>>()?),
         Value::Object(entries) => Edn::map(
             entries
                 .iter()
-                .map(|(k, v)| (Edn::Str(k.clone()), from_json(v)))
-                .collect(),
+                .map(|(k, v)| Ok((Edn::Str(k.clone()), from_json(v)?)))
+                .collect::<Result<_, String>>()?,
         ),
+    })
+}
+
+/// Deserializes any JSON value and fails on an object with the same key twice, which
+/// `serde_json::Value` would silently resolve to the last.
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(self)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key {key:?} appears twice"
+                )));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(self)
     }
 }
 
