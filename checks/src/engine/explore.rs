@@ -126,6 +126,7 @@ where
         shortening_seconds: shortening_started.elapsed().as_secs_f64(),
         verdict,
         expected_finding: None,
+        expected_bug: None,
     })
 }
 

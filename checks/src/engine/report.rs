@@ -48,6 +48,20 @@ pub struct RunReport {
     /// A known limitation of the protocol that this run set out to show (`--liveness`):
     /// its counterexample is the expected result, not a failure.
     pub expected_finding: Option<ExpectedFinding>,
+    /// For a run of a bug variant: the bug, the properties that catch it, and whether one
+    /// of them was found violated. A bug run that does not find its bug proves nothing.
+    pub expected_bug: Option<ExpectedBug>,
+}
+
+/// The bug a variant's run exists to find.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExpectedBug {
+    /// The variant's name, e.g. `commit-previous-term`.
+    pub name: String,
+    /// The properties whose violation counts as catching it.
+    pub breaks: Vec<String>,
+    /// Whether the counterexample breaks one of them.
+    pub caught: bool,
 }
 
 /// A property the protocol is known to break, which a run is expected to find violated.
@@ -64,15 +78,39 @@ pub struct ExpectedFinding {
 impl RunReport {
     /// The run's outcome: an expected finding that was found, else what the verdict says.
     pub fn outcome(&self) -> super::Outcome {
+        if matches!(self.coverage, Coverage::Interrupted { .. }) && self.verdict != Verdict::Fails {
+            return super::Outcome::Interrupted;
+        }
         match self.verdict {
             Verdict::Holds if self.expected_finding.as_ref().is_some_and(|f| f.found) => {
                 super::Outcome::ExpectedFinding
             }
-            Verdict::Holds if matches!(self.coverage, Coverage::Interrupted { .. }) => {
-                super::Outcome::Interrupted
-            }
             Verdict::Holds => super::Outcome::Holds,
             Verdict::Fails => super::Outcome::Fails,
+            Verdict::Unknown => super::Outcome::Unknown,
+        }
+    }
+
+    /// Marks the run as one of bug variant `name`, caught by a violation of any of
+    /// `breaks`. Not caught in an exhausted space, the model has lost the bug: the run
+    /// fails. Not caught within a bound, nothing is shown either way: the verdict is
+    /// [`Verdict::Unknown`] (exit 3), never "holds".
+    pub fn expect_bug(&mut self, name: &str, breaks: &[&str]) {
+        let caught = self
+            .counterexample
+            .as_ref()
+            .is_some_and(|t| breaks.contains(&t.property.as_str()));
+        self.expected_bug = Some(ExpectedBug {
+            name: name.to_string(),
+            breaks: breaks.iter().map(|b| b.to_string()).collect(),
+            caught,
+        });
+        if !caught && self.verdict == Verdict::Holds {
+            self.verdict = if self.coverage.is_exhausted() {
+                Verdict::Fails
+            } else {
+                Verdict::Unknown
+            };
         }
     }
 
@@ -197,8 +235,11 @@ impl Status {
 pub enum Verdict {
     /// Every property holds (within the reported coverage) and every `sometimes` was reached.
     Holds,
-    /// A property failed, or a `sometimes` property was not reached.
+    /// A property failed, a `sometimes` property was not reached, or a bug variant was not
+    /// caught though every state was checked.
     Fails,
+    /// A bug variant's run ended at a bound before finding its bug: nothing is shown.
+    Unknown,
 }
 
 /// A counterexample: numbered steps from an initial state to a state that breaks a property.

@@ -168,6 +168,21 @@ pub fn verdict_line(report: &RunReport) -> String {
             "INTERRUPTED: no property failed in the part explored (not verified)".into()
         }
         (Verdict::Holds, None) => "all properties hold within the bound (not verified)".into(),
+        (Verdict::Unknown, _) => format!(
+            "UNKNOWN: the run stopped before finding bug {}, so it shows nothing (a bug run that does not find its bug proves nothing)",
+            report.expected_bug.as_ref().map_or("?", |b| b.name.as_str())
+        ),
+        (Verdict::Fails, _)
+            if report.expected_bug.as_ref().is_some_and(|b| !b.caught)
+                && report.counterexample.is_none() =>
+        {
+            let bug = report.expected_bug.as_ref().expect("checked above");
+            format!(
+                "FAILS: bug {} was not caught though every reachable state within these bounds was checked ({} should break): the bounds are too small for it, or the model has lost it",
+                bug.name,
+                bug.breaks.join(" or ")
+            )
+        }
         (Verdict::Fails, _) => {
             let failed: Vec<String> = report
                 .properties

@@ -205,6 +205,12 @@ fn check_model<M: ExerciseModel>(
             report.expect_violation(question.property, question.meaning);
         }
     }
+    if let Some(variant) = selection
+        .bug
+        .and_then(|b| selection.model.variants.iter().find(|v| v.name == b))
+    {
+        report.expect_bug(variant.name, variant.breaks);
+    }
     Ok(report)
 }
 
