@@ -16,7 +16,7 @@ use super::{
     SIMULATION_DEFAULT_TIMEOUT,
 };
 use anyhow::{anyhow, Result};
-use stateright::{Checker, CheckerBuilder, Expectation, HasDiscoveries, Model, Path, Property};
+use stateright::{Checker, Expectation, HasDiscoveries, Model, Path, Property};
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
@@ -230,14 +230,28 @@ fn with_stateright<M: Checkable>(
         Strategy::Dfs => drive(builder.spawn_dfs(), label, opts)?,
         Strategy::Bfs => drive(builder.spawn_bfs(), label, opts)?,
         Strategy::Simulate => {
-            // Simulation counts the initial state in its path length: walks of at most
-            // `depth` steps.
-            let b = with_depth(builder, opts.depth.map(|d| d + 1));
-            drive(
-                b.spawn_simulation(opts.seed, stateright::UniformChooser),
-                label,
-                opts,
-            )?
+            let budget = super::simulate::Budget {
+                depth: opts.depth,
+                max_states: opts.max_states,
+                timeout,
+            };
+            let mut progress = Progress::new(opts.progress, &label.exercise);
+            let walked = super::simulate::simulate(
+                model,
+                symmetry,
+                opts.threads,
+                opts.seed,
+                &budget,
+                &mut progress,
+            );
+            Explored {
+                generated: walked.generated,
+                unique: walked.unique,
+                max_depth: walked.max_depth,
+                elapsed: walked.elapsed,
+                discoveries: walked.discoveries,
+                interrupted: walked.interrupted,
+            }
         }
     };
     let properties = model.properties();
@@ -272,7 +286,7 @@ fn with_stateright<M: Checkable>(
         Coverage::Exhausted
     };
     let max_depth = match opts.strategy {
-        // Simulation's max depth already counts steps.
+        // The walks count steps.
         Strategy::Simulate => explored.max_depth,
         _ => explored.max_depth.saturating_sub(1),
     };
@@ -285,13 +299,6 @@ fn with_stateright<M: Checkable>(
         coverage,
         failure,
     })
-}
-
-fn with_depth<M: Model>(b: CheckerBuilder<M>, depth: Option<usize>) -> CheckerBuilder<M> {
-    match depth {
-        Some(d) => b.target_max_depth(d),
-        None => b,
-    }
 }
 
 /// What an exploration saw.

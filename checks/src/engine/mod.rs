@@ -15,6 +15,7 @@ mod progress;
 pub mod replay;
 pub mod report;
 pub mod shortest;
+pub mod simulate;
 pub mod text;
 
 pub use outcome::Outcome;
