@@ -3,7 +3,10 @@
 //! hidden subcommand by forwarding its arguments to [`node_main`].
 //!
 //! Exit codes: 0 success; 1 a failed request (`kv`, which says whether it was definite)
-//! or a node that stopped on an error (`kv-node`); 2 a usage error, naming the argument.
+//! or a node that stopped on an error (`kv-node`); 2 a usage error, naming the argument,
+//! or a node that refused to start on its data directory
+//! ([`Refusal`](super::node::Refusal): a lock held by another node, another node's or
+//! cluster's directory, a missing or corrupt log), naming the directory and the way out.
 
 use super::bench::{self, BenchConfig, Mix};
 use super::client::Client;
@@ -34,9 +37,27 @@ struct NodeArgs {
     /// A member of the cluster, this node included: --peer 1=127.0.0.1:7001 (repeat).
     #[arg(long = "peer", value_name = "ID=HOST:PORT", value_parser = parse_peer)]
     peers: Vec<(NodeId, String)>,
-    /// Data directory (created if missing); the write-ahead log lives here.
+    /// Data directory (created if missing): identity file, lock and write-ahead log.
     #[arg(long = "data", value_name = "DIR")]
     data: PathBuf,
+    /// The cluster's id, checked against the data directory's [default: derived from the
+    /// --peer list].
+    #[arg(long, value_name = "ID")]
+    cluster: Option<String>,
+    /// Give up whatever the data directory holds (a lost or corrupt log) and rejoin as a
+    /// new, empty replica; it answers no reads until its peers have repaired it.
+    #[arg(long = "rejoin-empty")]
+    rejoin_empty: bool,
+    /// Client connections served at once; more are refused.
+    #[arg(long = "max-connections", default_value_t = node::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Close a client connection that sends nothing for this many milliseconds.
+    #[arg(long = "idle-timeout-ms", default_value_t = node::DEFAULT_IDLE_TIMEOUT.as_millis() as u64)]
+    idle_timeout_ms: u64,
+    /// Close a connection whose frame does not arrive in full within this many
+    /// milliseconds of its first byte.
+    #[arg(long = "frame-timeout-ms", default_value_t = node::DEFAULT_FRAME_TIMEOUT.as_millis() as u64)]
+    frame_timeout_ms: u64,
     /// Replicas per key.
     #[arg(long, default_value_t = 3)]
     rf: usize,
@@ -79,7 +100,7 @@ struct NodeArgs {
 
 /// Runs `kv-node` with `args` (the first is the program name, as in
 /// [`std::env::args_os`]). Serves until killed; returns 1 if the node stops on an error,
-/// 2 on a usage error.
+/// 2 on a usage error or a refusal to start on its data directory.
 pub fn node_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args = match NodeArgs::try_parse_from(args) {
         Ok(a) => a,
@@ -105,6 +126,10 @@ pub fn node_main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     match runtime.block_on(node::run(config, TokioNet, Storage::Files)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if node::is_refusal(&e) => {
+            eprintln!("kv-node n{}: refusing to start: {e}", args.id);
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("kv-node n{}: error: {e}", args.id);
             ExitCode::from(1)
@@ -132,7 +157,19 @@ fn node_config(args: &NodeArgs) -> Result<NodeConfig, String> {
     if args.joining && args.listen.is_none() && !peers.contains_key(&args.id) {
         return Err("a joining node needs --listen".into());
     }
+    check_addr(&listen).map_err(|e| format!("--listen {listen}: {e}"))?;
+    if args.data.exists() && !args.data.is_dir() {
+        return Err(format!(
+            "--data {}: it exists and is not a directory",
+            args.data.display()
+        ));
+    }
     let mut c = NodeConfig::new(args.id, listen, peers, args.data.clone());
+    c.cluster = args.cluster.clone();
+    c.rejoin_empty = args.rejoin_empty;
+    c.max_connections = args.max_connections;
+    c.idle_timeout = Duration::from_millis(args.idle_timeout_ms);
+    c.frame_timeout = Duration::from_millis(args.frame_timeout_ms);
     c.rf = args.rf;
     c.vnodes = args.vnodes;
     c.request_timeout = Duration::from_millis(args.timeout_ms);
@@ -143,9 +180,26 @@ fn node_config(args: &NodeArgs) -> Result<NodeConfig, String> {
     c.clock_skew_ms = args.clock_skew_ms;
     c.joining = args.joining;
     c.quiet = args.quiet;
-    c.validate()
-        .map_err(|e| format!("{e} (see --peer, --rf, --vnodes, --timeout-ms)"))?;
+    c.validate().map_err(|e| {
+        format!(
+            "{e} (see --peer, --rf, --vnodes, --timeout-ms, --cluster, --max-connections, \
+             --idle-timeout-ms, --frame-timeout-ms)"
+        )
+    })?;
     Ok(c)
+}
+
+/// Checks that `addr` is `HOST:PORT` with a port that fits in 16 bits.
+fn check_addr(addr: &str) -> Result<(), String> {
+    let (host, port) = addr
+        .rsplit_once(':')
+        .ok_or_else(|| "not of the form HOST:PORT".to_string())?;
+    if host.is_empty() {
+        return Err("the host is missing".into());
+    }
+    port.parse::<u16>()
+        .map(|_| ())
+        .map_err(|_| format!("{port:?} is not a port (0 to 65535)"))
 }
 
 /// `kv`: a client of the quorum-replicated key-value store.
@@ -471,9 +525,7 @@ fn parse_peer(s: &str) -> Result<(NodeId, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("{s:?} is not ID=HOST:PORT"))?;
     let id = parse_node_id(id)?;
-    if !addr.contains(':') {
-        return Err(format!("{addr:?} is not HOST:PORT"));
-    }
+    check_addr(addr).map_err(|e| format!("{addr:?}: {e}"))?;
     Ok((id, addr.to_owned()))
 }
 
@@ -546,6 +598,25 @@ mod tests {
         assert!(e.contains("twice"), "{e}");
         let e = node(&["--id", "0", "--data", "d"]).unwrap_err();
         assert!(e.contains("start at 1"), "{e}");
+        let e = node(&["--id", "1", "--listen", "127.0.0.1:99999", "--data", "d"]).unwrap_err();
+        assert!(e.contains("--listen") && e.contains("99999"), "{e}");
+        let e = node(&["--id", "1", "--peer", "1=x:1", "--data", "/dev/null"]).unwrap_err();
+        assert!(
+            e.contains("--data /dev/null") && e.contains("not a directory"),
+            "{e}"
+        );
+        let e = node(&[
+            "--id",
+            "1",
+            "--peer",
+            "1=x:1",
+            "--data",
+            "d",
+            "--cluster",
+            "a b",
+        ])
+        .unwrap_err();
+        assert!(e.contains("cluster id"), "{e}");
     }
 
     #[test]

@@ -227,6 +227,13 @@ impl<N: Net> Client<N> {
                         r => Ok(r),
                     }
                 }
+                // Id 0 is never a request's: it is the node's error about the connection
+                // itself (over its connection limit, or a frame it could not read), sent
+                // before it closes. It is this request's fate, as definite as it says.
+                Ok((0, Response::Error(e))) => {
+                    self.conn = None;
+                    return Err(e);
+                }
                 Ok((rid, _)) => format!("response to request {rid} arrived for request {id}"),
                 Err(e) => e.to_string(),
             },

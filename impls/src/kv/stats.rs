@@ -49,11 +49,19 @@ pub struct Stats {
     pub recovered_records: u64,
     /// Bytes of torn tail cut off the log at boot.
     pub torn_bytes: u64,
+    /// 1 while the node is being repaired after rejoining with an empty store (it answers
+    /// no reads and coordinates no puts), else 0.
+    pub repairing: u64,
+    /// Reads this node coordinated that a repairing replica answered with "not ready"
+    /// (counted as no answer).
+    pub not_ready_replies: u64,
+    /// Connections refused because the node already served its maximum.
+    pub connections_refused: u64,
 }
 
 impl Stats {
     /// The number of counters.
-    pub const FIELDS: usize = 20;
+    pub const FIELDS: usize = 23;
 
     /// Every counter as `(name, value)`, in declaration order, for printing.
     pub fn fields(&self) -> [(&'static str, u64); Stats::FIELDS] {
@@ -78,6 +86,9 @@ impl Stats {
             ("wal_records", self.wal_records),
             ("recovered_records", self.recovered_records),
             ("torn_bytes", self.torn_bytes),
+            ("repairing", self.repairing),
+            ("not_ready_replies", self.not_ready_replies),
+            ("connections_refused", self.connections_refused),
         ]
     }
 
@@ -105,6 +116,9 @@ impl Stats {
             wal_records: v[17],
             recovered_records: v[18],
             torn_bytes: v[19],
+            repairing: v[20],
+            not_ready_replies: v[21],
+            connections_refused: v[22],
         })
     }
 }

@@ -2,15 +2,18 @@
 //!
 //! A node appends every write to its log with [`Wal::append`], makes a batch of them durable
 //! with one [`Wal::sync`], and acknowledges those writes only after `sync` has returned `Ok`.
-//! On restart, [`Wal::open`] returns every intact record and cuts off a torn tail. The log
-//! guarantees:
+//! On restart, [`Wal::open`] returns every intact record and cuts off a torn tail, or
+//! refuses a log that is corrupt before its last valid record. The log guarantees:
 //!
 //! - **Nothing acknowledged is lost.** A record whose `sync` returned `Ok` is returned by
 //!   every later `open`, in append order, provided the storage keeps the bytes it said it
 //!   had synced (see [Limits](#limits)).
 //! - **Nothing half-written is replayed.** A record is returned only if its length and its
-//!   checksum check out. The first record that fails, and everything after it, is cut off
-//!   the file.
+//!   checksum check out. A damaged record with nothing valid after it (a torn tail) is cut
+//!   off the file.
+//! - **Nothing acknowledged is dropped silently.** A damaged record followed by a valid
+//!   one is corruption, not a torn tail: [`Wal::open`] refuses it with a [`Corruption`]
+//!   error that names the offset and the record number, and changes nothing.
 //! - **What is replayed is durable.** `open` fsyncs the file before returning. A record the
 //!   previous incarnation wrote but never synced may still be in the page cache after a
 //!   process restart (as opposed to a machine crash). Without that fsync it would be
@@ -71,15 +74,34 @@
 //! - the payload runs past the end of the file ([`TailDamage::TruncatedPayload`]);
 //! - the checksum does not match ([`TailDamage::ChecksumMismatch`]).
 //!
-//! **Everything from the first damaged record on is an unacknowledged tail**, even when
-//! intact-looking records follow it, and `open` cuts it off (truncate, then fsync). This is
-//! sound because of how the log writes. Each batch is written past the durable end of the
-//! file and fsynced before any record in it is acknowledged, and a synced prefix is never
-//! rewritten. A crash can therefore damage only bytes that were not yet acknowledged, and
-//! every byte after the first damaged record belongs to the same unacknowledged batch or to
-//! a later one. Skipping the damaged record to keep later ones would also be unsound: the
-//! length that says where the next record starts is exactly what can no longer be trusted,
-//! and keeping records after a hole would replay writes without one that came before them.
+//! What happens next depends on what follows the damaged record:
+//!
+//! - **A torn tail**: no valid record starts at any byte offset after the damaged record's
+//!   first byte. `open` cuts the damaged bytes off (truncate, then fsync) and reports how
+//!   many in [`Recovered::torn_bytes`]. This is what a crash leaves: each batch is written
+//!   past the durable end of the file and fsynced before any record in it is
+//!   acknowledged, and a synced prefix is never rewritten, so a crash damages only the
+//!   unacknowledged end of the file.
+//! - **Corruption**: some valid record starts after the damaged one. A crash cannot
+//!   produce that (the bytes after a torn record are never a record the log finished
+//!   writing), so bytes the log had synced were changed, and the damaged record may be an
+//!   acknowledged one. `open` refuses: it returns an [`io::ErrorKind::InvalidData`] error
+//!   carrying a [`Corruption`] (see [`corruption`]) and leaves the file exactly as it was,
+//!   for the owner to decide. Dropping the damaged record and everything after it, as a
+//!   torn tail is dropped, would silently lose acknowledged writes.
+//!
+//! The log alone cannot tell a torn tail from a file that was overwritten with garbage,
+//! or cut short, from an early offset on: nothing valid follows either. An owner that
+//! knows how long the log was can say so with [`Wal::open_at_least`] (a node keeps
+//! [`Recovered::valid_bytes`] of each start in its own records), and a log whose intact
+//! records end before that is refused as corruption too.
+//!
+//! "Any valid record" is meant literally: every byte offset after the damaged record's
+//! first byte is tried, because the damaged header's length is exactly what can no
+//! longer be trusted to say where the next record starts. A valid record is a header
+//! whose length fits in the file and whose checksum matches the bytes it covers. Random
+//! bytes pass that test with probability about 2^-32 per offset, so garbage after a torn
+//! record is not mistaken for a record in practice.
 //!
 //! The tail is cut off rather than just ignored because new batches are written at the end
 //! of the valid prefix. If stale tail bytes stayed beyond a shorter new batch, an intact
@@ -124,12 +146,19 @@
 //!
 //! # Limits
 //!
-//! - Media corruption of synced bytes looks exactly like a torn tail. The damaged record
-//!   and everything after it are dropped whether or not they were acknowledged. Such a
-//!   loss is never silent, though: [`Recovered::torn_bytes`] and [`Recovered::damage`]
-//!   report it. A node that knows the most bytes it can have in flight (one batch) can
-//!   treat a larger tear as lost acknowledged data and repair from its peers instead of
-//!   serving the shortened log.
+//! - Media corruption of the *last* record looks exactly like a torn tail, and that record
+//!   is cut off whether or not it was acknowledged. The loss is not silent:
+//!   [`Recovered::torn_bytes`] and [`Recovered::damage`] report it.
+//! - Corruption is refused even when it is harmless in fact. A filesystem that writes an
+//!   unsynced batch back out of order, persisting a later block without an earlier one,
+//!   can leave a hole followed by a record of the same (unacknowledged) batch; and a torn
+//!   record whose payload happens to contain the bytes of a valid record looks the same.
+//!   Both are refused rather than cut: refusing is the side that never loses an
+//!   acknowledged record without saying so.
+//! - Looking for a valid record after the damage costs, per offset, a checksum over the
+//!   length that offset's header claims when it fits in the file. A torn tail is small;
+//!   a file of `n` random bytes costs about `n^3 / 2^35` bytes of checksumming (seconds
+//!   for 10 MB), and that is paid only on the way to refusing it.
 //! - After a failed fsync the kernel may go on showing bytes that never reached the disk,
 //!   and a reopen in the same boot reads them like any other. "What is replayed is
 //!   durable" therefore holds only if no fsync of the file has failed since the machine
@@ -267,6 +296,77 @@ pub struct Recovered {
     pub damage: Option<TailDamage>,
 }
 
+/// A log that lost records it had made durable: [`Wal::open`]'s refusal.
+///
+/// Either a damaged record is followed by a valid one (bytes that had been synced were
+/// changed, so the damaged record may have been acknowledged), or the intact records end
+/// before the length the owner knows the log had reached ([`Wal::open_at_least`]). The
+/// file is left exactly as it was. Every field is an offset or a count in the file as
+/// found, so an operator can look at the bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Corruption {
+    /// Byte offset where the intact records end: the damaged record, or the end of file.
+    pub offset: u64,
+    /// Intact records before that offset (so the damaged one is record number `record`,
+    /// counting from 0).
+    pub record: usize,
+    /// What is wrong at `offset`; `None` if the file just ends there.
+    pub damage: Option<TailDamage>,
+    /// Byte offset of the first valid record found after the damaged one, if any.
+    pub next_valid_offset: Option<u64>,
+    /// The length of intact records the owner said the log had at least (0 if it said
+    /// nothing).
+    pub min_valid_bytes: u64,
+    /// The file's length.
+    pub file_bytes: u64,
+}
+
+impl fmt::Display for Corruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let damage = match self.damage {
+            None => "the file ends".to_string(),
+            Some(TailDamage::TruncatedHeader) => "a truncated header".to_string(),
+            Some(TailDamage::TruncatedPayload { len }) => {
+                format!("a header claiming {len} bytes that run past the end of the file")
+            }
+            Some(TailDamage::OversizedLength { len }) => {
+                format!("a header claiming {len} bytes, over the {MAX_RECORD_BYTES}-byte limit")
+            }
+            Some(TailDamage::ChecksumMismatch) => "a checksum mismatch".to_string(),
+        };
+        write!(
+            f,
+            "write-ahead log corrupt at byte offset {} (record {}): {damage}",
+            self.offset, self.record
+        )?;
+        if let Some(next) = self.next_valid_offset {
+            write!(
+                f,
+                ", yet a valid record follows at byte offset {next} of {}, so this is not a \
+                 torn tail",
+                self.file_bytes
+            )?;
+        }
+        if self.offset < self.min_valid_bytes {
+            write!(
+                f,
+                ", but the log already held {} bytes of valid records when its owner last \
+                 opened it",
+                self.min_valid_bytes
+            )?;
+        }
+        write!(f, "; records from there on may have been acknowledged")
+    }
+}
+
+impl std::error::Error for Corruption {}
+
+/// The [`Corruption`] inside an error returned by [`Wal::open`], [`open_file`] or
+/// [`open_sim_file`], if that is why it failed.
+pub fn corruption(e: &io::Error) -> Option<&Corruption> {
+    e.get_ref()?.downcast_ref::<Corruption>()
+}
+
 /// An append-only write-ahead log over a [`LogFile`].
 ///
 /// Records are buffered by [`append`](Wal::append) and made durable, all together, by
@@ -297,16 +397,30 @@ impl<F: LogFile> fmt::Debug for Wal<F> {
 }
 
 impl<F: LogFile> Wal<F> {
-    /// Reads every intact record, cuts off a torn or corrupt tail (truncates the file to
+    /// Reads every intact record, cuts off a torn tail (truncates the file to
     /// [`Recovered::valid_bytes`]), and fsyncs the file before returning.
     ///
     /// The returned records are durable, including any that an earlier incarnation wrote
     /// without syncing and that survived in the page cache. New records are written after
-    /// them. An error leaves the file as it was or with its tail cut off; opening it again
-    /// is safe either way.
-    pub fn open(mut file: F) -> io::Result<(Wal<F>, Recovered)> {
+    /// them. An I/O error leaves the file as it was or with its tail cut off; opening it
+    /// again is safe either way.
+    ///
+    /// A log damaged before its last valid record is refused with an
+    /// [`io::ErrorKind::InvalidData`] error whose [`corruption`] is `Some`, and the file is
+    /// not touched (see the module docs for how a torn tail is told from corruption).
+    pub fn open(file: F) -> io::Result<(Wal<F>, Recovered)> {
+        Wal::open_at_least(file, 0)
+    }
+
+    /// Like [`Wal::open`], and also refuses the log (as [`Corruption`]) if its intact
+    /// records end before `min_valid_bytes`: a length the owner knows the log had reached
+    /// durably, such as [`Recovered::valid_bytes`] at an earlier open. That catches what
+    /// the log alone cannot tell from a torn tail: a file overwritten with garbage from an
+    /// early offset on, or cut short.
+    pub fn open_at_least(mut file: F, min_valid_bytes: u64) -> io::Result<(Wal<F>, Recovered)> {
         let bytes = file.read_all()?;
-        let recovered = scan(&bytes);
+        let recovered = scan(&bytes, min_valid_bytes)
+            .map_err(|c| io::Error::new(io::ErrorKind::InvalidData, c))?;
         if recovered.torn_bytes > 0 {
             file.truncate(recovered.valid_bytes)?;
         }
@@ -402,6 +516,14 @@ impl<F: LogFile> Wal<F> {
 ///
 /// The parent directory must exist, and its own entry must already be durable.
 pub fn open_file(path: &Path) -> io::Result<(Wal<std::fs::File>, Recovered)> {
+    open_file_at_least(path, 0)
+}
+
+/// [`open_file`] with [`Wal::open_at_least`]'s check.
+pub fn open_file_at_least(
+    path: &Path,
+    min_valid_bytes: u64,
+) -> io::Result<(Wal<std::fs::File>, Recovered)> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -409,7 +531,7 @@ pub fn open_file(path: &Path) -> io::Result<(Wal<std::fs::File>, Recovered)> {
         .truncate(false)
         .open(path)?;
     sync_parent_dir(path)?;
-    Wal::open(file)
+    Wal::open_at_least(file, min_valid_bytes)
 }
 
 /// The same as [`open_file`] on turmoil's simulated filesystem of the current simulated host.
@@ -420,6 +542,14 @@ pub fn open_file(path: &Path) -> io::Result<(Wal<std::fs::File>, Recovered)> {
 /// durable (`turmoil::fs::shim::std::fs::sync_dir` on its own parent).
 pub fn open_sim_file(
     path: &Path,
+) -> io::Result<(Wal<turmoil::fs::shim::std::fs::File>, Recovered)> {
+    open_sim_file_at_least(path, 0)
+}
+
+/// [`open_sim_file`] with [`Wal::open_at_least`]'s check.
+pub fn open_sim_file_at_least(
+    path: &Path,
+    min_valid_bytes: u64,
 ) -> io::Result<(Wal<turmoil::fs::shim::std::fs::File>, Recovered)> {
     use turmoil::fs::shim::std::fs as sim_fs;
 
@@ -443,7 +573,7 @@ pub fn open_sim_file(
     // Without this, turmoil deletes a created file at the next crash even if its data was
     // synced: the file's directory entry was never made durable.
     sim_fs::sync_dir(parent)?;
-    Wal::open(file)
+    Wal::open_at_least(file, min_valid_bytes)
 }
 
 #[cfg(unix)]
@@ -504,8 +634,9 @@ fn decode(bytes: &[u8]) -> Result<(&[u8], usize), TailDamage> {
     Ok((payload, end))
 }
 
-/// Splits a log image into its intact records and the damaged tail (see the module docs).
-fn scan(bytes: &[u8]) -> Recovered {
+/// Splits a log image into its intact records and a torn tail, or finds it corrupt (see
+/// the module docs and [`Wal::open_at_least`]).
+fn scan(bytes: &[u8], min_valid_bytes: u64) -> Result<Recovered, Corruption> {
     let mut records = Vec::new();
     let mut at = 0;
     let damage = loop {
@@ -521,12 +652,30 @@ fn scan(bytes: &[u8]) -> Recovered {
             Err(damage) => break Some(damage),
         }
     };
-    Recovered {
+    let next_valid = damage.and_then(|_| first_valid_record_after(bytes, at));
+    if next_valid.is_some() || (at as u64) < min_valid_bytes {
+        return Err(Corruption {
+            offset: at as u64,
+            record: records.len(),
+            damage,
+            next_valid_offset: next_valid.map(|n| n as u64),
+            min_valid_bytes,
+            file_bytes: bytes.len() as u64,
+        });
+    }
+    Ok(Recovered {
         records,
         valid_bytes: at as u64,
         torn_bytes: (bytes.len() - at) as u64,
         damage,
-    }
+    })
+}
+
+/// The first byte offset after `damaged` at which a valid record starts. Every offset is
+/// tried: the damaged header's length cannot be trusted to say where the next record is.
+fn first_valid_record_after(bytes: &[u8], damaged: usize) -> Option<usize> {
+    (damaged + 1..bytes.len().saturating_sub(HEADER_BYTES - 1))
+        .find(|&at| decode(&bytes[at..]).is_ok())
 }
 
 #[cfg(test)]
@@ -591,7 +740,7 @@ mod tests {
         let records: Vec<Vec<u8>> = (0..1000).map(|i| payload(i, (i * 37) % 300)).collect();
 
         let (mut wal, recovered) = open_file(&path).unwrap();
-        assert_eq!(recovered, scan(&[]));
+        assert_eq!(recovered, scan(&[], 0).unwrap());
         let (mut batch_records, mut in_batch) = (1, 0);
         for record in &records[..600] {
             wal.append(record).unwrap();
@@ -675,7 +824,7 @@ mod tests {
             for bit in 0..8 {
                 let mut image = full.clone();
                 image[at] ^= 1 << bit;
-                let recovered = scan(&image);
+                let recovered = scan(&image, 0).unwrap();
                 assert_eq!(recovered.records, &records[..4], "byte {at} bit {bit}");
                 assert_eq!(recovered.valid_bytes, last_start as u64);
             }
@@ -722,17 +871,109 @@ mod tests {
     }
 
     #[test]
-    fn corrupt_middle_record_drops_it_and_everything_after() {
+    fn corrupt_middle_record_is_refused_and_the_file_left_alone() {
         let (_dir, path) = temp_log();
         let records: Vec<Vec<u8>> = (0..10).map(|i| payload(i, 40)).collect();
         let mut image = encoded(&records);
         let third_start = encoded(&records[..3]).len();
+        let fourth_start = encoded(&records[..4]).len();
         image[third_start + HEADER_BYTES + 5] ^= 0x10;
+        std::fs::write(&path, &image).unwrap();
 
-        // Records 4..10 are intact, yet dropped: documented behaviour.
-        let recovered = assert_recovers(&path, &image, &records[..3]);
-        assert_eq!(recovered.damage, Some(TailDamage::ChecksumMismatch));
-        assert_eq!(recovered.torn_bytes, (image.len() - third_start) as u64);
+        let err = open_file(&path).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let c = corruption(&err).expect("a corruption error");
+        assert_eq!(
+            *c,
+            Corruption {
+                offset: third_start as u64,
+                record: 3,
+                damage: Some(TailDamage::ChecksumMismatch),
+                next_valid_offset: Some(fourth_start as u64),
+                min_valid_bytes: 0,
+                file_bytes: image.len() as u64,
+            }
+        );
+        assert!(err
+            .to_string()
+            .contains(&format!("byte offset {third_start} (record 3)")));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            image,
+            "a refused log must not change"
+        );
+    }
+
+    #[test]
+    fn a_flipped_length_bit_mid_log_is_corruption_wherever_the_next_record_lands() {
+        let records: Vec<Vec<u8>> = (0..6).map(|i| payload(i, 40)).collect();
+        let full = encoded(&records);
+        let second_start = encoded(&records[..1]).len();
+        // Each length bit: the damaged header now claims a length that ends inside a later
+        // record, past the end of the file, or over the limit; every one is refused.
+        for bit in 0..32 {
+            let mut image = full.clone();
+            image[second_start + bit / 8] ^= 1 << (bit % 8);
+            let c = scan(&image, 0).expect_err("a mid-log flip is corruption");
+            assert_eq!((c.offset, c.record), (second_start as u64, 1), "bit {bit}");
+        }
+    }
+
+    #[test]
+    fn only_a_bad_record_with_nothing_valid_after_it_is_a_torn_tail() {
+        let records: Vec<Vec<u8>> = (0..4).map(|i| payload(i, 40)).collect();
+        let full = encoded(&records);
+        let last_start = encoded(&records[..3]).len();
+        // A torn last record followed by garbage and zeros: still a torn tail.
+        let mut image = full[..last_start + 20].to_vec();
+        image.extend_from_slice(&[0xA5; 37]);
+        image.extend_from_slice(&[0; 16]);
+        let recovered = scan(&image, 0).unwrap();
+        assert_eq!(recovered.records, &records[..3]);
+        assert_eq!(recovered.torn_bytes, (image.len() - last_start) as u64);
+
+        // The same, with one intact record appended anywhere after the damage: corruption.
+        for gap in [0usize, 1, 7, 20] {
+            let mut image = full[..last_start + 20].to_vec();
+            image.extend(std::iter::repeat_n(0xA5, gap));
+            let valid_at = image.len();
+            image.extend_from_slice(&encoded(&[b"late".to_vec()]));
+            let c = scan(&image, 0).expect_err("a valid record after the damage");
+            assert_eq!(c.offset, last_start as u64, "gap {gap}");
+            assert_eq!(c.next_valid_offset, Some(valid_at as u64), "gap {gap}");
+        }
+    }
+
+    #[test]
+    fn a_log_shorter_than_its_known_length_is_refused() {
+        let (_dir, path) = temp_log();
+        let records: Vec<Vec<u8>> = (0..4).map(|i| payload(i, 40)).collect();
+        let full = encoded(&records);
+        let known = full.len() as u64;
+        std::fs::write(&path, &full).unwrap();
+        let (_, recovered) = open_file_at_least(&path, known).unwrap();
+        assert_eq!(recovered.records, records);
+
+        // Garbage over everything: nothing valid follows the damage, so on its own it
+        // would be a torn tail of the whole file.
+        let garbage: Vec<u8> = (0..full.len()).map(|i| (i * 131 % 251) as u8).collect();
+        std::fs::write(&path, &garbage).unwrap();
+        let alone = scan(&garbage, 0).unwrap();
+        assert_eq!(alone.valid_bytes, 0);
+        let err = open_file_at_least(&path, known).unwrap_err();
+        let c = corruption(&err).unwrap();
+        assert_eq!((c.offset, c.record, c.min_valid_bytes), (0, 0, known));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            garbage,
+            "a refused log must not change"
+        );
+
+        // Cut short at a record boundary: no damage at all, and still refused.
+        std::fs::write(&path, &full[..encoded(&records[..2]).len()]).unwrap();
+        let err = open_file_at_least(&path, known).unwrap_err();
+        assert_eq!(corruption(&err).unwrap().damage, None);
+        assert!(err.to_string().contains("already held"), "{err}");
     }
 
     #[test]

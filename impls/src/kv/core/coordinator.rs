@@ -289,6 +289,22 @@ impl<K: Clone, V: Clone> Coordinator<K, V> {
         }
     }
 
+    /// Moves this coordinator to a higher `incarnation`, for a node that settles its
+    /// incarnation only after it started (one that lost its log learns from its peers the
+    /// incarnations it used before).
+    ///
+    /// Versions stay unique only if no version was chosen with the old incarnation that
+    /// could also be chosen with the new one; the caller guarantees it by starting no put
+    /// before the call. Panics if `incarnation` is lower than the current one.
+    pub fn set_incarnation(&mut self, incarnation: u32) {
+        assert!(
+            incarnation >= self.incarnation,
+            "incarnations only grow ({} -> {incarnation})",
+            self.incarnation
+        );
+        self.incarnation = incarnation;
+    }
+
     /// The node this coordinator runs on.
     pub fn node(&self) -> NodeId {
         self.node

@@ -84,6 +84,12 @@ impl CommitQueue {
         lsn
     }
 
+    /// The sequence number of the last record queued so far (0 if none): once the state's
+    /// durable sequence number reaches it, everything queued until now is durable.
+    pub(crate) fn last_lsn(&self) -> u64 {
+        self.lock().lsn
+    }
+
     /// Queues `done` behind every record queued so far.
     pub(crate) fn barrier(&self, done: Done) {
         let mut q = self.lock();

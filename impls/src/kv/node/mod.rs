@@ -24,8 +24,14 @@
 //!   by a crash of fewer than all of a quorum.
 //! - A request that cannot reach enough replicas is refused *definitely*, before anything
 //!   is sent; a put that times out after its write phase began is reported *indefinite*.
-//! - Versions stay unique across restarts: each boot appends a `Boot` record, and the
-//!   count of them is the coordinator's incarnation.
+//! - Versions stay unique across restarts: each start writes a new incarnation, above
+//!   every earlier one, to the directory's identity file before the node serves (see
+//!   `identity`).
+//! - A node never forgets silently. A data directory belongs to one node of one cluster
+//!   and is locked while a node runs on it; a missing or corrupt log is a refusal to
+//!   start, and the way back is `--rejoin-empty`: an empty replica that answers no reads
+//!   until its peers have repaired it (see `identity` and `repair`).
+//! - What a connection costs is bounded (see `serve`).
 //!
 //! # Stopping
 //!
@@ -36,10 +42,12 @@
 //! for the blocking pool), as [`crate::kv::cluster`] does.
 
 mod commit;
+pub mod identity;
 mod links;
 mod members;
 mod outbox;
 mod record;
+mod repair;
 mod serve;
 mod state;
 
@@ -50,13 +58,41 @@ use crate::sim::net::{Log, Net, Storage};
 use commit::{Batch, CommitQueue};
 use state::State;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::AbortHandle;
+
+/// Why a node refused to start on its data directory: it would otherwise serve data that
+/// is not its own, or answer as if it held writes it has lost. The text names the
+/// directory, the file and the way out. `kv-node` exits with status 2 on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// Whether `e`, returned by [`run`] or [`serve`], is a [`Refusal`] to start (as opposed
+/// to a failure while running, or an I/O error).
+pub fn is_refusal(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Refusal>())
+}
+
+/// The default of [`NodeConfig::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// The default of [`NodeConfig::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default of [`NodeConfig::frame_timeout`].
+pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a node is set up. [`NodeConfig::new`] fills in the defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,8 +106,23 @@ pub struct NodeConfig {
     /// the membership of epoch 0. Ignored once the node has adopted a later membership,
     /// which its log remembers.
     pub peers: BTreeMap<NodeId, String>,
-    /// The node's own directory; the write-ahead log lives in it.
+    /// The node's own directory: its identity file, lock and write-ahead log live in it.
     pub data_dir: PathBuf,
+    /// The cluster's id, kept in the directory's identity file; a node refuses a directory
+    /// of another cluster. `None`: derived from `peers` ([`NodeConfig::cluster_id`]).
+    pub cluster: Option<String>,
+    /// Give up whatever the directory holds and rejoin as a new, empty replica with a new
+    /// incarnation, repaired by its peers before it answers reads (see `identity`).
+    pub rejoin_empty: bool,
+    /// Client (and not yet identified) connections served at once (default
+    /// [`DEFAULT_MAX_CONNECTIONS`]); one more is refused with a definite error.
+    pub max_connections: usize,
+    /// A client connection that sends nothing for this long is closed once its requests
+    /// in flight are answered (default [`DEFAULT_IDLE_TIMEOUT`]).
+    pub idle_timeout: Duration,
+    /// A frame must arrive in full within this long of its first byte, and a connection's
+    /// first frame within this long of its start (default [`DEFAULT_FRAME_TIMEOUT`]).
+    pub frame_timeout: Duration,
     /// Replicas per key (default 3).
     pub rf: usize,
     /// Virtual nodes per node on the ring (default 128).
@@ -111,6 +162,11 @@ impl NodeConfig {
             listen: listen.into(),
             peers,
             data_dir: data_dir.into(),
+            cluster: None,
+            rejoin_empty: false,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            frame_timeout: DEFAULT_FRAME_TIMEOUT,
             rf: 3,
             vnodes: 128,
             request_timeout: Duration::from_secs(1),
@@ -122,6 +178,28 @@ impl NodeConfig {
             joining: false,
             quiet: false,
         }
+    }
+
+    /// The cluster id this node belongs to: `cluster` if set, else `peers-` and 16 hex
+    /// digits of a hash of the initial member list (`id=address` pairs in id order).
+    ///
+    /// So nodes started with the same `--peer` list agree on it without being told, and a
+    /// directory of another cluster (other addresses) is refused. Changing the list, say
+    /// after `kv admin join`, changes the derived id: restart with `--cluster` and the id
+    /// the directory already has (the refusal names it).
+    pub fn cluster_id(&self) -> String {
+        if let Some(c) = &self.cluster {
+            return c.clone();
+        }
+        // FNV-1a, 64 bits: stable across Rust versions and platforms, unlike std's hasher.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for (id, addr) in &self.peers {
+            for b in format!("{id}={addr};").bytes() {
+                hash ^= u64::from(b);
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        format!("peers-{hash:016x}")
     }
 
     /// The hand-off delay in effect.
@@ -150,8 +228,24 @@ impl NodeConfig {
         if self.request_timeout.is_zero()
             || self.heartbeat.is_zero()
             || self.hint_interval.is_zero()
+            || self.idle_timeout.is_zero()
+            || self.frame_timeout.is_zero()
         {
             return Err("timeouts and intervals must be positive".into());
+        }
+        if self.max_connections == 0 {
+            return Err("the node must accept at least 1 connection".into());
+        }
+        if let Some(c) = &self.cluster {
+            let ok = !c.is_empty()
+                && c.len() <= 128
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            if !ok {
+                return Err(format!(
+                    "cluster id {c:?} must be 1 to 128 letters, digits, '-', '_' or '.'"
+                ));
+            }
         }
         if !self.joining && !self.peers.contains_key(&self.id) {
             return Err(format!(
@@ -193,7 +287,14 @@ pub async fn serve<N: Net>(
     shared.spawn(async move { committer_task(committer, log).await });
     let timers = Arc::clone(&shared);
     shared.spawn(async move { timer_task(timers).await });
+    if shared.lock().is_repairing() {
+        let repairer = Arc::clone(&shared);
+        shared.spawn(async move { repair::run(repairer).await });
+    }
     shared.with_state(|st| st.create_links());
+    let max_connections = shared.config.max_connections;
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let mut refused: u64 = 0;
     loop {
         tokio::select! {
             biased;
@@ -202,10 +303,23 @@ pub async fn serve<N: Net>(
                 return Err(e);
             }
             accepted = shared.net.accept(&listener) => match accepted {
-                Ok((reader, writer)) => {
-                    let s = Arc::clone(&shared);
-                    shared.spawn(async move { serve::connection(s, reader, writer).await });
-                }
+                Ok((reader, writer)) => match Arc::clone(&slots).try_acquire_owned() {
+                    Ok(slot) => {
+                        let s = Arc::clone(&shared);
+                        shared.spawn(async move { serve::connection(s, reader, writer, slot).await });
+                    }
+                    Err(_) => {
+                        refused += 1;
+                        if refused.is_power_of_two() {
+                            shared.lock().log(format_args!(
+                                "refused a connection over the limit of {max_connections} ({refused} so far)"
+                            ));
+                        }
+                        shared.lock().stats.connections_refused += 1;
+                        drop(reader);
+                        shared.spawn(serve::refuse_connection(writer, max_connections));
+                    }
+                },
                 Err(e) => {
                     // Out of file descriptors, or a connection reset before it was
                     // accepted: neither is the node's fault, and both pass.
@@ -217,27 +331,52 @@ pub async fn serve<N: Net>(
     }
 }
 
-/// Opens and replays the log, logs the boot, and builds the node's shared state.
+/// Locks the data directory and checks its identity, opens and replays the log, writes
+/// the new incarnation, logs the boot, and builds the node's shared state.
 async fn boot<N: Net>(
     config: NodeConfig,
     net: N,
     storage: Storage,
 ) -> io::Result<(Log, Arc<Shared<N>>, mpsc::UnboundedReceiver<io::Error>)> {
-    let dir = config.data_dir.clone();
-    let (mut log, recovered) = match storage {
-        // Reading a whole log is blocking file I/O: keep it off the runtime's threads.
-        Storage::Files => tokio::task::spawn_blocking(move || storage.open(&dir))
-            .await
-            .map_err(|e| io::Error::other(format!("log recovery thread failed: {e}")))??,
-        Storage::Simulated => storage.open(&dir)?,
-    };
+    let prepare_config = config.clone();
+    // Reading a whole log is blocking file I/O: keep it off the runtime's threads.
+    let (prepared, mut log, recovered) = blocking(storage, move || {
+        let prepared = identity::prepare(&prepare_config, storage)?;
+        let min_valid_bytes = match prepared.start {
+            identity::Start::Restart { log_bytes, .. } => log_bytes,
+            _ => 0,
+        };
+        let (log, recovered) = storage
+            .open(&prepare_config.data_dir, min_valid_bytes)
+            .map_err(|e| identity::corrupt_log(&prepare_config, e))?;
+        Ok((prepared, log, recovered))
+    })
+    .await?;
     let recovery = record::replay(&recovered.records)?;
-    let incarnation = recovery.boots + 1;
+    let (incarnation, dir_state) = match prepared.start {
+        identity::Start::Fresh => (1, identity::DirState::Ready),
+        identity::Start::Restart {
+            previous, state, ..
+        } => (previous.max(recovery.boots) + 1, state),
+        identity::Start::Rejoin { previous } => (previous + 1, identity::DirState::Repairing),
+    };
+    let written = identity::Identity {
+        node: config.id,
+        cluster: config.cluster_id(),
+        incarnation,
+        state: dir_state,
+        log_bytes: recovered.valid_bytes,
+    };
+    let dir = config.data_dir.clone();
+    let written_copy = written.clone();
+    // Durable before any version is chosen with this incarnation, and before the node
+    // serves anything.
+    blocking(storage, move || identity::write(storage, &dir, &written)).await?;
     let mut boot_record = Vec::new();
     record::boot(&mut boot_record);
     let len = boot_record.len();
-    // Durable before any version is chosen with this incarnation.
     log.commit(boot_record, vec![len]).await?;
+    let log_bytes = log.len_bytes();
 
     let membership = match recovery.membership {
         Some(m) => m,
@@ -245,50 +384,133 @@ async fn boot<N: Net>(
         None => Membership::initial(config.peers.clone()),
     };
     let commit = Arc::new(CommitQueue::default());
-    let mut state = State::new(
+    let mut st = State::new(
         &config,
         incarnation,
         recovery.replica,
         membership,
         Arc::clone(&commit),
     );
-    state.stats.recovered_records = recovered.records.len() as u64;
-    state.stats.torn_bytes = recovered.torn_bytes;
-    let damage = recovered
-        .damage
-        .map(|d| format!(" ({d:?})"))
-        .unwrap_or_default();
-    state.log(format_args!(
-        "booted incarnation {incarnation} from {}: {} records recovered, {} torn bytes cut{damage}, {} keys, {} hints, membership {}{}",
+    if dir_state == identity::DirState::Repairing {
+        st.begin_repair(incarnation);
+    }
+    st.stats.recovered_records = recovered.records.len() as u64;
+    st.stats.torn_bytes = recovered.torn_bytes;
+    if recovered.torn_bytes > 0 {
+        st.log(format_args!(
+            "cut {} bytes of torn tail ({:?}) off {} at byte offset {}, after record {}: a write \
+             interrupted by a crash, never acknowledged",
+            recovered.torn_bytes,
+            recovered.damage,
+            Storage::wal_path(&config.data_dir).display(),
+            recovered.valid_bytes,
+            recovered.records.len(),
+        ));
+    }
+    let how = match prepared.start {
+        identity::Start::Fresh => "a new node",
+        identity::Start::Restart {
+            state: identity::DirState::Ready,
+            ..
+        } => "a restart",
+        identity::Start::Restart { .. } => "a restart with its repair unfinished",
+        identity::Start::Rejoin { .. } => "a rejoin as an empty replica (--rejoin-empty)",
+    };
+    st.log(format_args!(
+        "booted incarnation {incarnation} of cluster {} from {} ({how}): {} records recovered, {} torn bytes cut, {} keys, {} hints, membership {}{}{}",
+        config.cluster_id(),
         config.data_dir.display(),
         recovered.records.len(),
         recovered.torn_bytes,
-        state.replica.values().count(),
-        state.replica.hint_count(),
-        state.membership,
-        state.bug().map(|b| format!(", running with bug {}", b.name())).unwrap_or_default(),
+        st.replica.values().count(),
+        st.replica.hint_count(),
+        st.membership,
+        st.bug().map(|b| format!(", running with bug {}", b.name())).unwrap_or_default(),
+        if st.is_repairing() {
+            "; repairing: answers no reads and coordinates no puts until its peers have repaired it"
+        } else {
+            ""
+        },
     ));
     let (fatal_tx, fatal_rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         config,
         net,
-        state: Mutex::new(state),
+        storage,
+        state: Mutex::new(st),
         commit,
         tasks: Mutex::new(Vec::new()),
         fatal: fatal_tx,
+        identity: tokio::sync::Mutex::new(written_copy),
+        _lock: prepared.lock,
     });
+    // The boot record is durable: raise the identity's log length past it, so that a log
+    // overwritten from its first byte on is refused even on the node's first restart.
+    let s = Arc::clone(&shared);
+    shared.spawn(async move { raise_log_bytes(&s, log_bytes).await });
     Ok((log, shared, fatal_rx))
 }
+
+/// Runs blocking file work off the runtime's threads for real files, inline under
+/// simulation (where it never blocks, and running inline keeps the run deterministic).
+pub(crate) async fn blocking<R: Send + 'static>(
+    storage: Storage,
+    f: impl FnOnce() -> io::Result<R> + Send + 'static,
+) -> io::Result<R> {
+    match storage {
+        Storage::Files => tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| io::Error::other(format!("file I/O thread failed: {e}")))?,
+        Storage::Simulated => f(),
+    }
+}
+
+/// Rewrites the identity file with `change` applied, durably, one writer at a time;
+/// nothing is written if `change` changes nothing.
+pub(crate) async fn update_identity<N: Net>(
+    shared: &Shared<N>,
+    change: impl FnOnce(&mut identity::Identity),
+) -> io::Result<()> {
+    let mut current = shared.identity.lock().await;
+    let mut next = current.clone();
+    change(&mut next);
+    if next == *current {
+        return Ok(());
+    }
+    let (storage, dir, written) = (shared.storage, shared.config.data_dir.clone(), next.clone());
+    blocking(storage, move || identity::write(storage, &dir, &written)).await?;
+    *current = next;
+    Ok(())
+}
+
+/// Records in the identity file that the log holds at least `len` durable bytes (see
+/// `identity`). A failure is fatal: the node could not keep its identity current.
+async fn raise_log_bytes<N: Net>(shared: &Shared<N>, len: u64) {
+    if let Err(e) = update_identity(shared, |i| i.log_bytes = i.log_bytes.max(len)).await {
+        shared.fail(e);
+    }
+}
+
+/// How often, at most, the identity file's log length is raised as the log grows. What
+/// was appended since the last raise is protected only as a torn tail is: a shorter
+/// interval narrows that window and costs an fsync pair each time.
+const LOG_BYTES_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What every task of a node shares.
 pub(crate) struct Shared<N: Net> {
     pub(crate) config: NodeConfig,
     pub(crate) net: N,
+    pub(crate) storage: Storage,
     state: Mutex<State>,
     commit: Arc<CommitQueue>,
     /// Every task started, to abort them when the node stops.
     tasks: Mutex<Vec<AbortHandle>>,
     fatal: mpsc::UnboundedSender<io::Error>,
+    /// The identity file's contents, locked while it is rewritten (see
+    /// [`update_identity`]).
+    identity: tokio::sync::Mutex<identity::Identity>,
+    /// The data directory's lock, held for as long as any task may touch the directory.
+    _lock: crate::sim::net::DirLock,
 }
 
 impl<N: Net> Shared<N> {
@@ -363,6 +585,7 @@ impl<N: Net> Drop for StopOnDrop<N> {
 async fn committer_task<N: Net>(shared: Arc<Shared<N>>, mut log: Log) {
     let commit = Arc::clone(&shared.commit);
     let mut batch = Batch::default();
+    let mut next_raise = tokio::time::Instant::now() + LOG_BYTES_INTERVAL;
     loop {
         commit.take(&mut batch).await;
         let records = batch.ends.len();
@@ -373,6 +596,12 @@ async fn committer_task<N: Net>(shared: Arc<Shared<N>>, mut log: Log) {
                 Ok(buffers) => {
                     batch.records = buffers.records;
                     batch.ends = buffers.ends;
+                    let now = tokio::time::Instant::now();
+                    if now >= next_raise {
+                        next_raise = now + LOG_BYTES_INTERVAL;
+                        let (s, len) = (Arc::clone(&shared), log.len_bytes());
+                        shared.spawn(async move { raise_log_bytes(&s, len).await });
+                    }
                 }
                 Err(e) => {
                     // The log is poisoned (see `wal`): nothing in this batch may be

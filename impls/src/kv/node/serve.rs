@@ -1,5 +1,26 @@
 //! Incoming connections: the first frame tells a peer from a client, then one task reads
 //! the connection and feeds its frames to the node's state in batches.
+//!
+//! # Limits
+//!
+//! What a connection can make the node hold is bounded, whoever is on the other end:
+//! - **Memory per connection** follows the bytes that arrived, not what a frame header
+//!   announces ([`FrameReader`]): a header announcing a [`wire::MAX_FRAME_BYTES`] frame
+//!   costs a [`wire::INITIAL_BUFFER_BYTES`] buffer until the bytes come.
+//! - **Connections**: at most [`NodeConfig::max_connections`](super::NodeConfig) clients
+//!   and not yet identified connections at once. One more is answered with a definite
+//!   `temporarily-unavailable` error and closed. A peer's connection stops counting once
+//!   its hello is read, so clients cannot crowd out the cluster's own links once they are
+//!   up (a peer that reconnects during a flood waits, like a client, for a free slot).
+//! - **Time**: a connection must complete every frame within
+//!   [`NodeConfig::frame_timeout`](super::NodeConfig) of its first byte (the first frame
+//!   within that of the connection's start), and a client connection that sends nothing
+//!   for [`NodeConfig::idle_timeout`](super::NodeConfig) is closed once its requests in
+//!   flight are answered. A peer connection is closed after four silent heartbeats.
+//!
+//! So the worst case is `max_connections` connections each assembling one frame of at
+//! most [`wire::MAX_FRAME_BYTES`] for at most `frame_timeout`, and only if the bytes are
+//! actually sent.
 
 use super::outbox::Outbox;
 use super::state::respond;
@@ -15,6 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 /// Frames handled under one acquisition of the state lock, at most: large enough to
 /// amortise the lock, small enough that no connection holds it for long.
@@ -25,19 +47,18 @@ const MAX_BATCH: usize = 256;
 /// the node's memory growing with its backlog.
 const MAX_IN_FLIGHT: usize = 1024;
 
-/// Serves one accepted connection until it closes or misbehaves.
+/// Serves one accepted connection until it closes or misbehaves. `slot` is its place
+/// under the connection limit, held while it is a client or not yet identified.
 pub(crate) async fn connection<N: Net>(
     shared: Arc<Shared<N>>,
     reader: N::Reader,
     writer: N::Writer,
+    slot: OwnedSemaphorePermit,
 ) {
     let mut frames = FrameReader::new(reader);
-    // A connection that never says anything is dropped rather than kept forever.
-    let first = tokio::time::timeout(
-        shared.config.dead_after().max(Duration::from_secs(10)),
-        frames.next_frame(),
-    )
-    .await;
+    // A connection that never says anything, or says it too slowly, is dropped rather
+    // than kept forever.
+    let first = tokio::time::timeout(shared.config.frame_timeout, frames.next_frame()).await;
     let first = match first {
         Ok(Ok(Some(body))) => body.to_vec(),
         Ok(Ok(None)) | Err(_) => return,
@@ -49,6 +70,8 @@ pub(crate) async fn connection<N: Net>(
     if wire::is_hello(&first) {
         match wire::decode_peer(&first) {
             Ok(PeerFrame::Hello { from, protocol }) if protocol == PROTOCOL_VERSION => {
+                // Peers are bounded by the membership, not by the client limit.
+                drop(slot);
                 if let Err(e) = peer(&shared, from, frames, writer).await {
                     shared
                         .lock()
@@ -63,6 +86,72 @@ pub(crate) async fn connection<N: Net>(
         }
     } else {
         client(&shared, first, frames, writer).await;
+        drop(slot);
+    }
+}
+
+/// Answers a connection over the limit with a definite error and closes it, within a
+/// short bound so that refusing costs little even under a flood.
+pub(crate) async fn refuse_connection<W: tokio::io::AsyncWrite + Unpin>(
+    mut writer: W,
+    limit: usize,
+) {
+    let mut buf = Vec::new();
+    let err = KvError::unavailable(format!(
+        "the node already serves {limit} connections (its --max-connections); try again \
+         later or reuse a connection"
+    ));
+    wire::encode_response(&mut buf, 0, &Response::Error(err));
+    let write = async {
+        writer.write_all(&buf).await?;
+        writer.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(200), write).await;
+}
+
+/// Why a client connection stopped being read.
+enum Stop {
+    /// The client closed its side cleanly, or was idle for the idle timeout: requests in
+    /// flight are still answered.
+    Quiet,
+    /// A frame took longer than the frame timeout; the text says so.
+    Slow(String),
+    /// The stream failed or a frame was malformed.
+    Error(WireError),
+}
+
+/// Waits until the next whole frame is buffered, within the connection's time limits.
+async fn wait_request<R: tokio::io::AsyncRead + Unpin>(
+    frames: &mut FrameReader<R>,
+    idle_since: Instant,
+    idle_timeout: Duration,
+    frame_timeout: Duration,
+) -> Result<(), Stop> {
+    loop {
+        // A frame that has begun must complete within the frame timeout; otherwise the
+        // connection may stay idle for the idle timeout. Re-checked at least every frame
+        // timeout, so that bytes arriving during an idle wait start the frame clock.
+        let deadline = match frames.partial_since() {
+            Some(t) => t + frame_timeout,
+            None => idle_since + idle_timeout,
+        };
+        let wake = deadline.min(Instant::now() + frame_timeout);
+        match tokio::time::timeout_at(wake, frames.wait_frame()).await {
+            Ok(Ok(true)) => return Ok(()),
+            Ok(Ok(false)) => return Err(Stop::Quiet),
+            Ok(Err(e)) => return Err(Stop::Error(e)),
+            Err(_) if Instant::now() < deadline => continue,
+            Err(_) => {
+                return Err(match frames.partial_since() {
+                    Some(_) => Stop::Slow(format!(
+                        "a frame did not arrive in full within {} ms of its first byte; \
+                         closing the connection",
+                        frame_timeout.as_millis()
+                    )),
+                    None => Stop::Quiet,
+                })
+            }
+        }
     }
 }
 
@@ -210,10 +299,19 @@ async fn client<N: Net>(
         if malformed {
             break false;
         }
-        match frames.next_frame().await {
-            Ok(Some(body)) => batch.push(wire::decode_request(body)),
-            Ok(None) => break true,
-            Err(e) => batch.push(Err((0, e))),
+        let (idle, slow) = (shared.config.idle_timeout, shared.config.frame_timeout);
+        match wait_request(&mut frames, Instant::now(), idle, slow).await {
+            Ok(()) => match frames.try_next_frame() {
+                Ok(Some(body)) => batch.push(wire::decode_request(body)),
+                Ok(None) => unreachable!("wait_request returns once a frame is buffered"),
+                Err(e) => batch.push(Err((0, e))),
+            },
+            Err(Stop::Quiet) => break true,
+            Err(Stop::Slow(text)) => {
+                respond(&out, 0, &Response::Error(KvError::malformed(text)));
+                break false;
+            }
+            Err(Stop::Error(e)) => batch.push(Err((0, e))),
         }
     };
     if clean_end {

@@ -53,7 +53,7 @@ pub(crate) struct State {
     request_timeout: Duration,
     handoff_delay: Duration,
     quiet: bool,
-    coord: Coordinator<String, String>,
+    pub(crate) coord: Coordinator<String, String>,
     pub(crate) replica: Replica<String, String>,
     pub(crate) membership: Membership,
     pub(crate) ring: Ring,
@@ -76,6 +76,8 @@ pub(crate) struct State {
     /// Messages from the coordinator not yet delivered; see [`State::effects`].
     outq: VecDeque<(NodeId, Msg<String, String>)>,
     draining: bool,
+    /// Set while the node is being repaired after rejoining empty (see `repair`).
+    pub(crate) repair: Option<super::repair::Repair>,
 }
 
 impl State {
@@ -113,6 +115,7 @@ impl State {
             },
             outq: VecDeque::new(),
             draining: false,
+            repair: None,
         }
     }
 
@@ -150,6 +153,17 @@ impl State {
         consistency: Consistency,
         wall_clock_us: u64,
     ) {
+        if self.is_repairing() && matches!(request, Request::Put(_)) {
+            // Its incarnation may still rise (see `repair`): no versions until then.
+            self.stats.unavailable += 1;
+            let e = KvError::unavailable(format!(
+                "node n{} rejoined with an empty store and is being repaired by its peers; \
+                 it coordinates no puts until then (send them to another node)",
+                self.id
+            ));
+            respond(client, id, &Response::Error(e));
+            return;
+        }
         if let Err(e) = self.check_available(&key, consistency) {
             self.stats.unavailable += 1;
             respond(client, id, &Response::Error(e));
@@ -219,7 +233,11 @@ impl State {
                 consistency.name()
             )));
         }
-        let live = replicas.iter().filter(|&&r| self.is_live(r)).count();
+        // A repairing node's own replica answers no reads.
+        let live = replicas
+            .iter()
+            .filter(|&&r| self.is_live(r) && !(r == self.id && self.is_repairing()))
+            .count();
         if live < required {
             let down: Vec<String> = replicas
                 .iter()
@@ -495,6 +513,17 @@ impl State {
     /// The replica's side of a coordinator's message from `from` (possibly this node).
     pub(crate) fn on_replica_msg(&mut self, from: NodeId, msg: Msg<String, String>) {
         let key = match &msg {
+            Msg::Read { op, .. } if self.is_repairing() => {
+                // It may have lost writes it acknowledged: its answer must not count (see
+                // `repair`). Its own coordinator simply gets no answer.
+                if from != self.id {
+                    if let Some(l) = self.links.get(&from) {
+                        let frame = PeerFrame::NotReady { op: *op };
+                        l.out.push(|b| wire::encode_peer(b, &frame));
+                    }
+                }
+                return;
+            }
             Msg::Read { key, .. } => key.clone(),
             Msg::Write { key, hint_for, .. } => {
                 if hint_for.is_some() && from != self.id {
@@ -654,6 +683,13 @@ impl State {
             PeerFrame::Membership(m) => {
                 self.adopt(m);
             }
+            PeerFrame::NotReady { .. } => self.stats.not_ready_replies += 1,
+            PeerFrame::RepairRequest => self.on_repair_request(from),
+            PeerFrame::RepairValue { key, value } => self.store(key, value, None, None),
+            PeerFrame::RepairDone {
+                complete,
+                max_incarnation,
+            } => self.on_repair_done(from, complete, max_incarnation),
             // Heartbeats are answered by the connection's task; a hello after the first
             // frame is ignored.
             PeerFrame::Ping | PeerFrame::Pong | PeerFrame::Hello { .. } => {}

@@ -31,7 +31,7 @@ mod frame;
 
 pub(crate) use codec::{Dec, Enc};
 pub(crate) use frame::write_frame;
-pub use frame::{FrameReader, FRAME_HEADER_BYTES};
+pub use frame::{FrameReader, FRAME_HEADER_BYTES, INITIAL_BUFFER_BYTES, READ_CHUNK_BYTES};
 
 use super::core::{Consistency, Msg, Version, Versioned};
 use super::error::{ErrorCode, KvError};
@@ -121,6 +121,33 @@ pub enum PeerFrame {
         key: String,
         /// The version acknowledged.
         version: Version,
+    },
+    /// A repairing replica's answer to a [`Msg::Read`] of request `op`: it lost its log
+    /// and may lack writes it acknowledged, so its store must not count towards a read
+    /// quorum. The coordinator treats it as no answer.
+    NotReady {
+        /// The request.
+        op: crate::kv::core::OpId,
+    },
+    /// A repairing node asks a peer for its copy of every key the two both replicate.
+    /// Answered with [`PeerFrame::RepairValue`]s and then one [`PeerFrame::RepairDone`].
+    RepairRequest,
+    /// A value for a repairing node: the sender's copy of a key it replicates.
+    RepairValue {
+        /// The key.
+        key: String,
+        /// The sender's value and version.
+        value: Versioned<String>,
+    },
+    /// Ends the answer to a [`PeerFrame::RepairRequest`]. Sent only once every value before
+    /// it was queued, on the same connection, so a receiver that reads it has them all.
+    RepairDone {
+        /// False if the sender is repairing itself: its store is incomplete and does not
+        /// count (no values were sent).
+        complete: bool,
+        /// The highest incarnation among the versions the sender holds (as values or
+        /// hints) that the receiver issued; 0 if none. A rejoining node takes a higher one.
+        max_incarnation: u32,
     },
     /// Heartbeat from the connecting side.
     Ping,
@@ -217,6 +244,10 @@ const HINT_WRITE: u8 = 7;
 const HINT_ACK: u8 = 8;
 const PING: u8 = 9;
 const PONG: u8 = 10;
+const NOT_READY: u8 = 11;
+const REPAIR_REQUEST: u8 = 12;
+const REPAIR_VALUE: u8 = 13;
+const REPAIR_DONE: u8 = 14;
 const REQUEST: u8 = 32;
 const RESPONSE: u8 = 33;
 
@@ -250,10 +281,35 @@ pub fn encode_peer(buf: &mut Vec<u8>, frame: &PeerFrame) {
                 e.str(key);
                 e.version(version);
             }
+            PeerFrame::NotReady { op } => {
+                e.u8(NOT_READY);
+                e.var(*op);
+            }
+            PeerFrame::RepairRequest => e.u8(REPAIR_REQUEST),
+            PeerFrame::RepairValue { key, value } => repair_value(&mut e, key, value),
+            PeerFrame::RepairDone {
+                complete,
+                max_incarnation,
+            } => {
+                e.u8(REPAIR_DONE);
+                e.bool(*complete);
+                e.var(u64::from(*max_incarnation));
+            }
             PeerFrame::Ping => e.u8(PING),
             PeerFrame::Pong => e.u8(PONG),
         }
     });
+}
+
+/// Appends a [`PeerFrame::RepairValue`] frame to `buf` without copying the key or value.
+pub(crate) fn encode_repair_value(buf: &mut Vec<u8>, key: &str, value: &Versioned<String>) {
+    write_frame(buf, |b| repair_value(&mut Enc(b), key, value));
+}
+
+fn repair_value(e: &mut Enc<'_>, key: &str, value: &Versioned<String>) {
+    e.u8(REPAIR_VALUE);
+    e.str(key);
+    e.versioned(value);
 }
 
 fn core_msg(e: &mut Enc<'_>, msg: &Msg<String, String>) {
@@ -332,6 +388,16 @@ pub fn decode_peer(body: &[u8]) -> Result<PeerFrame, WireError> {
         HINT_ACK => PeerFrame::HintAck {
             key: d.str(MAX_KEY_BYTES, "key")?,
             version: d.version()?,
+        },
+        NOT_READY => PeerFrame::NotReady { op: d.var()? },
+        REPAIR_REQUEST => PeerFrame::RepairRequest,
+        REPAIR_VALUE => PeerFrame::RepairValue {
+            key: d.str(MAX_KEY_BYTES, "key")?,
+            value: d.versioned()?,
+        },
+        REPAIR_DONE => PeerFrame::RepairDone {
+            complete: d.bool()?,
+            max_incarnation: d.u32()?,
         },
         PING => PeerFrame::Ping,
         PONG => PeerFrame::Pong,
