@@ -603,6 +603,41 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// `512MiB`, `4GiB`, `100MB`, `64KiB`, or a bare number of bytes.
 fn parse_size(s: &str) -> Result<usize, String> {
+    let bytes = bytes_of(s)?;
+    if !(1024.0..=usize::MAX as f64).contains(&bytes) {
+        return Err(format!(
+            "'{}' must be between 1KiB and the address space",
+            s.trim()
+        ));
+    }
+    Ok(bytes as usize)
+}
+
+/// A flag for a size of `range` bytes, written as `--memory` takes one (`100`, `64KiB`,
+/// `1MiB`).
+pub(crate) fn size_arg(name: &'static str, range: std::ops::RangeInclusive<usize>) -> Arg {
+    Arg::new(name)
+        .long(name)
+        .value_name("BYTES")
+        .value_parser(move |s: &str| {
+            let bytes = bytes_of(s)?;
+            if bytes.fract() != 0.0
+                || !(*range.start() as f64..=*range.end() as f64).contains(&bytes)
+            {
+                return Err(format!(
+                    "'{}' must be a whole number of bytes from {} to {}",
+                    s.trim(),
+                    range.start(),
+                    range.end()
+                ));
+            }
+            Ok(bytes as usize)
+        })
+}
+
+/// A size in bytes (not yet checked against any range): a bare number, or one with a unit
+/// among B, KB, MB, GB, KiB, MiB and GiB.
+fn bytes_of(s: &str) -> Result<f64, String> {
     let s = s.trim();
     let (value, unit) = number_and_unit(s)
         .ok_or_else(|| format!("'{s}' is not a size; expected e.g. 512MiB or 4GiB"))?;
@@ -620,11 +655,7 @@ fn parse_size(s: &str) -> Result<usize, String> {
             ))
         }
     };
-    let bytes = value * scale;
-    if !(1024.0..=usize::MAX as f64).contains(&bytes) {
-        return Err(format!("'{s}' must be between 1KiB and the address space"));
-    }
-    Ok(bytes as usize)
+    Ok(value * scale)
 }
 
 #[cfg(test)]

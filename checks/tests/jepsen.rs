@@ -236,3 +236,33 @@ fn bench_kv_prints_throughput_and_latencies() {
     assert!(run["p99_ms"].as_f64().unwrap() >= run["p50_ms"].as_f64().unwrap());
     assert_eq!(run["errors"], 0, "{v}");
 }
+
+/// Every measured get reads a value the run wrote first (before the preload, a gets run
+/// measured gets of keys nobody had written), of the size asked for.
+#[test]
+fn bench_kv_gets_read_the_values_written_before_the_run() {
+    let o = check(&[
+        "--format",
+        "json",
+        "bench",
+        "kv",
+        "--seconds",
+        "1",
+        "--puts",
+        "0",
+        "--clients",
+        "4",
+        "--value-size",
+        "1KiB",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["value_bytes"], 1024, "{v}");
+    let run = &v["runs"][0];
+    assert_eq!(run["keys"], 10_000, "{v}");
+    assert!(run["hits"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(run["misses"], 0, "{v}");
+    assert_eq!(run["errors"], 0, "{v}");
+    // The parameters are on stderr before the run, beside the JSON report.
+    assert!(stderr(&o).contains("1024-byte values"), "{}", stderr(&o));
+}

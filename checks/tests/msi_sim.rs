@@ -34,6 +34,27 @@ fn four_cores_times_100k_operations_are_linearizable_per_address() {
     assert_eq!(checked, 400_000);
 }
 
+/// A run longer than 2 s says how far it is on stderr, against its total: here, where
+/// stderr is not a terminal, a line at about 2 s (and one every 10 s after it). The
+/// parameters come first, before the run.
+#[test]
+fn a_long_run_prints_its_progress_against_its_total_on_stderr() {
+    // 800,000 operations take 5 s or more in a release build on 2 cores.
+    let o = check(&["msi", "--sim", "--ops", "200000"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.starts_with("msi --sim: 4 cores x 200,000 loads and stores"),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .skip(1)
+            .any(|l| l.starts_with("msi --sim: ") && l.contains(" of 800,000 ")),
+        "no progress line: {err}"
+    );
+}
+
 #[test]
 fn the_same_run_with_no_invalidate_is_caught() {
     let (code, v) = sim(&["--cores", "4", "--ops", "100000", "--bug", "no-invalidate"]);

@@ -8,6 +8,7 @@
 //! `twopc crash points: N covered (coordinator .., bank-a .., ...), all atomic, balance
 //! 3000 invariant`. Any failure panics, naming the point and the violation.
 
+use checks::engine::progress::{of, while_running, Progress};
 use impls::sansio::BugSwitches;
 use impls::sim::faults::LinkFaults;
 use impls::twopc::bank::{self, Transaction};
@@ -131,25 +132,39 @@ fn run_crashing_at(point: &CrashPoint, bug: Option<Bug>) -> Option<Report> {
 }
 
 /// Runs `f` on every point with `WORKERS` threads; stops early once `f` returns true.
-fn for_each_point(points: &[CrashPoint], f: impl Fn(&CrashPoint) -> bool + Sync) {
+/// Shows on `progress` how many points are done, after `what` (`""`, or `bug NAME: `).
+fn for_each_point(
+    progress: &mut Progress,
+    what: &str,
+    points: &[CrashPoint],
+    f: impl Fn(&CrashPoint) -> bool + Sync,
+) {
     let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        for _ in 0..WORKERS {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= points.len() || stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                if f(&points[i]) {
-                    stop.store(true, Ordering::SeqCst);
-                }
-            });
-        }
+    let line = || {
+        let n = done.load(Ordering::Relaxed) as u64;
+        format!("{what}{} crash points run", of(n, points.len() as u64))
+    };
+    while_running(progress, line, || {
+        std::thread::scope(|s| {
+            for _ in 0..WORKERS {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= points.len() || stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    if f(&points[i]) {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+        })
     });
 }
 
-fn enumerate_every_point() -> String {
+fn enumerate_every_point(progress: &mut Progress) -> String {
     let clean = run(Crashes::Never, None);
     assert!(clean.audit.ok(), "clean run: {:#?}", clean.audit.violations);
     let expect = [
@@ -161,7 +176,7 @@ fn enumerate_every_point() -> String {
     let points = clean.passed;
     let failures = Mutex::new(Vec::new());
     let covered = Mutex::new(Vec::new());
-    for_each_point(&points, |point| {
+    for_each_point(progress, "", &points, |point| {
         match run_crashing_at(point, None) {
             None => failures
                 .lock()
@@ -331,10 +346,11 @@ fn torn_records() -> Vec<String> {
 
 /// Runs the enumeration with `bug` until some point's run violates atomicity, the balance
 /// or an acknowledged outcome; panics if none does.
-fn bug_is_caught(bug: Bug) -> String {
+fn bug_is_caught(bug: Bug, progress: &mut Progress) -> String {
     let clean = run(Crashes::Never, Some(bug));
     let caught: Mutex<Option<(CrashPoint, String)>> = Mutex::new(None);
-    for_each_point(&clean.passed, |point| {
+    let what = format!("bug {}: ", bug.name());
+    for_each_point(progress, &what, &clean.passed, |point| {
         let Some(r) = run_crashing_at(point, Some(bug)) else {
             return false;
         };
@@ -362,11 +378,21 @@ fn bug_is_caught(bug: Bug) -> String {
 }
 
 fn main() {
+    eprintln!(
+        "twopc crash points: a crash at every point of a clean run, {WORKERS} runs at once; \
+         then torn records, then each of the {} bug switches until a point catches it",
+        Bug::ALL.len()
+    );
+    let mut progress = Progress::new(true, "twopc crash points");
     let start = Instant::now();
-    let summary = enumerate_every_point();
+    let summary = enumerate_every_point(&mut progress);
     let enumerated = start.elapsed();
     let torn = torn_records();
-    let bugs: Vec<String> = Bug::ALL.iter().copied().map(bug_is_caught).collect();
+    let bugs: Vec<String> = Bug::ALL
+        .iter()
+        .map(|&bug| bug_is_caught(bug, &mut progress))
+        .collect();
+    progress.finish();
     for line in torn {
         println!("twopc torn record: {line}");
     }

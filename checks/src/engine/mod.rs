@@ -1,6 +1,7 @@
 //! The model-checking engine: exploration with honest coverage ([`explore`]), the shortest
 //! counterexample ([`shortest`]), replay and confirmation of a trace ([`replay`]), and the
-//! report ([`report`]) with its text form ([`text`]).
+//! report ([`report`]) with its text form ([`text`]); and the progress line that every
+//! long phase prints on stderr, the runs of real code included ([`progress`]).
 //!
 //! The engine is generic over the model: it knows [`Checkable`] models, never an exercise.
 //! The types every part shares are defined here, so that the parts import this module and
@@ -11,7 +12,7 @@ pub mod explore;
 pub mod explorer;
 pub mod interrupt;
 pub mod outcome;
-mod progress;
+pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod shortest;
@@ -19,7 +20,7 @@ pub mod simulate;
 pub mod text;
 
 pub use outcome::Outcome;
-pub(crate) use progress::Progress;
+pub use progress::Progress;
 
 use models::Protocol;
 use stateright::{Expectation, Model};

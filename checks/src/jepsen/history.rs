@@ -7,6 +7,7 @@
 //! from its position); the recorded times are for people and for latencies.
 
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -84,6 +85,8 @@ pub struct Event {
 pub struct Recorder {
     clock: Clock,
     events: Mutex<Vec<Event>>,
+    /// Client operations completed so far (`ok`, `fail` or `info`), for a progress line.
+    completed: AtomicU64,
 }
 
 impl Recorder {
@@ -92,6 +95,7 @@ impl Recorder {
         Recorder {
             clock,
             events: Mutex::new(Vec::new()),
+            completed: AtomicU64::new(0),
         }
     }
 
@@ -116,6 +120,9 @@ impl Recorder {
             Func::Get => "get",
             Func::Put => "put",
         };
+        if kind != Kind::Invoke {
+            self.completed.fetch_add(1, Ordering::Relaxed);
+        }
         self.push(Event {
             process: Process::Client(process),
             kind,
@@ -145,6 +152,12 @@ impl Recorder {
         // Stamped under the lock, so times never decrease along the history.
         event.time = self.now().as_micros() as u64;
         events.push(event);
+    }
+
+    /// Client operations completed so far: each `ok`, `fail` and `info`, final reads
+    /// included. Cheap, unlike [`Recorder::events`]: for a progress line.
+    pub fn completed(&self) -> u64 {
+        self.completed.load(Ordering::Relaxed)
     }
 
     /// The events so far, in order.

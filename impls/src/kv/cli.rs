@@ -310,8 +310,9 @@ struct BenchArgs {
     /// Percentage of puts (the rest are gets).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100))]
     puts: u32,
-    /// Keys drawn from.
-    #[arg(long, default_value_t = 100_000)]
+    /// Keys drawn from (all written before the run when it has gets; at most 64 MiB of
+    /// values).
+    #[arg(long, default_value_t = 10_000)]
     keys: u64,
     /// Seed of the clients' generators.
     #[arg(long, default_value_t = 1)]

@@ -349,11 +349,21 @@ impl Cluster {
 
     /// Stops and restarts every node from its log: whatever was not durable is forgotten,
     /// as after a power failure of the whole cluster. Call it only while no node is down.
+    ///
+    /// The participants start first, so that the coordinator's recovery, which resends
+    /// Commit for every transaction whose End record was not durable, finds every inbox
+    /// open. The other way round, a resend could reach a participant not started yet, be
+    /// lost, and go again only after the resend interval: whether it does would depend on
+    /// thread timing, and so would the steps (and crash points) a run passes.
     pub fn restart_all(&self) -> io::Result<()> {
         for node in self.nodes() {
             self.end_node(node, Input::Stop);
         }
-        for node in self.nodes() {
+        let (coordinator, participants): (Vec<NodeId>, Vec<NodeId>) = self
+            .nodes()
+            .into_iter()
+            .partition(|&n| n == NodeId::Coordinator);
+        for node in participants.into_iter().chain(coordinator) {
             start_node(&self.shared, node)?;
         }
         Ok(())

@@ -7,8 +7,8 @@ mod search;
 
 use crate::{Model, Operation};
 use search::{check_partition, Limits, Outcome};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Whether a history is linearizable.
@@ -42,6 +42,13 @@ pub struct CheckOptions {
     pub memory: Option<usize>,
     /// Threads that check partitions concurrently.
     pub threads: usize,
+    /// A counter of the search's progress, for a progress line that another thread reads
+    /// while the check runs: the operations of every partition found linearizable, plus,
+    /// for each partition being searched, the most operations it has had linearized at
+    /// once (looked at every few thousand steps). It only grows, and it ends at the
+    /// history's length when the history is linearizable. `None` (the default) counts
+    /// nothing.
+    pub placed: Option<Arc<AtomicUsize>>,
 }
 
 impl Default for CheckOptions {
@@ -50,6 +57,7 @@ impl Default for CheckOptions {
             timeout: None,
             memory: None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            placed: None,
         }
     }
 }
@@ -117,6 +125,7 @@ pub fn check_operations<M: Model>(
         deadline: options.timeout.map(|t| Instant::now() + t),
         memory: options.memory,
         cancel: &cancel,
+        placed: options.placed.as_deref(),
     };
     let mut parts = model.partition(history);
     // Number each partition's operations in call order. The search linearizes roughly in
@@ -219,7 +228,7 @@ fn check_in_parallel<M: Model>(
     limits: &Limits<'_>,
     threads: usize,
 ) -> Vec<(Outcome, usize)> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    let next = AtomicUsize::new(0);
     let outcomes: Mutex<Vec<(Outcome, usize)>> = Mutex::new(Vec::with_capacity(parts.len()));
     std::thread::scope(|scope| {
         for _ in 0..threads.min(parts.len()) {
@@ -294,6 +303,31 @@ mod tests {
             op(1, RegisterOp::Read, 6, Some(7), Some(Some(0))),
         ];
         assert_eq!(check(&later).result, CheckResult::Illegal);
+    }
+
+    #[test]
+    fn the_placed_counter_ends_at_the_length_of_a_linearizable_history() {
+        // Long enough that the search looks at the counter on the way, not only at the end.
+        let h: Vec<_> = (0..20_000u64)
+            .map(|i| {
+                let (call, ret) = (2 * i, Some(2 * i + 1));
+                match i % 2 {
+                    0 => op(0, RegisterOp::Write(i as u8), call, ret, Some(None)),
+                    _ => op(1, RegisterOp::Read, call, ret, Some(Some((i - 1) as u8))),
+                }
+            })
+            .collect();
+        for threads in [1, 2] {
+            let placed = Arc::new(AtomicUsize::new(0));
+            let options = CheckOptions {
+                threads,
+                placed: Some(Arc::clone(&placed)),
+                ..CheckOptions::default()
+            };
+            let v = check_operations(&Register { init: 0 }, &h, &options);
+            assert_eq!(v.result, CheckResult::Ok);
+            assert_eq!(placed.load(Ordering::Relaxed), h.len(), "{threads} threads");
+        }
     }
 
     #[test]

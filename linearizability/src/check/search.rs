@@ -17,7 +17,7 @@ use super::entries::{Entries, NIL};
 use super::memo::{Insert, Linearized, Memo};
 use super::{Budget, Failure};
 use crate::{Model, Operation};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// How a partition's search ended.
@@ -38,6 +38,8 @@ pub(super) struct Limits<'a> {
     pub deadline: Option<Instant>,
     pub memory: Option<usize>,
     pub cancel: &'a AtomicBool,
+    /// [`super::CheckOptions::placed`].
+    pub placed: Option<&'a AtomicUsize>,
 }
 
 /// How many steps pass between looks at the clock and the cancel flag: often enough to
@@ -61,7 +63,12 @@ pub(super) fn check_partition<M: Model>(
         return (Outcome::Exhausted(Budget::Time), 0);
     }
     let mut memo = Memo::new(limits.memory);
-    let outcome = search(model, history, part, limits, &mut memo);
+    // What this partition has added to `limits.placed` so far.
+    let mut counted = 0;
+    let outcome = search(model, history, part, limits, &mut memo, &mut counted);
+    if let (Outcome::Linearizable(_), Some(placed)) = (&outcome, limits.placed) {
+        placed.fetch_add(part.len() - counted, Ordering::Relaxed);
+    }
     (outcome, memo.len())
 }
 
@@ -82,6 +89,7 @@ fn search<M: Model>(
     part: &[usize],
     limits: &Limits<'_>,
     memo: &mut Memo<M::State>,
+    counted: &mut usize,
 ) -> Outcome {
     let ops: Vec<&Operation<M::Input, M::Output>> = part.iter().map(|&i| &history[i]).collect();
     let mut entries = Entries::new(&ops);
@@ -111,6 +119,10 @@ fn search<M: Model>(
             }
             if limits.deadline.is_some_and(|d| Instant::now() >= d) {
                 return Outcome::Exhausted(Budget::Time);
+            }
+            if let Some(placed) = limits.placed.filter(|_| stack.len() > *counted) {
+                placed.fetch_add(stack.len() - *counted, Ordering::Relaxed);
+                *counted = stack.len();
             }
         }
         match next {

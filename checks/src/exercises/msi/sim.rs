@@ -14,8 +14,9 @@
 //! ran out of time (undecided, as `check lin` says), 2 for a usage error.
 
 use crate::args::{format_of, Format};
+use crate::engine::progress::{of, while_running};
 use crate::engine::text::count;
-use crate::engine::Outcome as RunOutcome;
+use crate::engine::{Outcome as RunOutcome, Progress};
 use anyhow::Result;
 use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgMatches, Command as Cli};
@@ -27,6 +28,8 @@ use impls::sansio::BugSwitches;
 use linearizability::models::{Register, RegisterOp};
 use linearizability::{check_operations, CheckOptions, CheckResult, Operation};
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A parsed `check msi --sim` line.
@@ -232,19 +235,30 @@ pub struct SimReport {
 /// Runs the simulator as `args` say and checks its recording.
 pub fn simulate(args: &SimArgs) -> Result<RunOutcome> {
     let c = args.config;
-    if args.format == Format::Text {
-        eprintln!(
-            "msi --sim: {} cores x {} loads and stores on {} addresses, seed {}, {} schedule, bug: {}",
-            c.cores,
-            count(c.ops_per_core as usize),
-            c.addrs,
-            c.seed,
-            c.schedule.name(),
-            args.bug.as_deref().unwrap_or("none")
-        );
-    }
-    let recording = sim::run(c);
-    let report = check_recording(&recording, args.bug.clone());
+    // Whatever the format: the parameters are on screen before a run that may be long.
+    eprintln!(
+        "msi --sim: {} cores x {} loads and stores on {} addresses, seed {}, {} schedule, bug: {}",
+        c.cores,
+        count(c.ops_per_core as usize),
+        c.addrs,
+        c.seed,
+        c.schedule.name(),
+        args.bug.as_deref().unwrap_or("none")
+    );
+    let mut progress = Progress::new(true, "msi --sim");
+    let total = c.cores as u64 * c.ops_per_core;
+    let completed = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&completed);
+    let recording = while_running(
+        &mut progress,
+        || {
+            let done = counter.load(Ordering::Relaxed);
+            format!("run: {} loads and stores", of(done, total))
+        },
+        || sim::run_counted(c, completed),
+    );
+    let report = check_recording_with(&recording, args.bug.clone(), &mut progress);
+    progress.finish();
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => print!("{}", render(&report)),
@@ -255,11 +269,34 @@ pub fn simulate(args: &SimArgs) -> Result<RunOutcome> {
 /// Checks a recording: progress, SWMR from the logged intervals, and linearizability of
 /// each address as a register.
 pub fn check_recording(run: &SimRun, bug: Option<String>) -> SimReport {
+    check_recording_with(run, bug, &mut Progress::new(false, "msi --sim"))
+}
+
+/// [`check_recording`], showing on `progress` how many operations the linearizability
+/// checks have placed.
+fn check_recording_with(run: &SimRun, bug: Option<String>, progress: &mut Progress) -> SimReport {
     let started = Instant::now();
-    let swmr = swmr_violation(&run.holdings).map(|v| swmr_words(&v));
-    let linearizability: Vec<AddressVerdict> = (0..run.config.addrs)
-        .map(|a| check_address(run, a))
-        .collect();
+    // The addresses are checked one after another; the counter adds up over all of them.
+    let placed = Arc::new(AtomicUsize::new(0));
+    let total = run
+        .ops
+        .iter()
+        .filter(|o| !matches!(o.kind, OpKind::Load(None)))
+        .count() as u64;
+    let (swmr, linearizability) = while_running(
+        progress,
+        || {
+            let done = placed.load(Ordering::Relaxed) as u64;
+            format!("checks: {} operations linearized", of(done, total))
+        },
+        || {
+            let swmr = swmr_violation(&run.holdings).map(|v| swmr_words(&v));
+            let verdicts: Vec<AddressVerdict> = (0..run.config.addrs)
+                .map(|a| check_address(run, a, &placed))
+                .collect();
+            (swmr, verdicts)
+        },
+    );
     let stopped = run.outcome != Outcome::Finished;
     // Wall-clock times vary from run to run: a deterministic run's report leaves them out.
     let timed = run.config.schedule == Schedule::Threads;
@@ -332,7 +369,8 @@ fn value(v: u32) -> String {
     }
 }
 
-fn check_address(run: &SimRun, a: usize) -> AddressVerdict {
+/// Checks address `a`'s history, adding what the search places to `placed`.
+fn check_address(run: &SimRun, a: usize, placed: &Arc<AtomicUsize>) -> AddressVerdict {
     let ops: Vec<&OpRecord> = run
         .ops
         .iter()
@@ -362,6 +400,7 @@ fn check_address(run: &SimRun, a: usize) -> AddressVerdict {
         &history,
         &CheckOptions {
             timeout: Some(Duration::from_secs(120)),
+            placed: Some(Arc::clone(placed)),
             ..CheckOptions::default()
         },
     );

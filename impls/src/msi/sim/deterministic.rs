@@ -21,6 +21,7 @@ use super::record::Clock;
 use super::{Ended, Outcome};
 use crate::msi::core::Node;
 use crate::sim::SplitMix64;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Steps without a completed load or store after which a deterministic run is called
 /// livelocked. A load or store needs a handful of steps, and even a mix of 99% evictions
@@ -29,8 +30,14 @@ use crate::sim::SplitMix64;
 pub const LIVELOCK_STEPS: u64 = 1_000_000;
 
 /// Runs `caches` and `dir` on the scheduler seeded with `seed` until every core is done,
-/// no node can step (a deadlock), or [`LIVELOCK_STEPS`] pass without a completion.
-pub(super) fn run(mut caches: Vec<CacheNode>, mut dir: DirNode, seed: u64) -> Ended {
+/// no node can step (a deadlock), or [`LIVELOCK_STEPS`] pass without a completion. Counts
+/// each completed load or store in `completed`.
+pub(super) fn run(
+    mut caches: Vec<CacheNode>,
+    mut dir: DirNode,
+    seed: u64,
+    completed: &AtomicU64,
+) -> Ended {
     let mut rng = SplitMix64(seed);
     let clock = Clock::default();
     let nodes = caches.len() + 1;
@@ -62,7 +69,10 @@ pub(super) fn run(mut caches: Vec<CacheNode>, mut dir: DirNode, seed: u64) -> En
             }
         };
         since_completion = match step {
-            Step::Completed => 0,
+            Step::Completed => {
+                completed.fetch_add(1, Ordering::Relaxed);
+                0
+            }
             _ => since_completion + 1,
         };
         for p in out.drain(..) {

@@ -41,6 +41,8 @@ use directory_node::DirNode;
 use network::Packet;
 use record::{Holding, OpRecord};
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The operation mix, in percent; loads are the rest.
@@ -239,6 +241,17 @@ struct Ended {
 /// # Panics
 /// If `cores` is not in 1..=8 or `addrs` is 0.
 pub fn run(config: SimConfig) -> SimRun {
+    run_counted(config, Arc::default())
+}
+
+/// Runs the simulator as [`run`] does, adding 1 to `completed` as each load or store
+/// completes, so that another thread can show how far the run is: it ends at the run's
+/// completed operations (`cores × ops_per_core` when the run finishes). The counter
+/// changes nothing else, so a deterministic run still replays.
+///
+/// # Panics
+/// If `cores` is not in 1..=8 or `addrs` is 0.
+pub fn run_counted(config: SimConfig, completed: Arc<AtomicU64>) -> SimRun {
     assert!((1..=8).contains(&config.cores), "1 to 8 cores");
     assert!(config.addrs > 0, "at least one address");
     let started = Instant::now();
@@ -259,8 +272,8 @@ pub fn run(config: SimConfig) -> SimRun {
         })
         .collect();
     let ended = match config.schedule {
-        Schedule::Deterministic => deterministic::run(caches, dir, seed(3_000)),
-        Schedule::Threads => threads::run(caches, dir, config.stall_timeout, seed),
+        Schedule::Deterministic => deterministic::run(caches, dir, seed(3_000), &completed),
+        Schedule::Threads => threads::run(caches, dir, config.stall_timeout, seed, completed),
     };
     let (final_dirs, stuck) = ended.dir.finish();
     let mut run = SimRun {

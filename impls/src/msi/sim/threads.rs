@@ -26,28 +26,34 @@ use std::time::{Duration, Instant};
 const WAIT: Duration = Duration::from_millis(200);
 
 /// What the threads share besides channels.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     clock: Clock,
-    /// Operations completed, for the watchdog.
-    completed: AtomicU64,
+    /// Operations completed, for the watchdog (and the caller's progress line).
+    completed: Arc<AtomicU64>,
     /// Cores that issued all their operations and saw each complete.
     cores_done: AtomicUsize,
 }
 
 /// Runs `caches` and `dir`, a thread each, until every core is done or the watchdog stops
 /// the run. `seed(n)` seeds node `n`'s choices (1,000 the directory, 2,000 + c core c).
+/// Counts each completed load or store in `completed`.
 pub(super) fn run(
     caches: Vec<CacheNode>,
     dir: DirNode,
     stall_timeout: Duration,
     seed: impl Fn(u64) -> u64,
+    completed: Arc<AtomicU64>,
 ) -> Ended {
     let cores = caches.len();
     let (cache_txs, cache_rxs): (Vec<_>, Vec<_>) = (0..cores).map(|_| channel()).unzip();
     let (dir_tx, dir_rx) = channel();
     let net = Net::new(cache_txs, dir_tx);
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared {
+        clock: Clock::default(),
+        completed,
+        cores_done: AtomicUsize::new(0),
+    });
 
     let (dir_net, dir_shared, dir_seed) = (net.clone(), shared.clone(), seed(1_000));
     let directory =

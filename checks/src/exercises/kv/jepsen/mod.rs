@@ -19,7 +19,7 @@ pub mod sim;
 pub mod workload;
 
 use crate::args::{format_of, Format};
-use crate::engine::Outcome;
+use crate::engine::{Outcome, Progress};
 use crate::jepsen::{history, report};
 use crate::lin::{check_history, CheckSettings, Input};
 use crate::pending::PendingFile;
@@ -176,6 +176,22 @@ pub struct JepsenArgs {
     pub timeout: Option<Duration>,
     /// Output format.
     pub format: Format,
+}
+
+/// The progress line of a run: operations completed, and the time left until the final
+/// reads (`now` and the run's end in the run's own time, simulated in a simulation).
+fn progress_line(rec: &history::Recorder, now: Duration, p: &Params, simulated: bool) -> String {
+    let end = p.seconds + SETTLE;
+    let done = crate::engine::text::count(rec.completed() as usize);
+    if now < end {
+        format!(
+            "{done} operations done, {} of the run{}",
+            crate::engine::progress::left(now, end),
+            if simulated { " (simulated)" } else { "" }
+        )
+    } else {
+        format!("{done} operations done, final reads")
+    }
 }
 
 /// The seed, every parameter and the planned fault schedule.
@@ -363,17 +379,21 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
         .map(|path| PendingFile::create(path, "--history"))
         .transpose()?;
     let schedule = nemesis::schedule(p.seed, &p.nemesis, p.nodes, p.seconds);
-    if args.format == Format::Text {
-        // Before the run, TigerBeetle's VOPR style: whatever happens next, the seed and
-        // the schedule are on screen.
-        print!("{}", header(p, &schedule));
+    // Before the run, TigerBeetle's VOPR style: whatever happens next, the seed and the
+    // schedule are on screen. In the text report, they are its first lines; beside a JSON
+    // report (which repeats them), they go to stderr.
+    match args.format {
+        Format::Text => print!("{}", header(p, &schedule)),
+        Format::Json => eprint!("{}", header(p, &schedule)),
     }
     let started = Instant::now();
+    let mut progress = Progress::new(true, "kv --jepsen");
     let events = if p.real {
-        real::run(p, &schedule)?
+        real::run(p, &schedule, &mut progress)?
     } else {
-        sim::run(p, &schedule)?
+        sim::run(p, &schedule, &mut progress)?
     };
+    progress.finish();
     let run_seconds = started.elapsed().as_secs_f64();
     let jsonl = history::to_jsonl(&events);
     if let Some(file) = history_file {

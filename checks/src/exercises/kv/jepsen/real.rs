@@ -8,6 +8,8 @@
 
 use super::workload::{final_reads, worker, WorkloadConfig};
 use super::{Params, FINAL_READ_ATTEMPTS, SETTLE};
+use crate::engine::progress::while_running;
+use crate::engine::Progress;
 use crate::jepsen::history::{Clock, Event, Recorder};
 use anyhow::{bail, Context, Result};
 use impls::sim::faults::{Fault, Scheduled};
@@ -182,8 +184,9 @@ pub fn node_main(m: &clap::ArgMatches) -> Result<crate::engine::Outcome> {
     }
 }
 
-/// Runs the nodes as processes and returns the history.
-pub fn run(p: &Params, schedule: &[Scheduled]) -> Result<Vec<Event>> {
+/// Runs the nodes as processes and returns the history, showing on `progress` how far
+/// the run is.
+pub fn run(p: &Params, schedule: &[Scheduled], progress: &mut Progress) -> Result<Vec<Event>> {
     let mut procs = Processes::start(p)?;
     let started = Instant::now();
     let clock: Clock = Arc::new(move || started.elapsed());
@@ -195,47 +198,60 @@ pub fn run(p: &Params, schedule: &[Scheduled]) -> Result<Vec<Event>> {
         .enable_all()
         .build()
         .context("cannot start the clients' runtime")?;
-    rt.block_on(async {
-        let workers: Vec<_> = (0..p.clients)
-            .map(|w| {
-                let (config, rec) = (Arc::clone(&config), Arc::clone(&rec));
-                tokio::spawn(worker(impls::sim::net::TokioNet, config, rec, w))
-            })
-            .collect();
-        let mut crashed = Vec::new();
-        for s in schedule {
-            tokio::time::sleep_until((started + s.at).into()).await;
-            // Recorded first: a restart waits for the node to listen, and the ops in
-            // between already run against the restarting node.
-            rec.nemesis(s.fault.name(), s.fault.detail());
-            // Killing and spawning block this thread for milliseconds: it is not one of the
-            // runtime's workers, so the clients run on meanwhile.
-            procs.apply(&s.fault)?;
-            match s.fault {
-                Fault::Crash(n) => crashed.push(n),
-                Fault::Restart(n) => crashed.retain(|&c| c != n),
-                _ => {}
-            }
-        }
-        tokio::time::sleep_until((started + p.seconds).into()).await;
-        for n in crashed {
-            let fault = Fault::Restart(n);
-            rec.nemesis(fault.name(), fault.detail());
-            procs.apply(&fault)?;
-        }
-        for w in workers {
-            w.await.context("a client task panicked")?;
-        }
-        tokio::time::sleep_until((started + p.seconds + SETTLE).into()).await;
-        final_reads(
-            impls::sim::net::TokioNet,
-            Arc::clone(&config),
-            Arc::clone(&rec),
-            FINAL_READ_ATTEMPTS,
-        )
-        .await;
-        anyhow::Ok(())
+    let line = || super::progress_line(&rec, started.elapsed(), p, false);
+    while_running(progress, line, || {
+        rt.block_on(drive(p, schedule, &mut procs, started, &config, &rec))
     })?;
     drop(procs);
     Ok(rec.events())
+}
+
+/// The run itself: the clients, the nemesis on its schedule, then the final reads.
+async fn drive(
+    p: &Params,
+    schedule: &[Scheduled],
+    procs: &mut Processes,
+    started: Instant,
+    config: &Arc<WorkloadConfig>,
+    rec: &Arc<Recorder>,
+) -> Result<()> {
+    let workers: Vec<_> = (0..p.clients)
+        .map(|w| {
+            let (config, rec) = (Arc::clone(config), Arc::clone(rec));
+            tokio::spawn(worker(impls::sim::net::TokioNet, config, rec, w))
+        })
+        .collect();
+    let mut crashed = Vec::new();
+    for s in schedule {
+        tokio::time::sleep_until((started + s.at).into()).await;
+        // Recorded first: a restart waits for the node to listen, and the ops in
+        // between already run against the restarting node.
+        rec.nemesis(s.fault.name(), s.fault.detail());
+        // Killing and spawning block this thread for milliseconds: it is not one of the
+        // runtime's workers, so the clients run on meanwhile.
+        procs.apply(&s.fault)?;
+        match s.fault {
+            Fault::Crash(n) => crashed.push(n),
+            Fault::Restart(n) => crashed.retain(|&c| c != n),
+            _ => {}
+        }
+    }
+    tokio::time::sleep_until((started + p.seconds).into()).await;
+    for n in crashed {
+        let fault = Fault::Restart(n);
+        rec.nemesis(fault.name(), fault.detail());
+        procs.apply(&fault)?;
+    }
+    for w in workers {
+        w.await.context("a client task panicked")?;
+    }
+    tokio::time::sleep_until((started + p.seconds + SETTLE).into()).await;
+    final_reads(
+        impls::sim::net::TokioNet,
+        Arc::clone(config),
+        Arc::clone(rec),
+        FINAL_READ_ATTEMPTS,
+    )
+    .await;
+    Ok(())
 }

@@ -6,6 +6,7 @@
 
 use super::workload::{final_reads, worker};
 use super::{Params, FINAL_READ_ATTEMPTS, SETTLE};
+use crate::engine::Progress;
 use crate::jepsen::history::{Clock, Event, Recorder};
 use anyhow::{anyhow, Result};
 use impls::kv::NodeConfig;
@@ -25,8 +26,8 @@ const MAX_LATENCY: Duration = Duration::from_millis(10);
 /// When the workers start: the nodes have bound their ports and linked up.
 const START: Duration = Duration::from_millis(200);
 
-/// Runs the simulation and returns its history.
-pub fn run(p: &Params, schedule: &[Scheduled]) -> Result<Vec<Event>> {
+/// Runs the simulation and returns its history, showing on `progress` how far it is.
+pub fn run(p: &Params, schedule: &[Scheduled], progress: &mut Progress) -> Result<Vec<Event>> {
     let mut sim = turmoil::Builder::new()
         // Generous: the workers stop at `p.seconds`, the final reads a few seconds later.
         .simulation_duration(p.seconds + Duration::from_secs(120))
@@ -99,6 +100,7 @@ pub fn run(p: &Params, schedule: &[Scheduled]) -> Result<Vec<Event>> {
                 rec.nemesis(fault.name(), fault.detail());
             }
         }
+        progress.tick_with(|| super::progress_line(&rec, now, p, true));
         let done = sim
             .step()
             .map_err(|e| anyhow!("the simulation failed at {:?}: {e}", sim.elapsed()))?;
