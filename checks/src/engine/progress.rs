@@ -25,6 +25,22 @@ impl Progress {
     }
 
     pub(crate) fn tick(&mut self, started: Instant, generated: usize, unique: usize) {
+        self.show(started, |label, elapsed| {
+            let rate = generated as f64 / elapsed.as_secs_f64();
+            format!(
+                "{label}: {} states, {} unique, {}/s, {:.0} s",
+                super::text::count(generated),
+                super::text::count(unique),
+                super::text::count(rate as usize),
+                elapsed.as_secs_f64()
+            )
+        });
+    }
+
+    /// Prints the line `line(label, elapsed)` builds, if one is due: the first once the
+    /// run is 2 s old, then every second on a terminal and every 10 s otherwise. `line`
+    /// is called only when a line is printed.
+    pub(crate) fn show(&mut self, started: Instant, line: impl FnOnce(&str, Duration) -> String) {
         let elapsed = started.elapsed();
         if !self.enabled || elapsed < Duration::from_secs(2) {
             return;
@@ -37,15 +53,7 @@ impl Progress {
             return;
         }
         self.last = Some(Instant::now());
-        let rate = generated as f64 / elapsed.as_secs_f64();
-        let line = format!(
-            "{}: {} states, {} unique, {}/s, {:.0} s",
-            self.label,
-            super::text::count(generated),
-            super::text::count(unique),
-            super::text::count(rate as usize),
-            elapsed.as_secs_f64()
-        );
+        let line = line(&self.label, elapsed);
         let mut err = std::io::stderr().lock();
         if self.tty {
             let _ = write!(err, "\r\x1b[K{line}");
