@@ -336,15 +336,28 @@ fn lin_command() -> Cli {
                 .value_parser(value_parser!(PathBuf))
                 .help("Write a self-contained HTML page of the history and the linearization or its failure"),
         )
-        .arg(timeout_arg().help("Give up with 'unknown' (exit 3) after this long"))
+        .arg(
+            Arg::new("timeout")
+                .long("timeout")
+                .value_name("DURATION")
+                .value_parser(|s: &str| or_none(s, parse_duration))
+                .default_value(crate::lin::TIMEOUT_DEFAULT)
+                .help("Give up with 'unknown' (exit 3) after this long (e.g. 500ms, 2m); 'none' for no limit"),
+        )
         .arg(
             Arg::new("memory")
                 .long("memory")
                 .value_name("SIZE")
-                .value_parser(parse_size)
-                .help("Give up with 'unknown' (exit 3) when a partition's search table would outgrow this (e.g. 512MiB, 4GiB)"),
+                .value_parser(|s: &str| or_none(s, parse_size))
+                .default_value(crate::lin::MEMORY_DEFAULT)
+                .help("Give up with 'unknown' (exit 3) when the process's resident memory exceeds this (e.g. 512MiB, 8GiB); 'none' for no limit"),
         )
         .arg(no_partition_arg())
+        .after_help(
+            "A check that takes more than 2 s prints a progress line on stderr: the partition, \
+             how many of its operations the search has linearized, the states explored, \
+             memory, and the time left.",
+        )
 }
 
 /// The clap command, built from the registry.
@@ -441,8 +454,12 @@ where
                 .get_one::<String>("input")
                 .and_then(|n| crate::lin::Input::from_name(n)),
             init: sub.get_one::<String>("init").cloned(),
-            timeout: sub.get_one::<Duration>("timeout").copied(),
-            memory: sub.get_one::<usize>("memory").copied(),
+            timeout: *sub
+                .get_one::<Option<Duration>>("timeout")
+                .expect("has a default"),
+            memory: *sub
+                .get_one::<Option<usize>>("memory")
+                .expect("has a default"),
             no_partition: sub.get_flag("no-partition"),
             html: sub.get_one::<PathBuf>("html").cloned(),
             format,
@@ -601,6 +618,16 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// `none` for no limit, or a limit that `parse` reads.
+fn or_none<T>(s: &str, parse: fn(&str) -> Result<T, String>) -> Result<Option<T>, String> {
+    if s.trim() == "none" {
+        return Ok(None);
+    }
+    parse(s)
+        .map(Some)
+        .map_err(|e| format!("{e}, or none for no limit"))
+}
+
 /// `512MiB`, `4GiB`, `100MB`, `64KiB`, or a bare number of bytes.
 fn parse_size(s: &str) -> Result<usize, String> {
     let bytes = bytes_of(s)?;
@@ -684,6 +711,31 @@ mod tests {
         assert!(parse_duration("abc").is_err());
         assert!(parse_duration("999999999999999999999999h").is_err());
         assert!(parse_duration("0.0000001s").is_err());
+    }
+
+    #[test]
+    fn lin_budgets_have_defaults_and_none_lifts_them() {
+        let lin = |extra: &[&str]| {
+            let mut args = vec!["check", "lin", "h.edn", "--model", "register"];
+            args.extend_from_slice(extra);
+            match parse_from(args) {
+                Ok(Command::Lin(a)) => (a.timeout, a.memory),
+                _ => panic!("not a lin command"),
+            }
+        };
+        assert_eq!(lin(&[]), (Some(Duration::from_secs(30)), Some(2 << 30)));
+        assert_eq!(
+            lin(&["--timeout", "none", "--memory", "none"]),
+            (None, None)
+        );
+        assert_eq!(
+            lin(&["--timeout", "5s", "--memory", "512MiB"]),
+            (Some(Duration::from_secs(5)), Some(512 << 20))
+        );
+        let err = parse_from(["check", "lin", "h", "--model", "kv", "--timeout", "soon"])
+            .err()
+            .expect("an error");
+        assert!(err.to_string().contains("or none for no limit"), "{err}");
     }
 
     #[test]

@@ -71,6 +71,33 @@ impl Model for Etcd {
         state.map_or("nil".into(), |v| v.to_string())
     }
 
+    fn describe_refusal(
+        &self,
+        state: &Option<i64>,
+        input: &EtcdOp,
+        output: Option<&EtcdOutput>,
+    ) -> String {
+        let value = |v: Option<i64>| v.map_or("nil".to_string(), |v| v.to_string());
+        match (input, output) {
+            (EtcdOp::Read, Some(EtcdOutput::Read(seen))) => {
+                format!("this read returned {}", value(*seen))
+            }
+            (EtcdOp::Cas { from, .. }, Some(EtcdOutput::Cas(true))) => {
+                format!("this cas succeeded, so it found {from}")
+            }
+            (EtcdOp::Cas { from, .. }, Some(EtcdOutput::Cas(false))) => {
+                format!(
+                    "this cas failed, so it did not find {from}; it was {}",
+                    value(*state)
+                )
+            }
+            _ => format!(
+                "{} is not possible in that state",
+                self.describe_operation(input, output)
+            ),
+        }
+    }
+
     fn is_read_only(&self, input: &EtcdOp, output: Option<&EtcdOutput>) -> bool {
         matches!(
             (input, output),

@@ -150,6 +150,22 @@ impl Model for Kv {
         op.f == KvFn::Get
     }
 
+    fn describe_refusal(&self, state: &KvState, op: &KvOp, output: Option<&KvOutput>) -> String {
+        match (&op.f, output) {
+            // With other keys in the state, say which value this get should have seen.
+            (KvFn::Get, Some(KvOutput::Value(v))) if state.entries().len() > 1 => format!(
+                "this get returned {v:?}, but {} holds {:?}",
+                op.key,
+                state.get(&op.key)
+            ),
+            (KvFn::Get, Some(KvOutput::Value(v))) => format!("this get returned {v:?}"),
+            _ => format!(
+                "{} is not possible in that state",
+                self.describe_operation(op, output)
+            ),
+        }
+    }
+
     fn step(
         &self,
         state: &Self::State,
@@ -179,6 +195,12 @@ impl Model for Kv {
             by_key.entry(&op.input.key).or_default().push(i);
         }
         by_key.into_values().collect()
+    }
+
+    fn describe_partition(&self, history: &[Operation<KvOp, KvOutput>], part: &[usize]) -> String {
+        part.first().map_or("no key".to_string(), |&i| {
+            format!("key {}", history[i].input.key)
+        })
     }
 }
 

@@ -49,6 +49,8 @@ mod model;
 pub mod models;
 pub mod visualize;
 
-pub use check::{check_operations, Budget, CheckOptions, CheckResult, Failure, Verdict};
+pub use check::{
+    check_operations, Budget, CheckOptions, CheckResult, Failure, Progress, Snapshot, Verdict,
+};
 pub use history::{HistoryBuilder, Operation, ReadError};
 pub use model::{History, Model, Whole};

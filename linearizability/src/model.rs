@@ -35,8 +35,25 @@ impl<M: Model> Model for &M {
         (**self).describe_state(state)
     }
 
+    fn describe_refusal(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> String {
+        (**self).describe_refusal(state, input, output)
+    }
+
     fn partition(&self, history: &[Operation<Self::Input, Self::Output>]) -> Vec<Vec<usize>> {
         (**self).partition(history)
+    }
+
+    fn describe_partition(
+        &self,
+        history: &[Operation<Self::Input, Self::Output>],
+        part: &[usize],
+    ) -> String {
+        (**self).describe_partition(history, part)
     }
 }
 
@@ -74,6 +91,15 @@ impl<M: Model> Model for Whole<M> {
 
     fn describe_state(&self, state: &Self::State) -> String {
         self.0.describe_state(state)
+    }
+
+    fn describe_refusal(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> String {
+        self.0.describe_refusal(state, input, output)
     }
 }
 
@@ -132,10 +158,38 @@ pub trait Model: Sync {
         format!("{state:?}")
     }
 
+    /// Why [`Model::step`] refuses an operation in `state`, in a few words for a report
+    /// that has already shown the state: `this read returned 2`. Called only to explain a
+    /// failure, with an operation `step` refused. The default names the operation.
+    fn describe_refusal(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> String {
+        let _ = state;
+        format!(
+            "{} is not possible in that state",
+            self.describe_operation(input, output)
+        )
+    }
+
     /// Splits a history into independent parts, as lists of indices into `history`. The
     /// default keeps the history whole. A history is linearizable if and only if every
     /// part is, so a model must only split operations that never interact.
     fn partition(&self, history: &[Operation<Self::Input, Self::Output>]) -> Vec<Vec<usize>> {
         vec![(0..history.len()).collect()]
+    }
+
+    /// How a part returned by [`Model::partition`] reads in reports and on the page's
+    /// partition selector: `key "k3"`. The default, for models that do not partition, is
+    /// `the whole history`.
+    fn describe_partition(
+        &self,
+        history: &[Operation<Self::Input, Self::Output>],
+        part: &[usize],
+    ) -> String {
+        let _ = (history, part);
+        "the whole history".to_string()
     }
 }

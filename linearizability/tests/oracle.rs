@@ -71,6 +71,24 @@ fn verdict<M: Model>(model: &M, history: &[Operation<M::Input, M::Output>]) -> b
     if v.result == CheckResult::Ok {
         assert_valid_linearizations(model, history, &v.linearizations);
     }
+    if let Some(f) = &v.failure {
+        // The explanation holds: the prefix replays, and the model refuses the blocked
+        // operation after it.
+        let mut state = model.init();
+        for &i in &f.longest_prefix {
+            let op = &history[i];
+            state = model
+                .step(&state, &op.input, op.output.as_ref())
+                .unwrap_or_else(|| panic!("the longest prefix does not replay at {i}"));
+        }
+        let b = &history[f.blocked];
+        assert!(
+            model.step(&state, &b.input, b.output.as_ref()).is_none(),
+            "the model allows the blocked operation {} after the prefix",
+            f.blocked
+        );
+        assert_eq!(f.state, model.describe_state(&state));
+    }
     v.result == CheckResult::Ok
 }
 

@@ -69,6 +69,20 @@ impl Progress {
     }
 
     fn tick_at(&mut self, elapsed: Duration, line: impl FnOnce() -> String) {
+        let label = self.label.clone();
+        self.emit(elapsed, || format!("{label}: {}", line()));
+    }
+
+    /// Prints the line `line(label, elapsed)` builds, whole, if one is due, timing the
+    /// phase from `started`; for callers whose line places the label itself.
+    pub(crate) fn show(&mut self, started: Instant, line: impl FnOnce(&str, Duration) -> String) {
+        let elapsed = started.elapsed();
+        let label = self.label.clone();
+        self.emit(elapsed, || line(&label, elapsed));
+    }
+
+    /// Prints `line()` as it is, if one is due.
+    fn emit(&mut self, elapsed: Duration, line: impl FnOnce() -> String) {
         if !self.enabled || elapsed < QUIET {
             return;
         }
@@ -81,7 +95,7 @@ impl Progress {
             return;
         }
         self.last = Some(Instant::now());
-        let line = format!("{}: {}", self.label, line());
+        let line = line();
         let mut err = std::io::stderr().lock();
         if self.tty {
             let _ = write!(err, "\r\x1b[K{line}");

@@ -226,6 +226,7 @@ pub fn render(o: &Outcome, lin: &LinReport) -> String {
             let _ = writeln!(out, "  {op}");
         }
         let _ = writeln!(out, "cannot be placed after it:\n  {}", f.blocked);
+        let _ = writeln!(out, "why: {}", f.reason);
     }
     let why = match lin.exhausted {
         Some(_) => ": the --timeout ran out before the search decided",

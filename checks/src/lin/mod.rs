@@ -2,23 +2,41 @@
 //!
 //! Exit codes: 0 linearizable, 1 not, 3 unknown (`--timeout` or `--memory` ran out), 2 input error
 //! (a missing file, a malformed line: the message names the file and line).
+//!
+//! Both budgets have defaults ([`TIMEOUT_DEFAULT`], [`MEMORY_DEFAULT`]), so a history the
+//! search cannot decide ends with "unknown" instead of running until the machine runs out
+//! of memory. A check that takes more than 2 s prints a progress line on stderr.
 
 pub mod bench;
 pub mod models;
+mod watch;
 
 use crate::args::Format;
 use crate::engine::Outcome;
 use crate::pending::PendingFile;
 use anyhow::{bail, Context, Result};
-use linearizability::visualize::{render_html, Page, PageOp, PageVerdict, MAX_PAGE_OPS};
+use linearizability::visualize::{
+    drawn_range, render_html, Page, PageOp, PagePart, PageVerdict, MAX_PAGE_OPS, MAX_PAGE_TOTAL_OPS,
+};
 use linearizability::{
-    check_operations, Budget, CheckOptions, CheckResult, Model, Operation, Verdict, Whole,
+    check_operations, Budget, CheckOptions, CheckResult, Model, Operation, Progress, Verdict, Whole,
 };
 use models as lin_models;
 use serde::Serialize;
+use std::cmp::Reverse;
 use std::path::PathBuf;
-
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// `check lin --timeout` when none is given. Every shipped history that can be decided is
+/// decided in about a second (the slowest, `kv/c10-bad.txt --no-partition`, in 1.1 s), so
+/// this leaves a wide margin for larger histories while a search that cannot finish
+/// (`kv/c50-ok.txt --no-partition`) says "unknown" within half a minute.
+pub const TIMEOUT_DEFAULT: &str = "30s";
+
+/// `check lin --memory` when none is given: the process's resident memory at which the
+/// check gives up. Half a minute of the hardest shipped search needs about 1.2 GB.
+pub const MEMORY_DEFAULT: &str = "2GiB";
 
 /// A history format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,9 +136,10 @@ pub struct LinArgs {
     pub input: Option<Input>,
     /// The model's initial value, as EDN text.
     pub init: Option<String>,
-    /// Give up with "unknown" after this long.
+    /// Give up with "unknown" after this long; `None` for no limit.
     pub timeout: Option<Duration>,
-    /// Give up with "unknown" when a partition's search table would need more bytes.
+    /// Give up with "unknown" when the process's resident memory exceeds this many bytes;
+    /// `None` for no limit. See [`CheckSettings::memory`].
     pub memory: Option<usize>,
     /// Check the history whole instead of in the model's independent parts.
     pub no_partition: bool,
@@ -136,8 +155,8 @@ impl LinArgs {
         self.file.display().to_string()
     }
 
-    /// What [`check_history`] needs of these arguments.
-    pub fn settings(&self) -> CheckSettings {
+    /// What [`check_history`] needs of these arguments, for a history read as `input`.
+    pub fn settings(&self, input: Input) -> CheckSettings {
         CheckSettings {
             name: self.name(),
             model: self.model.clone(),
@@ -145,6 +164,10 @@ impl LinArgs {
             memory: self.memory,
             no_partition: self.no_partition,
             page: self.html.is_some(),
+            progress: true,
+            // JSON Lines histories are the ones `check kv --jepsen --history` writes, whose
+            // final reads run as processes from 2^32 on (no worker gets that far).
+            final_reads_from: (input == Input::Jsonl).then_some(1 << 32),
         }
     }
 }
@@ -160,12 +183,20 @@ pub struct CheckSettings {
     pub model: String,
     /// Give up with "unknown" after this long.
     pub timeout: Option<Duration>,
-    /// Give up with "unknown" when a partition's search table would need more bytes.
+    /// Give up with "unknown" when the process's resident memory exceeds this many bytes
+    /// (read from `/proc` ten times a second; where the system does not say, when one
+    /// partition's search table would outgrow it). The search table alone is held to the
+    /// same bound, so that doubling it cannot overshoot between two readings.
     pub memory: Option<usize>,
     /// Check the history whole instead of in the model's independent parts.
     pub no_partition: bool,
     /// Render the HTML page into [`LinReport::page`].
     pub page: bool,
+    /// Print a progress line on stderr while a check takes longer than 2 s.
+    pub progress: bool,
+    /// Process numbers from this one on are final reads (a Jepsen-style run's reads of
+    /// every key after the faults healed); the page names them so.
+    pub final_reads_from: Option<u64>,
 }
 
 /// Whether a history is linearizable, as printed and in JSON.
@@ -237,6 +268,8 @@ pub struct LinReport {
     pub verdict: LinVerdict,
     /// For `unknown`: the budget that ran out, `time` or `memory`.
     pub exhausted: Option<&'static str>,
+    /// The budgets the check ran under.
+    pub budget: LinBudget,
     /// Configurations (set of linearized operations, state) the search explored.
     pub explored: usize,
     /// Time spent in the search, in seconds (reading excluded).
@@ -248,6 +281,15 @@ pub struct LinReport {
     pub page: Option<String>,
 }
 
+/// The budgets of a check; `null` means no limit.
+#[derive(Clone, Copy, Serialize)]
+pub struct LinBudget {
+    /// `--timeout`, in seconds.
+    pub timeout_seconds: Option<f64>,
+    /// `--memory`, in bytes.
+    pub memory_bytes: Option<usize>,
+}
+
 /// A violation, in protocol words.
 #[derive(Serialize)]
 pub struct LinFailure {
@@ -257,6 +299,11 @@ pub struct LinFailure {
     pub longest_prefix: Vec<String>,
     /// The operation that cannot be placed after that prefix.
     pub blocked: String,
+    /// The model's state after the prefix.
+    pub state: String,
+    /// Why the operation cannot follow the prefix: "after the 42-operation prefix the
+    /// state is 1; this read returned 2".
+    pub reason: String,
 }
 
 /// Runs `check lin`.
@@ -307,17 +354,32 @@ pub fn check_history<M: Model>(
     args: &CheckSettings,
     input: Input,
 ) -> Result<LinReport> {
+    let progress = Arc::new(Progress::new());
     let options = CheckOptions {
         timeout: args.timeout,
         memory: args.memory,
+        progress: Some(progress.clone()),
         ..CheckOptions::default()
     };
+    let label = std::path::Path::new(&args.name)
+        .file_name()
+        .map_or(args.name.clone(), |n| n.to_string_lossy().into_owned());
     let started = Instant::now();
+    let watching = (args.progress || args.memory.is_some()).then(|| {
+        let watch = watch::Watch {
+            label,
+            line: args.progress,
+            memory: args.memory,
+            timeout: args.timeout,
+        };
+        watch::watch(watch, progress.clone(), started)
+    });
     let verdict = if args.no_partition {
         check_operations(&Whole(model), ops, &options)
     } else {
         check_operations(model, ops, &options)
     };
+    drop(watching);
     let seconds = started.elapsed().as_secs_f64();
     let describe = |i: usize| describe(model, i, &ops[i]);
     let report = LinReport {
@@ -332,18 +394,29 @@ pub fn check_history<M: Model>(
             Budget::Time => "time",
             Budget::Memory => "memory",
         }),
+        budget: LinBudget {
+            timeout_seconds: args.timeout.map(|t| t.as_secs_f64()),
+            memory_bytes: args.memory,
+        },
         explored: verdict.explored,
         seconds,
         failure: verdict.failure.as_ref().map(|f| LinFailure {
             partition_operations: f.partition.len(),
             longest_prefix: f.longest_prefix.iter().map(|&i| describe(i)).collect(),
             blocked: describe(f.blocked),
+            state: f.state.clone(),
+            reason: f.reason.clone(),
         }),
         page: None,
     };
-    let page = args
-        .page
-        .then(|| render_html(&page(model, ops, &verdict, &report)));
+    let page = args.page.then(|| {
+        let from = args.final_reads_from;
+        render_html(&if args.no_partition {
+            page(&Whole(model), ops, &verdict, &report, from)
+        } else {
+            page(model, ops, &verdict, &report, from)
+        })
+    });
     Ok(LinReport { page, ..report })
 }
 
@@ -357,81 +430,146 @@ fn describe<M: Model>(model: &M, i: usize, op: &Operation<M::Input, M::Output>) 
     )
 }
 
-/// The page: the failing partition with the longest prefix and the blocked operation, or
-/// the largest partition with its linearization, or (unknown) the whole history.
+/// The page: every partition the page has room for, the failing one first (or, for a
+/// linearizable history, the largest), each with what the check found for it.
 fn page<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
     verdict: &Verdict,
     report: &LinReport,
+    final_reads_from: Option<u64>,
 ) -> Page {
-    let (shown, order, blocked): (Vec<usize>, Vec<usize>, Option<usize>) =
-        match (&verdict.failure, verdict.linearizations.first()) {
-            (Some(f), _) => (
-                f.partition.clone(),
-                f.longest_prefix.clone(),
-                Some(f.blocked),
-            ),
-            (None, Some(order)) => {
-                let part = model
-                    .partition(ops)
-                    .into_iter()
-                    .find(|p| order.first().is_none_or(|first| p.contains(first)))
-                    .unwrap_or_default();
-                (part, order.clone(), None)
-            }
-            (None, None) => ((0..ops.len()).collect(), Vec::new(), None),
-        };
-    let positions: std::collections::HashMap<usize, usize> =
-        shown.iter().enumerate().map(|(k, &i)| (i, k)).collect();
-    let position = |i: usize| positions.get(&i).copied();
-    let mut state = model.init();
-    let mut states = Vec::new();
-    for (step, &i) in order.iter().enumerate() {
-        let op = &ops[i];
-        state = model
-            .step(&state, &op.input, op.output.as_ref())
-            .expect("the checker's linearization replays");
-        // Describing a large state costs time, and the page lists only so many steps.
-        states.push(if step < MAX_PAGE_OPS {
-            model.describe_state(&state)
-        } else {
-            String::new()
-        });
+    let mut parts = model.partition(ops);
+    for part in &mut parts {
+        part.sort_unstable();
     }
+    let mut part_of = vec![usize::MAX; ops.len()];
+    for (k, part) in parts.iter().enumerate() {
+        for &i in part {
+            part_of[i] = k;
+        }
+    }
+    let mut linearized: Vec<Option<&Vec<usize>>> = vec![None; parts.len()];
+    for order in &verdict.linearizations {
+        if let Some(&first) = order.first() {
+            linearized[part_of[first]] = Some(order);
+        }
+    }
+    let failing = verdict.failure.as_ref().map(|f| part_of[f.blocked]);
+    let lead = failing.or_else(|| (0..parts.len()).max_by_key(|&k| (parts[k].len(), Reverse(k))));
+    let mut sequence: Vec<usize> = (0..parts.len()).filter(|&k| Some(k) != lead).collect();
+    sequence.splice(0..0, lead);
+    // Choose the parts before describing any state: a history of many keys has more than
+    // a page can draw.
+    let (mut chosen, mut drawn, mut omitted) = (Vec::new(), 0, 0);
+    for k in sequence {
+        let n = parts[k].len().min(MAX_PAGE_OPS);
+        if !chosen.is_empty() && drawn + n > MAX_PAGE_TOTAL_OPS {
+            omitted += parts[k].len();
+            continue;
+        }
+        drawn += n;
+        chosen.push(k);
+    }
+    let initial = model.describe_state(&model.init());
+    let page_parts = chosen
+        .into_iter()
+        .map(|k| {
+            let part = &parts[k];
+            let position = |i: usize| part.binary_search(&i).ok();
+            let (verdict_of_part, order, blocked, reason) = match (&verdict.failure, linearized[k])
+            {
+                (Some(f), _) if failing == Some(k) => (
+                    PageVerdict::NotLinearizable,
+                    f.longest_prefix.clone(),
+                    Some(f.blocked),
+                    Some(f.reason.clone()),
+                ),
+                (_, Some(order)) => (PageVerdict::Linearizable, order.clone(), None, None),
+                // A part whose operations all may never have taken effect has an empty
+                // linearization; with an Ok verdict, every part without one is such.
+                _ if verdict.result == CheckResult::Ok => {
+                    (PageVerdict::Linearizable, Vec::new(), None, None)
+                }
+                _ => (PageVerdict::Unknown, Vec::new(), None, None),
+            };
+            let order: Vec<usize> = order.iter().filter_map(|&i| position(i)).collect();
+            let blocked = blocked.and_then(position);
+            PagePart {
+                name: model.describe_partition(ops, part),
+                verdict: verdict_of_part,
+                states: page_states(model, ops, part, &order, blocked),
+                ops: part
+                    .iter()
+                    .map(|&i| PageOp {
+                        process: ops[i].process,
+                        call: ops[i].call,
+                        ret: ops[i].ret,
+                        label: model.describe_operation(&ops[i].input, ops[i].output.as_ref()),
+                    })
+                    .collect(),
+                order,
+                initial: initial.clone(),
+                blocked,
+                reason,
+            }
+        })
+        .collect();
+    let process_names = final_reads_from
+        .map(|from| {
+            ops.iter()
+                .filter(|op| op.process >= from)
+                .map(|op| (op.process, "final reads".to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
     Page {
         title: report.file.clone(),
         summary: format!(
-            "model {}, {} operations, {} partition{}{}",
+            "model {}, {} operations, {} partition{}",
             report.model,
             report.operations,
             report.partitions,
             if report.partitions == 1 { "" } else { "s" },
-            if report.partitions > 1 {
-                format!(", showing one of {} operations", shown.len())
-            } else {
-                String::new()
-            }
         ),
         verdict: match verdict.result {
             CheckResult::Ok => PageVerdict::Linearizable,
             CheckResult::Illegal => PageVerdict::NotLinearizable,
             CheckResult::Unknown => PageVerdict::Unknown,
         },
-        ops: shown
-            .iter()
-            .map(|&i| PageOp {
-                process: ops[i].process,
-                call: ops[i].call,
-                ret: ops[i].ret,
-                label: model.describe_operation(&ops[i].input, ops[i].output.as_ref()),
-            })
-            .collect(),
-        order: order.iter().filter_map(|&i| position(i)).collect(),
-        states,
-        blocked: blocked.and_then(position),
-        omitted: ops.len() - shown.len(),
+        parts: page_parts,
+        process_names,
+        omitted,
     }
+}
+
+/// The states after each step of `order` (positions in `part`), described where the page
+/// shows them: around the operations it draws, and after the last step. Describing every
+/// state of a long order would cost more than the check.
+fn page_states<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    part: &[usize],
+    order: &[usize],
+    blocked: Option<usize>,
+) -> Vec<String> {
+    let drawn = drawn_range(part.len(), blocked);
+    let shown = |step: usize| order.get(step).is_some_and(|p| drawn.contains(p));
+    let mut state = model.init();
+    let mut states = Vec::with_capacity(order.len());
+    for (step, &p) in order.iter().enumerate() {
+        let op = &ops[part[p]];
+        state = model
+            .step(&state, &op.input, op.output.as_ref())
+            .expect("the checker's linearization replays");
+        let needed = shown(step) || shown(step + 1) || step + 1 == order.len();
+        states.push(if needed {
+            model.describe_state(&state)
+        } else {
+            String::new()
+        });
+    }
+    states
 }
 
 fn render(r: &LinReport) -> String {
@@ -463,15 +601,46 @@ fn render(r: &LinReport) -> String {
             out.push_str(&format!("  {op}\n"));
         }
         out.push_str(&format!("cannot be placed after it:\n  {}\n", f.blocked));
+        out.push_str(&format!("why: {}\n", f.reason));
     }
-    let why = match r.exhausted {
-        Some("time") => ": the --timeout ran out before the search decided",
-        Some(_) => ": the search table would have outgrown --memory",
-        None => "",
+    let why = match (r.exhausted, r.budget.timeout_seconds, r.budget.memory_bytes) {
+        (Some("time"), Some(t), _) => format!(
+            ": the time budget ran out (--timeout {}) before the search decided; \
+             give more with --timeout, or --timeout none",
+            seconds_text(t)
+        ),
+        (Some("memory"), _, Some(m)) => format!(
+            ": the memory budget ran out (--memory {}) before the search decided; \
+             give more with --memory, or --memory none",
+            bytes_text(m)
+        ),
+        (Some(b), _, _) => format!(": the {b} budget ran out before the search decided"),
+        _ => String::new(),
     };
     out.push_str(&format!(
         "result: {}{why} ({:.3} s, {} configurations explored)\n",
         r.verdict, r.seconds, r.explored
     ));
     out
+}
+
+/// `30s`, `1.5s`, `250ms`: a duration as `--timeout` takes it.
+fn seconds_text(t: f64) -> String {
+    if t < 1.0 {
+        format!("{:.0}ms", t * 1e3)
+    } else {
+        format!("{}s", (t * 1e3).round() / 1e3)
+    }
+}
+
+/// `2GiB`, `512MiB`, `1.5GiB`, `64KiB`: a size as `--memory` takes it.
+fn bytes_text(b: usize) -> String {
+    let units = [("GiB", 1usize << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, size) in units {
+        if b >= size {
+            let v = b as f64 / size as f64;
+            return format!("{}{unit}", (v * 100.0).round() / 100.0);
+        }
+    }
+    format!("{b}B")
 }

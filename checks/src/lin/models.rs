@@ -99,7 +99,7 @@ pub const LIN_MODELS: &[LinModel] = &[
                 Input::EtcdLog => check_history(
                     &Etcd,
                     &read_etcd_log(&a.name(), text)?,
-                    &a.settings(),
+                    &a.settings(input),
                     input,
                 ),
                 _ => generic(&Etcd, a, input, text),
@@ -138,7 +138,7 @@ fn generic<M: ReadOp>(model: &M, args: &LinArgs, input: Input, text: &str) -> Re
         ),
     };
     let history = history_from_events(model, &name, &events)?;
-    check_history(model, &history, &args.settings(), input)
+    check_history(model, &history, &args.settings(input), input)
 }
 
 /// `--init` parsed as one EDN value, if given.

@@ -48,3 +48,11 @@ pub fn exercise_names() -> Vec<String> {
         .map(|e| e["name"].as_str().expect("a name").to_string())
         .collect()
 }
+
+/// The path of a history shipped in `linearizability/testdata/porcupine/test_data`.
+pub fn porcupine(path: &str) -> String {
+    format!(
+        "{}/../linearizability/testdata/porcupine/test_data/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}

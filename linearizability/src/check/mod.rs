@@ -3,7 +3,10 @@
 
 mod entries;
 mod memo;
+mod progress;
 mod search;
+
+pub use progress::{Progress, Snapshot};
 
 use crate::{Model, Operation};
 use search::{check_partition, Limits, Outcome};
@@ -27,7 +30,8 @@ pub enum CheckResult {
 pub enum Budget {
     /// [`CheckOptions::timeout`] passed.
     Time,
-    /// A partition's memo table would have grown past [`CheckOptions::memory`].
+    /// A partition's memo table would have grown past [`CheckOptions::memory`], or the
+    /// caller stopped the check for memory through [`Progress::stop`].
     Memory,
 }
 
@@ -37,8 +41,11 @@ pub struct CheckOptions {
     /// Give up (with [`CheckResult::Unknown`]) after this long.
     pub timeout: Option<Duration>,
     /// Give up (with [`CheckResult::Unknown`]) when one partition's table of explored
-    /// configurations would need more than this many bytes. Heap memory inside states is
-    /// not counted, and partitions checked at once each have their own table.
+    /// configurations would need more than this many bytes, counting the next time the
+    /// table doubles. This bounds the table only: heap memory that states point to is not
+    /// counted (for the key-value model it is most of the total), and partitions checked
+    /// at once each have their own table. To bound the whole process, measure it from
+    /// another thread and call [`Progress::stop`], as `check lin --memory` does.
     pub memory: Option<usize>,
     /// Threads that check partitions concurrently.
     pub threads: usize,
@@ -49,6 +56,8 @@ pub struct CheckOptions {
     /// history's length when the history is linearizable. `None` (the default) counts
     /// nothing.
     pub placed: Option<Arc<AtomicUsize>>,
+    /// Where the search reports how far it got, and where another thread may stop it.
+    pub progress: Option<Arc<Progress>>,
 }
 
 impl Default for CheckOptions {
@@ -58,6 +67,7 @@ impl Default for CheckOptions {
             memory: None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             placed: None,
+            progress: None,
         }
     }
 }
@@ -72,6 +82,15 @@ pub struct Failure {
     /// The operation that could not be placed after that prefix: it returned before the
     /// search found a point for it.
     pub blocked: usize,
+    /// The model's state after the longest prefix, as [`Model::describe_state`] shows it.
+    pub state: String,
+    /// Why `blocked` cannot follow the prefix, in one sentence that starts from the
+    /// prefix: "after the 42-operation prefix the state is 1; this read returned 2". The
+    /// model refuses the operation in that state, and [`Model::describe_refusal`] says why.
+    ///
+    /// This explains the deepest point the search reached, not every order it tried:
+    /// other orders fail too, each at some operation.
+    pub reason: String,
 }
 
 /// The outcome of a check.
@@ -83,9 +102,11 @@ pub struct Verdict {
     pub partitions: usize,
     /// For [`CheckResult::Illegal`]: the smallest failing partition found.
     pub failure: Option<Failure>,
-    /// For [`CheckResult::Ok`]: a linearization of every partition, as indices into the
-    /// history in the order the operations took effect, longest first.
-    /// Indeterminate operations that never took effect are left out.
+    /// A linearization of each partition the search found linearizable (for
+    /// [`CheckResult::Ok`], of every partition), as indices into the history in the order
+    /// the operations took effect, longest first. Indeterminate operations that never took
+    /// effect are left out. When the result is not `Ok`, partitions the search did not
+    /// finish have none.
     pub linearizations: Vec<Vec<usize>>,
     /// For [`CheckResult::Unknown`]: which budget ran out.
     pub exhausted: Option<Budget>,
@@ -126,6 +147,7 @@ pub fn check_operations<M: Model>(
         memory: options.memory,
         cancel: &cancel,
         placed: options.placed.as_deref(),
+        progress: options.progress.as_deref(),
     };
     let mut parts = model.partition(history);
     // Number each partition's operations in call order. The search linearizes roughly in
@@ -138,6 +160,9 @@ pub fn check_operations<M: Model>(
     }
     // Small partitions first: a violation in a small one is found (and explained) sooner.
     parts.sort_by_key(|p| p.len());
+    if let Some(p) = limits.progress {
+        p.set_partitions(parts.len());
+    }
     let outcomes = if options.threads <= 1 || parts.len() <= 1 {
         check_in_turn(model, history, &parts, &limits)
     } else {
@@ -176,9 +201,6 @@ pub fn check_operations<M: Model>(
     } else {
         CheckResult::Ok
     };
-    if result != CheckResult::Ok {
-        linearizations.clear();
-    }
     linearizations.sort_by_key(|l| std::cmp::Reverse(l.len()));
     Verdict {
         result,
@@ -198,8 +220,8 @@ fn check_in_turn<M: Model>(
     limits: &Limits<'_>,
 ) -> Vec<(Outcome, usize)> {
     let mut outcomes = Vec::with_capacity(parts.len());
-    for part in parts {
-        let outcome = check_partition(model, history, part, limits);
+    for (i, part) in parts.iter().enumerate() {
+        let outcome = check_partition(model, history, part, i + 1, limits);
         let stop = decides_the_rest(&outcome.0);
         outcomes.push(outcome);
         if stop {
@@ -237,7 +259,7 @@ fn check_in_parallel<M: Model>(
                 if i >= parts.len() || limits.cancel.load(Ordering::Relaxed) {
                     return;
                 }
-                let outcome = check_partition(model, history, &parts[i], limits);
+                let outcome = check_partition(model, history, &parts[i], i + 1, limits);
                 if decides_the_rest(&outcome.0) {
                     limits.cancel.store(true, Ordering::Relaxed);
                 }
@@ -341,6 +363,78 @@ mod tests {
         let f = v.failure.unwrap();
         assert_eq!(f.longest_prefix, vec![0]);
         assert_eq!(f.blocked, 1);
+        assert_eq!(f.state, "1");
+        assert_eq!(
+            f.reason,
+            "after the 1-operation prefix the state is 1; this read returned 0"
+        );
+    }
+
+    #[test]
+    fn a_failure_at_the_start_names_the_initial_state() {
+        let v = check(&[op(1, RegisterOp::Read, 0, Some(1), Some(Some(3)))]);
+        let f = v.failure.unwrap();
+        assert_eq!(f.reason, "in the initial state 0, this read returned 3");
+    }
+
+    #[test]
+    fn progress_counts_what_the_verdict_reports_and_a_stop_gives_unknown() {
+        use crate::kv::Kv;
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/porcupine/test_data/kv/c10-ok.txt"
+        ))
+        .unwrap();
+        let h = crate::kv::read_kv_log("c10-ok", &text).unwrap();
+        let progress = Arc::new(Progress::new());
+        let options = CheckOptions {
+            progress: Some(progress.clone()),
+            ..CheckOptions::default()
+        };
+        let v = check_operations(&Kv, &h, &options);
+        assert_eq!(v.result, CheckResult::Ok);
+        let s = progress.snapshot();
+        assert_eq!(s.partitions, v.partitions);
+        assert_eq!(s.finished, v.partitions);
+        assert_eq!(s.explored, v.explored);
+        assert!(s.partition >= 1 && s.partition <= v.partitions, "{s:?}");
+        assert!(
+            s.linearized >= 1 && s.linearized <= s.partition_operations,
+            "{s:?}"
+        );
+
+        let stopped = Arc::new(Progress::new());
+        stopped.stop(Budget::Memory);
+        let options = CheckOptions {
+            progress: Some(stopped),
+            ..CheckOptions::default()
+        };
+        let v = check_operations(&crate::Whole(Kv), &h, &options);
+        assert_eq!(v.result, CheckResult::Unknown);
+        assert_eq!(v.exhausted, Some(Budget::Memory));
+    }
+
+    #[test]
+    fn partitions_found_linearizable_keep_their_order_when_another_fails() {
+        use crate::kv::Kv;
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/porcupine/test_data/kv/c10-bad.txt"
+        ))
+        .unwrap();
+        let h = crate::kv::read_kv_log("c10-bad", &text).unwrap();
+        let options = CheckOptions {
+            threads: 1,
+            ..CheckOptions::default()
+        };
+        let v = check_operations(&Kv, &h, &options);
+        assert_eq!(v.result, CheckResult::Illegal);
+        let f = v.failure.unwrap();
+        // Checked one at a time, smallest first: those before the failing one are decided.
+        for order in &v.linearizations {
+            assert!(order.iter().all(|i| !f.partition.contains(i)));
+        }
+        assert!(f.reason.contains("this get returned"), "{}", f.reason);
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use super::entries::{Entries, NIL};
 use super::memo::{Insert, Linearized, Memo};
-use super::{Budget, Failure};
+use super::{Budget, Failure, Progress};
 use crate::{Model, Operation};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -33,41 +33,74 @@ pub(super) enum Outcome {
     Cancelled,
 }
 
-/// What limits one partition's search.
+/// What limits one partition's search, and where it reports how far it got.
 pub(super) struct Limits<'a> {
     pub deadline: Option<Instant>,
     pub memory: Option<usize>,
     pub cancel: &'a AtomicBool,
     /// [`super::CheckOptions::placed`].
     pub placed: Option<&'a AtomicUsize>,
+    pub progress: Option<&'a Progress>,
+}
+
+impl Limits<'_> {
+    /// Whether the search must stop now, and how it ends if so. Called before each
+    /// partition and every [`STEPS_BETWEEN_CHECKS`] steps within one.
+    fn stop(&self) -> Option<Outcome> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Some(Outcome::Cancelled);
+        }
+        if let Some(budget) = self.progress.and_then(Progress::stopped) {
+            return Some(Outcome::Exhausted(budget));
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some(Outcome::Exhausted(Budget::Time));
+        }
+        None
+    }
 }
 
 /// How many steps pass between looks at the clock and the cancel flag: often enough to
 /// stop within a millisecond, rarely enough to cost nothing.
 const STEPS_BETWEEN_CHECKS: u32 = 1 << 12;
 
-/// Searches for a linearization of `history[part]`. Also says how many configurations the
-/// search explored.
+/// Searches for a linearization of `history[part]`, partition number `number` (1-based,
+/// for the progress record). Also says how many configurations the search explored.
 pub(super) fn check_partition<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
     part: &[usize],
+    number: usize,
     limits: &Limits<'_>,
 ) -> (Outcome, usize) {
     // The step counter starts afresh in every partition, so a history of many small ones
     // would never look at the clock inside the search: look before each.
-    if limits.cancel.load(Ordering::Relaxed) {
-        return (Outcome::Cancelled, 0);
+    if let Some(stop) = limits.stop() {
+        return (stop, 0);
     }
-    if limits.deadline.is_some_and(|d| Instant::now() >= d) {
-        return (Outcome::Exhausted(Budget::Time), 0);
+    if let Some(p) = limits.progress {
+        p.begin(number, part.len());
     }
     let mut memo = Memo::new(limits.memory);
     // What this partition has added to `limits.placed` so far.
     let mut counted = 0;
-    let outcome = search(model, history, part, limits, &mut memo, &mut counted);
+    let mut published = 0;
+    let outcome = search(
+        model,
+        history,
+        part,
+        number,
+        limits,
+        &mut memo,
+        &mut counted,
+        &mut published,
+    );
     if let (Outcome::Linearizable(_), Some(placed)) = (&outcome, limits.placed) {
         placed.fetch_add(part.len() - counted, Ordering::Relaxed);
+    }
+    if let Some(p) = limits.progress {
+        p.explored(memo.len() - published);
+        p.finish();
     }
     (outcome, memo.len())
 }
@@ -83,13 +116,17 @@ enum Next {
     Backtrack,
 }
 
+/// The search proper. `published` counts the configurations already added to the progress
+/// record.
 fn search<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
     part: &[usize],
+    number: usize,
     limits: &Limits<'_>,
     memo: &mut Memo<M::State>,
     counted: &mut usize,
+    published: &mut usize,
 ) -> Outcome {
     let ops: Vec<&Operation<M::Input, M::Output>> = part.iter().map(|&i| &history[i]).collect();
     let mut entries = Entries::new(&ops);
@@ -105,20 +142,30 @@ fn search<M: Model>(
         .collect();
     // The calls lifted so far, with the state before each.
     let mut stack: Vec<(u32, M::State)> = Vec::new();
-    // The deepest point the search reached, for the report: (prefix, blocked operation).
-    let mut deepest: Option<(Vec<usize>, usize)> = None;
+    // The deepest point the search reached, for the report: (prefix, blocked operation,
+    // state after the prefix).
+    let mut deepest: Option<(Vec<usize>, usize, M::State)> = None;
+    // The longest run of operations linearized so far, for the progress record.
+    let mut depth_max = 0;
     let mut cursor = entries.first();
     let mut next = Next::Reads;
     let mut until_check = STEPS_BETWEEN_CHECKS;
     while pending_returns > 0 {
+        if stack.len() > depth_max {
+            depth_max = stack.len();
+            if let Some(p) = limits.progress {
+                p.deeper(number, depth_max);
+            }
+        }
         until_check -= 1;
         if until_check == 0 {
             until_check = STEPS_BETWEEN_CHECKS;
-            if limits.cancel.load(Ordering::Relaxed) {
-                return Outcome::Cancelled;
+            if let Some(p) = limits.progress {
+                p.explored(memo.len() - *published);
+                *published = memo.len();
             }
-            if limits.deadline.is_some_and(|d| Instant::now() >= d) {
-                return Outcome::Exhausted(Budget::Time);
+            if let Some(stop) = limits.stop() {
+                return stop;
             }
             if let Some(placed) = limits.placed.filter(|_| stack.len() > *counted) {
                 placed.fetch_add(stack.len() - *counted, Ordering::Relaxed);
@@ -171,13 +218,13 @@ fn search<M: Model>(
                     // An operation returned that no order so far could place.
                     if deepest
                         .as_ref()
-                        .is_none_or(|(prefix, _)| stack.len() >= prefix.len())
+                        .is_none_or(|(prefix, _, _)| stack.len() >= prefix.len())
                     {
                         let prefix = stack
                             .iter()
                             .map(|&(c, _)| part[entries.get(c).op as usize])
                             .collect();
-                        deepest = Some((prefix, part[entry.op as usize]));
+                        deepest = Some((prefix, part[entry.op as usize], state.clone()));
                     }
                     next = Next::Backtrack;
                     continue;
@@ -215,13 +262,16 @@ fn search<M: Model>(
                 // then resumes after it, in the configuration before it.
                 loop {
                     let Some((call, before)) = stack.pop() else {
-                        let (longest_prefix, blocked) = deepest
+                        let (longest_prefix, blocked, state) = deepest
                             .expect("a configuration fails at a return before any is undone");
-                        return Outcome::Illegal(Failure {
-                            partition: part.to_vec(),
+                        return Outcome::Illegal(explain(
+                            model,
+                            history,
+                            part,
                             longest_prefix,
                             blocked,
-                        });
+                            &state,
+                        ));
                     };
                     let lifted = entries.get(call);
                     linearized.toggle(lifted.op);
@@ -245,4 +295,44 @@ fn search<M: Model>(
             .map(|&(c, _)| part[entries.get(c).op as usize])
             .collect(),
     )
+}
+
+/// The failure report: the longest prefix, the operation that cannot follow it, the state
+/// between them and why.
+///
+/// At the deepest point the search reached, it met the return of `blocked` after trying
+/// every operation it could place next, `blocked` among them. The model refuses `blocked`
+/// in the state after the prefix: had it allowed it, the search would have gone one step
+/// deeper (or, if that configuration was seen before, had been deeper already from it) and
+/// met a return there, which would be the deepest point instead.
+fn explain<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    part: &[usize],
+    longest_prefix: Vec<usize>,
+    blocked: usize,
+    state: &M::State,
+) -> Failure {
+    let op = &history[blocked];
+    let output = op.output.as_ref();
+    let why = match model.step(state, &op.input, output) {
+        None => model.describe_refusal(state, &op.input, output),
+        // Not reached (see above); said plainly should that argument ever break.
+        Some(_) => format!(
+            "{} could take effect then, but no order of the operations left works after it",
+            model.describe_operation(&op.input, output)
+        ),
+    };
+    let state = model.describe_state(state);
+    let reason = match longest_prefix.len() {
+        0 => format!("in the initial state {state}, {why}"),
+        n => format!("after the {n}-operation prefix the state is {state}; {why}"),
+    };
+    Failure {
+        partition: part.to_vec(),
+        longest_prefix,
+        blocked,
+        state,
+        reason,
+    }
 }

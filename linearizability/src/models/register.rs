@@ -46,6 +46,16 @@ impl<V: Clone + Eq + Hash + Debug + Send + Sync> Model for Register<V> {
         matches!(input, RegisterOp::Read)
     }
 
+    fn describe_refusal(&self, _: &V, input: &RegisterOp<V>, output: Option<&Option<V>>) -> String {
+        match (input, output) {
+            (RegisterOp::Read, Some(Some(v))) => format!("this read returned {v:?}"),
+            _ => format!(
+                "{} is not possible in that state",
+                self.describe_operation(input, output)
+            ),
+        }
+    }
+
     fn step(&self, state: &V, input: &RegisterOp<V>, output: Option<&Option<V>>) -> Option<V> {
         match input {
             RegisterOp::Write(v) => Some(v.clone()),
@@ -121,6 +131,27 @@ impl<V: Clone + Eq + Hash + Debug + Send + Sync> Model for CasRegister<V> {
             (input, output),
             (CasOp::Read, _) | (CasOp::Cas { .. }, Some(CasOutput::Swapped(false)))
         )
+    }
+
+    fn describe_refusal(
+        &self,
+        state: &V,
+        input: &CasOp<V>,
+        output: Option<&CasOutput<V>>,
+    ) -> String {
+        match (input, output) {
+            (CasOp::Read, Some(CasOutput::Value(v))) => format!("this read returned {v:?}"),
+            (CasOp::Cas { from, .. }, Some(CasOutput::Swapped(true))) => {
+                format!("this cas succeeded, so it found {from:?}")
+            }
+            (CasOp::Cas { from, .. }, Some(CasOutput::Swapped(false))) => {
+                format!("this cas failed, so it did not find {from:?}; it was {state:?}")
+            }
+            _ => format!(
+                "{} is not possible in that state",
+                self.describe_operation(input, output)
+            ),
+        }
     }
 
     fn step(&self, state: &V, input: &CasOp<V>, output: Option<&CasOutput<V>>) -> Option<V> {

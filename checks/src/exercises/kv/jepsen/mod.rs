@@ -416,6 +416,7 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
         model: "kv".to_string(),
         timeout: args.timeout,
         page: args.html.is_some(),
+        final_reads_from: Some(crate::jepsen::workload::final_process(p.clients)),
         ..CheckSettings::default()
     };
     let mut lin = check_history(&Kv, &operations, &settings, Input::Jsonl)?;
