@@ -60,6 +60,8 @@ pub enum Command {
         format: Format,
         /// Also write the JSON report here.
         trace_out: Option<PathBuf>,
+        /// Also write the report as a self-contained HTML page here.
+        html: Option<PathBuf>,
         /// After the check, serve the Explorer here, opened at the counterexample.
         explore: Option<SocketAddr>,
     },
@@ -139,6 +141,13 @@ fn exercise_command(e: &'static Exercise) -> Cli {
                 .value_name("FILE")
                 .value_parser(value_parser!(PathBuf))
                 .help("Also write the JSON report, counterexample included, to FILE"),
+        )
+        .arg(
+            Arg::new("html")
+                .long("html")
+                .value_name("FILE")
+                .value_parser(value_parser!(PathBuf))
+                .help("Also write a self-contained HTML page of the report to FILE: the counterexample as a message-sequence diagram, or that there is none"),
         )
         .arg(
             Arg::new("explore")
@@ -585,6 +594,7 @@ fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Resul
         opts,
         format,
         trace_out: m.get_one::<PathBuf>("trace-out").cloned(),
+        html: m.get_one::<PathBuf>("html").cloned(),
         explore: m.get_one::<SocketAddr>("explore").copied(),
     })
 }

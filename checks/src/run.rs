@@ -2,7 +2,7 @@
 
 use crate::args::{Command, Format};
 use crate::engine::Outcome;
-use crate::engine::{explorer, text};
+use crate::engine::{explorer, html, text};
 use crate::pending::PendingFile;
 use anyhow::Result;
 
@@ -21,6 +21,7 @@ pub fn run(cmd: Command) -> Result<Outcome> {
             opts,
             format,
             trace_out,
+            html: page_out,
             explore,
         } => {
             if let Some(addr) = explore {
@@ -32,6 +33,10 @@ pub fn run(cmd: Command) -> Result<Outcome> {
                 .as_deref()
                 .map(|p| PendingFile::create(p, "--trace-out"))
                 .transpose()?;
+            let page = page_out
+                .as_deref()
+                .map(|p| PendingFile::create(p, "--html"))
+                .transpose()?;
             let report = selection.check(exercise, &opts)?;
             let json = serde_json::to_string_pretty(&report)?;
             match format {
@@ -40,6 +45,9 @@ pub fn run(cmd: Command) -> Result<Outcome> {
             }
             if let Some(file) = pending {
                 file.commit(&json)?;
+            }
+            if let Some(file) = page {
+                file.commit(&html::render(&report))?;
             }
             if let Some(addr) = explore {
                 // The check ran first, so the Explorer opens at what it found.

@@ -31,6 +31,12 @@ use stateright::Model;
 /// steps (from [`Protocol::describe_action`]), the fields that changed at each step (by
 /// diffing [`Protocol::fields`]), and why the final state breaks the property (from
 /// [`Protocol::explain`]).
+///
+/// Three optional methods let `check --html` draw the counterexample as a
+/// message-sequence diagram: [`Protocol::lanes`] names the processes (one vertical lane
+/// each), [`Protocol::actor`] says which of them takes a step, and [`Protocol::arrows`]
+/// lists the messages a step sends, delivers or loses. Their defaults draw nothing, so a
+/// model without processes or messages needs none of them.
 pub trait Protocol: Model {
     /// One line naming what `action` does when taken from `state`, in protocol words,
     /// e.g. `n1 -> n2 AppendEntries{term: 2, prevLogIndex: 1, ...}`.
@@ -44,6 +50,85 @@ pub trait Protocol: Model {
     /// `sometimes`) in `state`, one reason per line. Empty if the model has nothing to add
     /// to the property's name.
     fn explain(&self, property: &str, state: &Self::State) -> Vec<String>;
+
+    /// The processes of the model, left to right, as the lanes of a message-sequence
+    /// diagram (e.g. `n1`, `n2`, `n3`). A lane's name is also the owner part (before the
+    /// first `.`) of the [`Protocol::fields`] that belong to that process, so a diagram
+    /// can mark the lanes whose state a step changed. Empty (the default) if the model
+    /// names no processes.
+    fn lanes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The lane of the process that takes `action` in `state`, if one process does; it
+    /// must be one of [`Protocol::lanes`]. `None` (the default) for an action of the
+    /// environment that no process takes, such as the network losing a message.
+    fn actor(&self, state: &Self::State, action: &Self::Action) -> Option<String> {
+        let _ = (state, action);
+        None
+    }
+
+    /// The messages that `action`, taken in `before` and leading to `after`, sends,
+    /// delivers, loses or exchanges, in the order they happen. Every lane named must be
+    /// one of [`Protocol::lanes`]. A [`ArrowKind::Send`] and the later
+    /// [`ArrowKind::Deliver`] or [`ArrowKind::Lose`] of the same message carry equal
+    /// `from`, `to` and `label`, which is how a diagram pairs them. Empty (the default)
+    /// for a model without messages.
+    fn arrows(
+        &self,
+        before: &Self::State,
+        action: &Self::Action,
+        after: &Self::State,
+    ) -> Vec<Arrow> {
+        let _ = (before, action, after);
+        Vec::new()
+    }
+}
+
+/// A message in one step of a counterexample, drawn as an arrow from lane `from` to lane
+/// `to` of a message-sequence diagram.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Arrow {
+    /// The sending process's lane.
+    pub from: String,
+    /// The receiving process's lane.
+    pub to: String,
+    /// A short name of the message, e.g. `Vote(yes)`, drawn on the arrow. Together with
+    /// `from` and `to` it identifies the message, so a delivery finds its send.
+    pub label: String,
+    /// What happens to the message in this step.
+    pub kind: ArrowKind,
+}
+
+impl Arrow {
+    /// An arrow from lane `from` to lane `to`.
+    pub fn new(
+        from: impl Into<String>,
+        to: impl Into<String>,
+        label: impl Into<String>,
+        kind: ArrowKind,
+    ) -> Arrow {
+        Arrow {
+            from: from.into(),
+            to: to.into(),
+            label: label.into(),
+            kind,
+        }
+    }
+}
+
+/// What a step does with a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArrowKind {
+    /// Sent and received within this one step: the model makes the exchange atomic.
+    Exchange,
+    /// Sent in this step; it waits in the network for a later step.
+    Send,
+    /// Received in this step, having waited in the network since its send.
+    Deliver,
+    /// Lost in this step (by the network, or with its receiver's crash), never received.
+    Lose,
 }
 
 /// A known bug that a model can be built with, and the properties it is expected to break.
@@ -69,5 +154,74 @@ impl Variant {
             summary: switch.summary,
             breaks,
         }
+    }
+}
+
+/// Checks shared by the models' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{ArrowKind, Protocol};
+    use std::collections::HashSet;
+    use std::hash::{DefaultHasher, Hash, Hasher};
+
+    /// Explores `model` breadth-first from its initial states, at most `max_states` of
+    /// them, and asserts what [`Protocol::lanes`], [`Protocol::actor`] and
+    /// [`Protocol::arrows`] promise on every step: the lanes are distinct and not empty;
+    /// every actor and every arrow end is a lane; no arrow goes from a lane to itself;
+    /// an arrow's label is not empty. Returns how many arrows of each kind it saw, in the
+    /// order exchange, send, deliver, lose, so that a test can ask that they were drawn.
+    pub(crate) fn arrows_name_lanes<M>(model: &M, max_states: usize) -> [usize; 4]
+    where
+        M: Protocol,
+        M::State: Hash,
+        M::Action: Clone,
+    {
+        let lanes = model.lanes();
+        assert!(!lanes.is_empty(), "the model names its lanes");
+        let distinct: HashSet<&String> = lanes.iter().collect();
+        assert_eq!(distinct.len(), lanes.len(), "lanes are distinct: {lanes:?}");
+        let fingerprint = |s: &M::State| {
+            let mut h = DefaultHasher::new();
+            s.hash(&mut h);
+            h.finish()
+        };
+        let mut seen: HashSet<u64> = HashSet::new();
+        let mut queue: std::collections::VecDeque<M::State> = model.init_states().into();
+        let mut kinds = [0; 4];
+        while let Some(s) = queue.pop_front() {
+            if !seen.insert(fingerprint(&s)) || seen.len() > max_states {
+                continue;
+            }
+            let mut actions = Vec::new();
+            model.actions(&s, &mut actions);
+            for a in actions {
+                let Some(next) = model.next_state(&s, a.clone()) else {
+                    continue;
+                };
+                if let Some(actor) = model.actor(&s, &a) {
+                    assert!(
+                        lanes.contains(&actor),
+                        "actor {actor} is no lane of {lanes:?}"
+                    );
+                }
+                for arrow in model.arrows(&s, &a, &next) {
+                    assert!(
+                        lanes.contains(&arrow.from),
+                        "{arrow:?} starts off the lanes"
+                    );
+                    assert!(lanes.contains(&arrow.to), "{arrow:?} ends off the lanes");
+                    assert_ne!(arrow.from, arrow.to, "{arrow:?} goes nowhere");
+                    assert!(!arrow.label.is_empty(), "{arrow:?} has no label");
+                    kinds[match arrow.kind {
+                        ArrowKind::Exchange => 0,
+                        ArrowKind::Send => 1,
+                        ArrowKind::Deliver => 2,
+                        ArrowKind::Lose => 3,
+                    }] += 1;
+                }
+                queue.push_back(next);
+            }
+        }
+        kinds
     }
 }

@@ -1,15 +1,19 @@
 //! The model-checking engine: exploration with honest coverage ([`explore`]), the shortest
-//! counterexample ([`shortest`]), replay and confirmation of a trace ([`replay`]), and the
-//! report ([`report`]) with its text form ([`text`]); and the progress line that every
-//! long phase prints on stderr, the runs of real code included ([`progress`]).
+//! counterexample ([`shortest`]), replay and confirmation of a trace ([`replay`]) with
+//! element-wise changes of collections ([`delta`]), and the report ([`report`]) with its
+//! text form ([`text`]) and its page ([`html`]); and the progress line that every long
+//! phase prints on stderr, the runs of real code included ([`progress`]).
 //!
 //! The engine is generic over the model: it knows [`Checkable`] models, never an exercise.
 //! The types every part shares are defined here, so that the parts import this module and
 //! not each other in a circle: `explore` calls `shortest` and `replay`, `replay` and
-//! `shortest` use only what is here, and `text` renders what `report` holds.
+//! `shortest` use only what is here (and `replay` the leaf `delta`), and `text` and
+//! `html` render what `report` holds.
 
+pub mod delta;
 pub mod explore;
 pub mod explorer;
+pub mod html;
 pub mod interrupt;
 pub mod outcome;
 pub mod progress;

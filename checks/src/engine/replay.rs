@@ -2,6 +2,7 @@
 //! breaks the property exactly at its end, and name every step and changed field in the
 //! model's protocol words.
 
+use super::delta::{self, Shape};
 use super::report::{Change, Field, Step, Trace};
 use super::shortest::Shortest;
 use super::{expectation_name, Checkable};
@@ -59,15 +60,16 @@ where
     }
 
     let explorer_path = super::explorer::explorer_path(model, &states[0], &actions);
-    let fields = |s: &M::State| model.fields(s);
+    let fields: Vec<Vec<(String, String)>> = states.iter().map(|s| model.fields(s)).collect();
+    let shapes = shapes(&fields);
     let mut steps = Vec::new();
     for (i, action) in actions.iter().enumerate() {
-        let before = fields(&states[i]);
-        let after = fields(&states[i + 1]);
         steps.push(Step {
             number: i + 1,
             action: model.describe_action(&states[i], action),
-            changes: diff(&before, &after),
+            changes: diff(&fields[i], &fields[i + 1], &shapes),
+            actor: model.actor(&states[i], action),
+            arrows: model.arrows(&states[i], action, &states[i + 1]),
         });
     }
     let also_violated = properties
@@ -82,9 +84,10 @@ where
         length: actions.len(),
         shortest,
         replayed: true,
-        initial_state: to_fields(fields(&states[0])),
+        lanes: model.lanes(),
+        initial_state: to_fields(fields[0].clone()),
         steps,
-        final_state: to_fields(fields(last)),
+        final_state: to_fields(fields[fields.len() - 1].clone()),
         explanation: model.explain(property, last),
         also_violated,
         explorer_path,
@@ -98,9 +101,41 @@ fn to_fields(pairs: Vec<(String, String)>) -> Vec<Field> {
         .collect()
 }
 
+/// Each field's [`Shape`], from the values it takes in every state of the trace.
+fn shapes(states: &[Vec<(String, String)>]) -> HashMap<String, Shape> {
+    let mut values: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (name, value) in states.iter().flatten() {
+        values.entry(name).or_default().push(value);
+    }
+    values
+        .into_iter()
+        .map(|(name, vs)| (name.to_string(), delta::shape(vs)))
+        .collect()
+}
+
+/// A change of field `field` from `from` to `to`, element by element if its shape says so.
+fn change(field: &str, from: &str, to: &str, shapes: &HashMap<String, Shape>) -> Change {
+    let shape = shapes.get(field).copied().unwrap_or(Shape::Scalar);
+    let (added, removed) = match delta::delta(shape, from, to) {
+        Some((a, r)) => (Some(a), Some(r)),
+        None => (None, None),
+    };
+    Change {
+        field: field.to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
+        added,
+        removed,
+    }
+}
+
 /// The fields whose values differ, in `after`'s order. A field present on one side only
 /// shows `-` on the other.
-fn diff(before: &[(String, String)], after: &[(String, String)]) -> Vec<Change> {
+fn diff(
+    before: &[(String, String)],
+    after: &[(String, String)],
+    shapes: &HashMap<String, Shape>,
+) -> Vec<Change> {
     let old: HashMap<&str, &str> = before
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -112,21 +147,13 @@ fn diff(before: &[(String, String)], after: &[(String, String)]) -> Vec<Change> 
     let mut changes: Vec<Change> = after
         .iter()
         .filter(|(k, v)| old.get(k.as_str()) != Some(&v.as_str()))
-        .map(|(k, v)| Change {
-            field: k.clone(),
-            from: old.get(k.as_str()).unwrap_or(&"-").to_string(),
-            to: v.clone(),
-        })
+        .map(|(k, v)| change(k, old.get(k.as_str()).unwrap_or(&"-"), v, shapes))
         .collect();
     changes.extend(
         before
             .iter()
             .filter(|(k, _)| !new.contains_key(k.as_str()))
-            .map(|(k, v)| Change {
-                field: k.clone(),
-                from: v.clone(),
-                to: "-".into(),
-            }),
+            .map(|(k, v)| change(k, v, "-", shapes)),
     );
     changes
 }
@@ -145,7 +172,7 @@ mod tests {
     fn diff_reports_changed_added_and_removed_fields() {
         let before = pairs(&[("a", "1"), ("b", "2"), ("gone", "x")]);
         let after = pairs(&[("a", "1"), ("b", "3"), ("new", "y")]);
-        let changes: Vec<_> = diff(&before, &after)
+        let changes: Vec<_> = diff(&before, &after, &HashMap::new())
             .into_iter()
             .map(|c| (c.field, c.from, c.to))
             .collect();
@@ -156,6 +183,32 @@ mod tests {
                 ("new".into(), "-".into(), "y".into()),
                 ("gone".into(), "x".into(), "-".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn diff_shows_collection_fields_element_by_element() {
+        let states = vec![
+            pairs(&[("history.leaders", "-"), ("n1.currentTerm", "0")]),
+            pairs(&[("history.leaders", "term 1: n1"), ("n1.currentTerm", "1")]),
+            pairs(&[
+                ("history.leaders", "term 1: n1; term 2: n2"),
+                ("n1.currentTerm", "2"),
+            ]),
+        ];
+        let shapes = shapes(&states);
+        let changes = diff(&states[1], &states[2], &shapes);
+        assert_eq!(changes[0].field, "history.leaders");
+        assert_eq!(changes[0].added, Some(vec!["term 2: n2".to_string()]));
+        assert_eq!(changes[0].removed, Some(vec![]));
+        assert_eq!(
+            changes[0].to, "term 1: n1; term 2: n2",
+            "from and to are kept"
+        );
+        assert_eq!(changes[1].field, "n1.currentTerm");
+        assert_eq!(
+            (changes[1].added.clone(), changes[1].removed.clone()),
+            (None, None)
         );
     }
 
@@ -172,7 +225,7 @@ mod tests {
             };
             let (before, after) = (unique(before), unique(after));
             let mut state: HashMap<String, String> = before.iter().cloned().collect();
-            for c in diff(&before, &after) {
+            for c in diff(&before, &after, &HashMap::new()) {
                 if c.to == "-" {
                     state.remove(&c.field);
                 } else {

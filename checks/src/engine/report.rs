@@ -4,6 +4,8 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+pub use models::{Arrow, ArrowKind};
+
 /// The version of the JSON report documented in docs/check.md.
 pub const SCHEMA: &str = "check-run/1";
 
@@ -257,6 +259,10 @@ pub struct Trace {
     pub shortest: bool,
     /// Whether the trace was rebuilt from its actions and the violation re-confirmed.
     pub replayed: bool,
+    /// The model's processes, left to right: the lanes of the message-sequence diagram
+    /// that `--html` draws. A lane's name is the owner part (before the first `.`) of its
+    /// fields' names. Empty if the model names no processes.
+    pub lanes: Vec<String>,
     /// The initial state, field by field.
     pub initial_state: Vec<Field>,
     /// The steps, in order.
@@ -281,6 +287,12 @@ pub struct Step {
     pub action: String,
     /// The fields this step changed.
     pub changes: Vec<Change>,
+    /// The lane of the process that takes the step, if one process does (one of
+    /// [`Trace::lanes`]); `None` for a step of the environment, such as a lost message.
+    pub actor: Option<String>,
+    /// The messages the step sends, delivers, loses or exchanges, in the order they
+    /// happen; empty for a model without messages.
+    pub arrows: Vec<Arrow>,
 }
 
 /// A field that a step changed.
@@ -292,6 +304,15 @@ pub struct Change {
     pub from: String,
     /// Its value after the step.
     pub to: String,
+    /// For a field whose values are collections: the elements the step added, in the
+    /// order of `to`. Present (with `removed`) only when the change is shown element by
+    /// element; see [`super::delta`] for when that is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub added: Option<Vec<String>>,
+    /// For a field whose values are collections: the elements the step removed, in the
+    /// order of `from`. Present exactly when `added` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed: Option<Vec<String>>,
 }
 
 /// One named field of a state.

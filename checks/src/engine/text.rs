@@ -100,18 +100,7 @@ pub fn render(report: &RunReport) -> String {
             p.status.words()
         );
     }
-    let coverage = match &report.coverage {
-        Coverage::Exhausted => "exhausted: every reachable state was checked".to_string(),
-        Coverage::Bounded { by } => {
-            format!("BOUNDED by {by}: properties hold only within the bound, nothing is verified")
-        }
-        Coverage::StoppedAtViolation => "stopped at the first counterexample".to_string(),
-        Coverage::Interrupted { after_ms } => format!(
-            "INTERRUPTED by Ctrl-C after {:.1} s: not exhaustive, nothing is verified",
-            *after_ms as f64 / 1000.0
-        ),
-    };
-    let _ = writeln!(out, "coverage: {coverage}");
+    let _ = writeln!(out, "coverage: {}", coverage(&report.coverage));
     let _ = writeln!(
         out,
         "states: {} generated, {} unique, max depth {} steps",
@@ -154,6 +143,21 @@ pub fn render(report: &RunReport) -> String {
     out.push('\n');
     let _ = writeln!(out, "result: {}", verdict_line(report));
     out
+}
+
+/// The coverage in words: `exhausted: every reachable state was checked`, ...
+pub fn coverage(c: &Coverage) -> String {
+    match c {
+        Coverage::Exhausted => "exhausted: every reachable state was checked".to_string(),
+        Coverage::Bounded { by } => {
+            format!("BOUNDED by {by}: properties hold only within the bound, nothing is verified")
+        }
+        Coverage::StoppedAtViolation => "stopped at the first counterexample".to_string(),
+        Coverage::Interrupted { after_ms } => format!(
+            "INTERRUPTED by Ctrl-C after {:.1} s: not exhaustive, nothing is verified",
+            *after_ms as f64 / 1000.0
+        ),
+    }
 }
 
 /// One line: the verdict and, if it failed, why.
@@ -243,8 +247,9 @@ pub fn render_trace(trace: &Trace) -> String {
     out
 }
 
-/// The part of a field name before its first `.`, which names the process it belongs to.
-fn owner(name: &str) -> (&str, &str) {
+/// A field name split at its first `.`: the process it belongs to (empty if none) and
+/// the field's own name.
+pub fn owner(name: &str) -> (&str, &str) {
     name.split_once('.').unwrap_or(("", name))
 }
 
@@ -265,12 +270,28 @@ fn group_fields(fields: &[Field]) -> Vec<String> {
         .collect()
 }
 
+/// How a change reads after the field's name: `0 -> 1` for a scalar, `-A +D` (the
+/// removed elements, then the added ones) for a collection shown element by element.
+/// Elements are separated by a space, or by `; ` when one of them has a space itself
+/// (`+p1 -> coord Vote(yes); +p2 -> coord Vote(yes)`).
+pub fn change_words(c: &Change) -> String {
+    match (&c.added, &c.removed) {
+        (Some(added), Some(removed)) => {
+            let mut parts: Vec<String> = removed.iter().map(|r| format!("-{r}")).collect();
+            parts.extend(added.iter().map(|a| format!("+{a}")));
+            let spaced = parts.iter().any(|p| p.contains(' '));
+            parts.join(if spaced { "; " } else { " " })
+        }
+        _ => format!("{} -> {}", c.from, c.to),
+    }
+}
+
 /// One line per owner: `n2: currentTerm 0 -> 1, votedFor - -> n1`.
 fn group_changes(changes: &[Change]) -> Vec<String> {
     let mut lines: Vec<(String, Vec<String>)> = Vec::new();
     for c in changes {
         let (who, what) = owner(&c.field);
-        let item = format!("{what} {} -> {}", c.from, c.to);
+        let item = format!("{what} {}", change_words(c));
         match lines.iter_mut().find(|(w, _)| w == who) {
             Some((_, items)) => items.push(item),
             None => lines.push((who.to_string(), vec![item])),
@@ -300,6 +321,8 @@ mod tests {
             field: f.into(),
             from: a.into(),
             to: b.into(),
+            added: None,
+            removed: None,
         };
         let lines = group_changes(&[
             c("n2.currentTerm", "0", "1"),
@@ -312,6 +335,36 @@ mod tests {
                 "n2: currentTerm 0 -> 1, votedFor - -> n1",
                 "n1: role candidate -> leader"
             ]
+        );
+    }
+
+    #[test]
+    fn collection_changes_show_removed_then_added_elements() {
+        let c = Change {
+            field: "network.messages".into(),
+            from: "{A; B; C}".into(),
+            to: "{B; C; D}".into(),
+            added: Some(vec!["D".into()]),
+            removed: Some(vec!["A".into()]),
+        };
+        assert_eq!(group_changes(&[c]), vec!["network: messages -A +D"]);
+    }
+
+    #[test]
+    fn elements_with_spaces_are_separated_by_semicolons() {
+        let c = Change {
+            field: "network.messages".into(),
+            from: "{}".into(),
+            to: "{coord -> p1 Prepare; coord -> p2 Prepare}".into(),
+            added: Some(vec![
+                "coord -> p1 Prepare".into(),
+                "coord -> p2 Prepare".into(),
+            ]),
+            removed: Some(vec![]),
+        };
+        assert_eq!(
+            change_words(&c),
+            "+coord -> p1 Prepare; +coord -> p2 Prepare"
         );
     }
 }

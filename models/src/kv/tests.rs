@@ -86,3 +86,14 @@ fn variant_names_round_trip() {
     }
     assert_eq!(Bug::from_name("quorum"), None);
 }
+
+/// The diagram's lanes, actors and arrows name only clients and nodes; requests wait in
+/// the network, replies are exchanged in the step that handles the request.
+#[test]
+fn arrows_join_clients_and_nodes() {
+    use crate::Protocol;
+    let model = KvModel::default();
+    assert_eq!(model.lanes(), ["c1", "c2", "n1", "n2", "n3"]);
+    let [exchanges, sends, delivers, loses] = crate::testing::arrows_name_lanes(&model, 20_000);
+    assert!(exchanges > 0 && sends > 0 && delivers > 0 && loses > 0);
+}

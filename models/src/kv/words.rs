@@ -3,7 +3,7 @@
 
 use super::properties::{lost_acked_write, read_of_other_clients_write};
 use super::{Envelope, Index, KvAction, KvModel, KvState, OpStatus, Value};
-use crate::Protocol;
+use crate::{Arrow, ArrowKind, Protocol};
 use impls::kv::core::{Msg, Phase, ReplicaEffect, ReplicaInput, Request, Versioned};
 use impls::kv::NodeId;
 use impls::sansio::Core;
@@ -60,18 +60,48 @@ fn envelope(e: &Envelope) -> String {
     )
 }
 
-/// The reply `e` gets, in words.
-fn reply(s: &KvState, e: &Envelope) -> String {
+/// A message as an arrow's label: its kind and what identifies it, e.g. `Write op1
+/// v3@2.c1`.
+fn label(msg: &Msg<(), Value>) -> String {
+    match msg {
+        Msg::Read { op, .. } => format!("Read op{op}"),
+        Msg::ReadReply { current, .. } => format!("ReadReply {}", held(current.as_ref())),
+        Msg::Write {
+            op,
+            value,
+            hint_for,
+            ..
+        } => match hint_for {
+            None => format!("Write op{op} {}", versioned(value)),
+            Some(r) => format!(
+                "Write op{op} {} (hint for {})",
+                versioned(value),
+                node(*r as Index)
+            ),
+        },
+        Msg::WriteAck { hint_for, .. } => match hint_for {
+            None => "WriteAck".to_string(),
+            Some(r) => format!("WriteAck (hint for {})", node(*r as Index)),
+        },
+    }
+}
+
+/// What node `e.node` answers to request `e`, if anything.
+fn answer(s: &KvState, e: &Envelope) -> Option<Msg<(), Value>> {
     let mut store = s.nodes[e.node].store.clone();
     let input = ReplicaInput::Receive {
         from: e.client as NodeId,
         msg: e.msg.clone(),
     };
-    let answer = store.step(input).into_iter().find_map(|e| match e {
+    store.step(input).into_iter().find_map(|e| match e {
         ReplicaEffect::Send { msg, .. } => Some(msg),
         _ => None,
-    });
-    match answer {
+    })
+}
+
+/// The reply `e` gets, in words.
+fn reply(s: &KvState, e: &Envelope) -> String {
+    match answer(s, e) {
         Some(answer) => format!(
             "{} -> {} {}",
             node(e.node),
@@ -338,5 +368,83 @@ impl Protocol for KvModel {
                 .unwrap_or_default(),
             _ => Vec::new(),
         }
+    }
+
+    fn lanes(&self) -> Vec<String> {
+        (0..self.clients)
+            .map(client)
+            .chain((0..self.nodes).map(node))
+            .collect()
+    }
+
+    fn actor(&self, _: &KvState, action: &KvAction) -> Option<String> {
+        match action {
+            KvAction::Put { client: c }
+            | KvAction::Get { client: c }
+            | KvAction::HandOff { client: c, .. }
+            | KvAction::GiveUp { client: c } => Some(client(*c)),
+            KvAction::Deliver(e) | KvAction::LoseReply(e) => Some(node(e.node)),
+            KvAction::Crash(n) | KvAction::Restart(n) => Some(node(*n)),
+            KvAction::DeliverHint { holder, .. } => Some(node(*holder)),
+            KvAction::Drop(_) => None,
+        }
+    }
+
+    /// Requests wait in the network (a send, then a delivery or a loss); a reply reaches
+    /// its coordinator in the step that handles the request (see "Replies" in the
+    /// model's doc), so it is an exchange, or lost. Read requests the model removes once
+    /// their operation has left its read phase (no longer deliverable, see "Dead
+    /// requests") get no arrow: they were never delivered.
+    fn arrows(&self, s: &KvState, action: &KvAction, after: &KvState) -> Vec<Arrow> {
+        let request =
+            |e: &Envelope, kind| Arrow::new(client(e.client), node(e.node), label(&e.msg), kind);
+        let mut out = Vec::new();
+        match action {
+            KvAction::Deliver(e) | KvAction::LoseReply(e) => {
+                out.push(request(e, ArrowKind::Deliver));
+                if let Some(answer) = answer(s, e) {
+                    let kind = match action {
+                        KvAction::Deliver(_) => ArrowKind::Exchange,
+                        _ => ArrowKind::Lose,
+                    };
+                    out.push(Arrow::new(
+                        node(e.node),
+                        client(e.client),
+                        label(&answer),
+                        kind,
+                    ));
+                }
+            }
+            KvAction::Drop(e) => out.push(request(e, ArrowKind::Lose)),
+            KvAction::Crash(n) => out.extend(
+                s.network
+                    .iter()
+                    .filter(|e| e.node == *n && !after.network.contains(e))
+                    .map(|e| request(e, ArrowKind::Lose)),
+            ),
+            KvAction::DeliverHint { holder, replica } => {
+                let hints: Vec<String> = s.nodes[*holder]
+                    .store
+                    .hints_for(*replica as NodeId)
+                    .iter()
+                    .map(|(_, v)| versioned(v))
+                    .collect();
+                out.push(Arrow::new(
+                    node(*holder),
+                    node(*replica),
+                    format!("hint {}", hints.join(", ")),
+                    ArrowKind::Exchange,
+                ));
+            }
+            _ => {}
+        }
+        out.extend(
+            after
+                .network
+                .iter()
+                .filter(|e| !s.network.contains(e))
+                .map(|e| request(e, ArrowKind::Send)),
+        );
+        out
     }
 }

@@ -214,3 +214,33 @@ fn a_leader_commits_on_acknowledgements_not_on_what_logs_hold() {
     assert_eq!(s.servers[0].match_index, vec![0, 1, 0]);
     assert!(model.can_commit(&s, 0, 1));
 }
+
+/// The diagram's lanes, actors and arrows name only servers, and a won election is a
+/// vote from every other voter to the winner.
+#[test]
+fn arrows_join_servers() {
+    use crate::{Arrow, ArrowKind, Protocol};
+    let model = RaftModel::default();
+    let [exchanges, sends, delivers, loses] = crate::testing::arrows_name_lanes(&model, 20_000);
+    assert!(exchanges > 0);
+    assert_eq!(
+        (sends, delivers, loses),
+        (0, 0, 0),
+        "every exchange is atomic"
+    );
+    let s = model.init_states().remove(0);
+    let s = model.next_state(&s, RaftAction::Timeout(0)).unwrap();
+    let win = RaftAction::BecomeLeader {
+        candidate: 0,
+        voters: vec![0, 1, 2],
+    };
+    let next = model.next_state(&s, win.clone()).unwrap();
+    assert_eq!(model.actor(&s, &win).as_deref(), Some("n1"));
+    assert_eq!(
+        model.arrows(&s, &win, &next),
+        vec![
+            Arrow::new("n2", "n1", "vote, term 1", ArrowKind::Exchange),
+            Arrow::new("n3", "n1", "vote, term 1", ArrowKind::Exchange),
+        ]
+    );
+}

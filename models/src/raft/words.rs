@@ -4,7 +4,7 @@ use super::properties::*;
 use super::{
     common_prefix_len, last_term, Bug, RaftAction, RaftModel, RaftState, Role, ServerId, Term,
 };
-use crate::Protocol;
+use crate::{Arrow, ArrowKind, Protocol};
 use std::fmt::{self, Display, Write as _};
 
 fn name(id: ServerId) -> String {
@@ -18,6 +18,21 @@ fn names(ids: impl IntoIterator<Item = ServerId>) -> String {
 fn show_log(log: &[Term]) -> String {
     let terms: Vec<String> = log.iter().map(|t| t.to_string()).collect();
     format!("[{}]", terms.join(","))
+}
+
+impl RaftModel {
+    /// The `prevLogIndex` of the AppendEntries `leader` sends `follower` in `s`: the end of
+    /// their longest common prefix (under `skip-prev-log-check`, the follower's log end).
+    fn prev_log_index(&self, s: &RaftState, leader: ServerId, follower: ServerId) -> usize {
+        let l = &s.servers[leader];
+        let f = &s.servers[follower];
+        let prefix = common_prefix_len(&l.log, &f.log);
+        if self.has(Bug::SkipPrevLogCheck) && prefix < l.log.len() {
+            f.log.len().min(l.log.len() - 1)
+        } else {
+            prefix
+        }
+    }
 }
 
 impl Protocol for RaftModel {
@@ -51,13 +66,7 @@ impl Protocol for RaftModel {
             }
             RaftAction::AppendEntries { leader, follower } => {
                 let l = &s.servers[*leader];
-                let f = &s.servers[*follower];
-                let prefix = common_prefix_len(&l.log, &f.log);
-                let prev = if self.has(Bug::SkipPrevLogCheck) && prefix < l.log.len() {
-                    f.log.len().min(l.log.len() - 1)
-                } else {
-                    prefix
-                };
+                let prev = self.prev_log_index(s, *leader, *follower);
                 let entries = match l.log.get(prev) {
                     Some(t) => format!("[{{index: {}, term: {}}}]", prev + 1, t),
                     None => "[]".to_string(),
@@ -212,6 +221,67 @@ impl Protocol for RaftModel {
             _ => None,
         };
         line.into_iter().collect()
+    }
+
+    fn lanes(&self) -> Vec<String> {
+        (0..self.servers).map(name).collect()
+    }
+
+    fn actor(&self, _: &RaftState, action: &RaftAction) -> Option<String> {
+        let id = match *action {
+            RaftAction::Timeout(i) | RaftAction::ClientRequest(i) | RaftAction::Restart(i) => i,
+            RaftAction::BecomeLeader { candidate, .. } => candidate,
+            RaftAction::AppendEntries { leader, .. } | RaftAction::AdvanceCommit { leader, .. } => {
+                leader
+            }
+            // The server that learns the term is the one that changes.
+            RaftAction::UpdateTerm { to, .. } => to,
+        };
+        Some(name(id))
+    }
+
+    /// Each exchange is one atomic step of the model: a won election is a vote from every
+    /// other voter to the candidate, an AppendEntries round trip is one arrow from the
+    /// leader to the follower, and a term learnt from any message is one arrow.
+    fn arrows(&self, s: &RaftState, action: &RaftAction, _: &RaftState) -> Vec<Arrow> {
+        match action {
+            RaftAction::BecomeLeader { candidate, voters } => {
+                let term = s.servers[*candidate].current_term;
+                voters
+                    .iter()
+                    .filter(|&v| v != candidate)
+                    .map(|&v| {
+                        Arrow::new(
+                            name(v),
+                            name(*candidate),
+                            format!("vote, term {term}"),
+                            ArrowKind::Exchange,
+                        )
+                    })
+                    .collect()
+            }
+            RaftAction::AppendEntries { leader, follower } => {
+                let l = &s.servers[*leader];
+                let prev = self.prev_log_index(s, *leader, *follower);
+                let what = match l.log.get(prev) {
+                    Some(t) => format!("entry {}: term {t}", prev + 1),
+                    None => "heartbeat".to_string(),
+                };
+                vec![Arrow::new(
+                    name(*leader),
+                    name(*follower),
+                    format!("AppendEntries term {}, {what}", l.current_term),
+                    ArrowKind::Exchange,
+                )]
+            }
+            RaftAction::UpdateTerm { from, to } => vec![Arrow::new(
+                name(*from),
+                name(*to),
+                format!("term {}", s.servers[*from].current_term),
+                ArrowKind::Exchange,
+            )],
+            _ => Vec::new(),
+        }
     }
 }
 

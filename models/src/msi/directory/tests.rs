@@ -57,3 +57,15 @@ fn the_directory_takes_every_bug_of_the_core_in_its_order() {
         assert_eq!((v.name, v.summary), (bug.name(), bug.switch().summary));
     }
 }
+
+/// The diagram's lanes, actors and arrows name only caches and the directory; every
+/// message waits in a network.
+#[test]
+fn arrows_join_caches_and_the_directory() {
+    use crate::Protocol;
+    let model = DirModel::default();
+    assert_eq!(model.lanes(), ["c1", "c2", "c3", "dir"]);
+    let [exchanges, sends, delivers, _] = crate::testing::arrows_name_lanes(&model, 20_000);
+    assert!(sends > 0 && delivers > 0);
+    assert_eq!(exchanges, 0);
+}

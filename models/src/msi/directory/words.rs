@@ -2,7 +2,7 @@
 
 use super::super::snooping::words::{addr, cache, stale_load};
 use super::{DirAction, DirModel, DirModelState};
-use crate::Protocol;
+use crate::{Arrow, ArrowKind, Protocol};
 use impls::msi::core::{CacheState, CpuOp, DirState, Envelope, Msg, Node};
 
 fn node(n: Node) -> String {
@@ -176,5 +176,72 @@ impl Protocol for DirModel {
             }
             _ => Vec::new(),
         }
+    }
+
+    fn lanes(&self) -> Vec<String> {
+        (0..self.caches)
+            .map(cache)
+            .chain(std::iter::once("dir".to_string()))
+            .collect()
+    }
+
+    fn actor(&self, _: &DirModelState, action: &DirAction) -> Option<String> {
+        match *action {
+            DirAction::Cpu(c, _, _) => Some(cache(c)),
+            DirAction::Deliver(_, env) => Some(node(env.to)),
+        }
+    }
+
+    /// Every message waits in a network (unordered, or a forwarded-request FIFO): a send
+    /// is a message that is in flight after the step and was not before, counted as a
+    /// multiset; a delivery is the message the action delivers.
+    fn arrows(&self, s: &DirModelState, action: &DirAction, after: &DirModelState) -> Vec<Arrow> {
+        let arrow = |a: usize, e: &Envelope, kind| {
+            let mut label = msg(e.msg);
+            if self.addrs > 1 {
+                label += &format!(" [{}]", addr(a));
+            }
+            Arrow::new(node(e.from), node(e.to), label, kind)
+        };
+        let mut out = Vec::new();
+        let mut in_flight = self.in_flight(s);
+        if let DirAction::Deliver(a, env) = *action {
+            out.push(arrow(a, &env, ArrowKind::Deliver));
+            if let Some(k) = in_flight.iter().position(|m| *m == (a, env)) {
+                in_flight.remove(k);
+            }
+        }
+        for m in self.in_flight(after) {
+            match in_flight.iter().position(|x| *x == m) {
+                Some(k) => {
+                    in_flight.remove(k);
+                }
+                None => out.push(arrow(m.0, &m.1, ArrowKind::Send)),
+            }
+        }
+        out
+    }
+}
+
+impl DirModel {
+    /// Every message in flight in `s`, on the unordered networks and in the forwarded-request
+    /// FIFOs, with its address.
+    fn in_flight(&self, s: &DirModelState) -> Vec<(usize, Envelope)> {
+        let mut all: Vec<(usize, Envelope)> = s.net.iter().map(|&(a, e)| (a as usize, e)).collect();
+        for c in 0..self.caches {
+            for a in 0..self.addrs {
+                all.extend(s.forwards[c][a].iter().map(|&msg| {
+                    (
+                        a,
+                        Envelope {
+                            to: Node::Cache(c as u8),
+                            from: Node::Dir,
+                            msg,
+                        },
+                    )
+                }));
+            }
+        }
+        all
     }
 }

@@ -59,3 +59,15 @@ fn the_snooping_variants_are_the_cores_bugs_that_need_no_transient_state() {
         assert!(super::super::VARIANTS.contains(&v), "{}", v.name);
     }
 }
+
+/// The diagram's lanes, actors and arrows name only caches and memory; a bus transaction
+/// is atomic.
+#[test]
+fn arrows_join_caches_and_memory() {
+    use crate::Protocol;
+    let model = SnoopModel::default();
+    assert_eq!(model.lanes(), ["c1", "c2", "c3", "memory"]);
+    let [exchanges, sends, delivers, loses] = crate::testing::arrows_name_lanes(&model, 20_000);
+    assert!(exchanges > 0);
+    assert_eq!((sends, delivers, loses), (0, 0, 0));
+}

@@ -1,7 +1,7 @@
 //! The snooping model in protocol words.
 
 use super::{SnoopAction, SnoopModel, SnoopState, Stable};
-use crate::Protocol;
+use crate::{Arrow, ArrowKind, Protocol};
 
 /// `c1`, `c2`, ... for caches numbered from 0.
 pub(crate) fn cache(c: usize) -> String {
@@ -153,5 +153,87 @@ impl Protocol for SnoopModel {
             "DataValue" => s.ghost.stale_load.map(stale_load).into_iter().collect(),
             _ => Vec::new(),
         }
+    }
+
+    fn lanes(&self) -> Vec<String> {
+        (0..self.caches)
+            .map(cache)
+            .chain(std::iter::once("memory".to_string()))
+            .collect()
+    }
+
+    fn actor(&self, _: &SnoopState, action: &SnoopAction) -> Option<String> {
+        match *action {
+            SnoopAction::Load(c, _) | SnoopAction::Store(c, _, _) | SnoopAction::Evict(c, _) => {
+                Some(cache(c))
+            }
+        }
+    }
+
+    /// A bus transaction is one atomic step: each transfer of data and each invalidation
+    /// it makes is an exchange between the issuing cache and another cache or memory.
+    fn arrows(&self, s: &SnoopState, action: &SnoopAction, _: &SnoopState) -> Vec<Arrow> {
+        let exchange = |from: String, to: String, label: String| {
+            Arrow::new(from, to, label, ArrowKind::Exchange)
+        };
+        let mut out = Vec::new();
+        match *action {
+            SnoopAction::Load(c, a) if s.lines[c][a].state == Stable::I => {
+                match self.others(s, c, a, Stable::M).first() {
+                    Some(&o) => {
+                        let value = s.lines[o][a].value;
+                        out.push(exchange(
+                            cache(o),
+                            cache(c),
+                            format!("BusRd: data {}={value}", addr(a)),
+                        ));
+                        if self.bug != Some(super::Bug::NoWriteback) {
+                            out.push(exchange(
+                                cache(o),
+                                "memory".into(),
+                                format!("write-back {}={value}", addr(a)),
+                            ));
+                        }
+                    }
+                    None => out.push(exchange(
+                        "memory".into(),
+                        cache(c),
+                        format!("BusRd: data {}={}", addr(a), s.memory[a]),
+                    )),
+                }
+            }
+            SnoopAction::Store(c, a, _) if s.lines[c][a].state != Stable::M => {
+                let bus = if s.lines[c][a].state == Stable::S {
+                    "BusUpgr"
+                } else {
+                    "BusRdX"
+                };
+                let owners = self.others(s, c, a, Stable::M);
+                let sharers = if self.bug == Some(super::Bug::NoInvalidate) {
+                    Vec::new()
+                } else {
+                    self.others(s, c, a, Stable::S)
+                };
+                for o in owners.into_iter().chain(sharers) {
+                    out.push(exchange(
+                        cache(c),
+                        cache(o),
+                        format!("{bus}: invalidate {}", addr(a)),
+                    ));
+                }
+            }
+            SnoopAction::Evict(c, a)
+                if s.lines[c][a].state == Stable::M
+                    && self.bug != Some(super::Bug::NoWriteback) =>
+            {
+                out.push(exchange(
+                    cache(c),
+                    "memory".into(),
+                    format!("write-back {}={}", addr(a), s.lines[c][a].value),
+                ));
+            }
+            _ => {}
+        }
+        out
     }
 }

@@ -186,3 +186,31 @@ fn a_coordinator_that_stays_down_blocks_a_prepared_participant() {
     let (steps, _) = shortest(model.clone(), &["EveryParticipantDecides"]);
     assert_eq!(steps, BLOCKING);
 }
+
+/// The diagram's lanes, actors and arrows name only the coordinator and participants;
+/// messages wait in the network, so there are sends and deliveries, and losses.
+#[test]
+fn arrows_join_coordinator_and_participants() {
+    use crate::{Arrow, ArrowKind, Protocol};
+    let model = TwoPcModel::default();
+    let [_, sends, delivers, loses] = crate::testing::arrows_name_lanes(&model, 20_000);
+    assert!(sends > 0 && delivers > 0 && loses > 0);
+    let s = model.init_states().remove(0);
+    let next = model.next_state(&s, TwoPcAction::Begin).unwrap();
+    assert_eq!(
+        model.arrows(&s, &TwoPcAction::Begin, &next),
+        (1..=3)
+            .map(|i| Arrow::new("coord", format!("p{i}"), "Prepare", ArrowKind::Send))
+            .collect::<Vec<_>>()
+    );
+    let deliver = TwoPcAction::Step(Step::Deliver(Msg::Prepare(0)));
+    let after = model.next_state(&next, deliver).unwrap();
+    assert_eq!(
+        model.arrows(&next, &deliver, &after),
+        vec![
+            Arrow::new("coord", "p1", "Prepare", ArrowKind::Deliver),
+            Arrow::new("p1", "coord", "Vote(yes)", ArrowKind::Send),
+        ]
+    );
+    assert_eq!(model.actor(&next, &deliver).as_deref(), Some("p1"));
+}

@@ -2,8 +2,8 @@
 //! counterexamples. A step is described by what the core actually did: the effects it
 //! returned, in order.
 
-use super::{members, Msg, Node, Step, TwoPcAction, TwoPcModel, TwoPcState};
-use crate::Protocol;
+use super::{members, Effects, Msg, Node, Step, TwoPcAction, TwoPcModel, TwoPcState};
+use crate::{Arrow, ArrowKind, Protocol};
 use impls::sansio::check_durability_order;
 use impls::sansio::Core;
 use impls::twopc::core::{CoordinatorTx, Effect, ParticipantTx};
@@ -178,6 +178,39 @@ fn done(d: &super::Done, crash: bool) -> String {
         }
     }
     text
+}
+
+/// The sends among `es`, the effects of node `from`'s step, as arrows. A message that
+/// waits in the network is a send; a Query or Undecided is answered (or lost) at once
+/// (see "Reductions" in the model's doc), so it is an exchange, or lost if its receiver
+/// is down (`receiver_up` false).
+fn send_arrows<R>(from: NodeId, es: &[Effect<R>], receiver_up: bool, out: &mut Vec<Arrow>) {
+    for e in es {
+        let Effect::Send { to, msg } = e else {
+            continue;
+        };
+        let i = match (from, *to) {
+            (NodeId::Participant(i), _) | (_, NodeId::Participant(i)) => i,
+            _ => unreachable!("messages go between the coordinator and a participant"),
+        };
+        let arrow = match Msg::of(i, msg) {
+            Some(m) => Arrow::new(node(from), node(*to), kind(m), ArrowKind::Send),
+            None if receiver_up => {
+                Arrow::new(node(from), node(*to), msg.kind(), ArrowKind::Exchange)
+            }
+            None => Arrow::new(node(from), node(*to), msg.kind(), ArrowKind::Lose),
+        };
+        out.push(arrow);
+    }
+}
+
+/// `m` on its way from its sender to its receiver, as an arrow of `kind`.
+fn msg_arrow(m: Msg, kind_of_arrow: ArrowKind) -> Arrow {
+    let (from, to) = match m.receiver() {
+        NodeId::Coordinator => (p(m.participant()), "coord".to_string()),
+        NodeId::Participant(i) => ("coord".to_string(), p(i)),
+    };
+    Arrow::new(from, to, kind(m), kind_of_arrow)
 }
 
 impl TwoPcModel {
@@ -362,5 +395,66 @@ impl Protocol for TwoPcModel {
             }
             _ => Vec::new(),
         }
+    }
+
+    fn lanes(&self) -> Vec<String> {
+        std::iter::once("coord".to_string())
+            .chain((0..self.participants).map(p))
+            .collect()
+    }
+
+    fn actor(&self, _: &TwoPcState, action: &TwoPcAction) -> Option<String> {
+        use TwoPcAction::*;
+        match *action {
+            Begin | CrashCoordinator | CoordinatorStaysDown | RecoverCoordinator => {
+                Some(node(NodeId::Coordinator))
+            }
+            Step(step) | CrashMidStep(step) => Some(node(step.node())),
+            Crash(i) | Recover(i) => Some(p(i)),
+            Drop(_) => None,
+        }
+    }
+
+    /// The effects the cores return, replayed on a copy of `s` as the step itself
+    /// carries them out: a delivery, then the stepping core's sends (cut where a mid-step
+    /// crash stops it), then the coordinator's answers to a Query.
+    fn arrows(&self, s: &TwoPcState, action: &TwoPcAction, _: &TwoPcState) -> Vec<Arrow> {
+        use TwoPcAction::*;
+        let mut out = Vec::new();
+        let mut n = s.clone();
+        let done: super::Done = match *action {
+            Begin => match &s.coordinator.core {
+                Some(c) => vec![Effects::Coordinator(c.clone().step(self.begin()))],
+                None => Vec::new(),
+            },
+            Step(step) | CrashMidStep(step) => {
+                match step {
+                    super::Step::Deliver(m) => out.push(msg_arrow(m, ArrowKind::Deliver)),
+                    super::Step::PrepareShort(i) => {
+                        out.push(msg_arrow(Msg::Prepare(i), ArrowKind::Deliver))
+                    }
+                    super::Step::Tick(_) | super::Step::FailureNotice(_) => {}
+                }
+                let crash = matches!(action, CrashMidStep(_));
+                self.take(&mut n, step, crash).unwrap_or_default()
+            }
+            RecoverCoordinator => vec![Effects::Coordinator(self.recover_coordinator(s).1)],
+            Recover(i) => self.restart(&mut n, i),
+            Drop(m) => {
+                out.push(msg_arrow(m, ArrowKind::Lose));
+                Vec::new()
+            }
+            CrashCoordinator | CoordinatorStaysDown | Crash(_) => Vec::new(),
+        };
+        let coordinator_up = s.coordinator.core.is_some();
+        for part in &done {
+            match part {
+                Effects::Coordinator(e) => send_arrows(NodeId::Coordinator, e, true, &mut out),
+                Effects::Participant(i, e) => {
+                    send_arrows(NodeId::Participant(*i), e, coordinator_up, &mut out)
+                }
+            }
+        }
+        out
     }
 }
