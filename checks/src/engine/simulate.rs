@@ -44,6 +44,9 @@ pub(crate) struct Walked<M: Model> {
     pub interrupted: bool,
 }
 
+/// Each property's first discovery: the walk's initial state and its actions.
+type Found<M> = HashMap<&'static str, (<M as Model>::State, Vec<<M as Model>::Action>)>;
+
 fn fingerprint<T: Hash>(value: &T) -> u64 {
     let mut h = DefaultHasher::new();
     value.hash(&mut h);
@@ -86,8 +89,7 @@ pub(crate) fn simulate<M: Checkable>(
     let max_depth = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let seen = Seen::new();
-    let discoveries: Mutex<HashMap<&'static str, (M::State, Vec<M::Action>)>> =
-        Mutex::new(HashMap::new());
+    let discoveries: Mutex<Found<M>> = Mutex::new(HashMap::new());
     let key = |s: &M::State| match symmetry {
         Some(representative) => fingerprint(&representative(s)),
         None => fingerprint(s),

@@ -83,8 +83,7 @@ pub(super) fn check_partition<M: Model>(
     }
     let mut memo = Memo::new(limits.memory);
     // What this partition has added to `limits.placed` so far.
-    let mut counted = 0;
-    let mut published = 0;
+    let mut reported = Reported::default();
     let outcome = search(
         model,
         history,
@@ -92,14 +91,13 @@ pub(super) fn check_partition<M: Model>(
         number,
         limits,
         &mut memo,
-        &mut counted,
-        &mut published,
+        &mut reported,
     );
     if let (Outcome::Linearizable(_), Some(placed)) = (&outcome, limits.placed) {
-        placed.fetch_add(part.len() - counted, Ordering::Relaxed);
+        placed.fetch_add(part.len() - reported.placed, Ordering::Relaxed);
     }
     if let Some(p) = limits.progress {
-        p.explored(memo.len() - published);
+        p.explored(memo.len() - reported.explored);
         p.finish();
     }
     (outcome, memo.len())
@@ -116,7 +114,17 @@ enum Next {
     Backtrack,
 }
 
-/// The search proper. `published` counts the configurations already added to the progress
+/// What a partition's search has already added to the shared counters, so that each
+/// report adds only what is new.
+#[derive(Default)]
+struct Reported {
+    /// To [`Limits::placed`]: the most operations linearized at once.
+    placed: usize,
+    /// To the progress handle: configurations explored.
+    explored: usize,
+}
+
+/// The search proper. `reported` holds what was already added to the progress
 /// record.
 fn search<M: Model>(
     model: &M,
@@ -125,8 +133,7 @@ fn search<M: Model>(
     number: usize,
     limits: &Limits<'_>,
     memo: &mut Memo<M::State>,
-    counted: &mut usize,
-    published: &mut usize,
+    reported: &mut Reported,
 ) -> Outcome {
     let ops: Vec<&Operation<M::Input, M::Output>> = part.iter().map(|&i| &history[i]).collect();
     let mut entries = Entries::new(&ops);
@@ -161,15 +168,15 @@ fn search<M: Model>(
         if until_check == 0 {
             until_check = STEPS_BETWEEN_CHECKS;
             if let Some(p) = limits.progress {
-                p.explored(memo.len() - *published);
-                *published = memo.len();
+                p.explored(memo.len() - reported.explored);
+                reported.explored = memo.len();
             }
             if let Some(stop) = limits.stop() {
                 return stop;
             }
-            if let Some(placed) = limits.placed.filter(|_| stack.len() > *counted) {
-                placed.fetch_add(stack.len() - *counted, Ordering::Relaxed);
-                *counted = stack.len();
+            if let Some(placed) = limits.placed.filter(|_| stack.len() > reported.placed) {
+                placed.fetch_add(stack.len() - reported.placed, Ordering::Relaxed);
+                reported.placed = stack.len();
             }
         }
         match next {
