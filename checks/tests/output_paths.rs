@@ -72,16 +72,29 @@ fn issue_15_item_9_a_signal_mid_run_leaves_no_temporary_report() {
     let dir = tempfile::tempdir().unwrap();
     let history = dir.path().join("history.jsonl");
     let child = Command::new(env!("CARGO_BIN_EXE_check"))
-        .args(["kv", "--jepsen", "--history", history.to_str().unwrap()])
+        // Long enough (10 simulated minutes) that the signal lands mid-run on any machine.
+        .args([
+            "kv",
+            "--jepsen",
+            "--seconds",
+            "600",
+            "--history",
+            history.to_str().unwrap(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    assert!(
-        !leftovers(dir.path()).is_empty(),
-        "the run should have its pending file by now"
-    );
+    // The pending file is created before the run starts; wait for it, then interrupt.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while leftovers(dir.path()).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never created its pending file"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
