@@ -223,7 +223,8 @@ fn a_depth_bound_finds_every_counterexample_within_it() {
     assert_eq!(within.strategy, "levels");
     assert_eq!(within.counterexample.map(|t| t.length), Some(14));
     let short = run(13);
-    assert_eq!(short.verdict, Verdict::Holds);
+    // A bug run that a bound stopped before its bug shows nothing: unknown, never holds.
+    assert_eq!(short.verdict, Verdict::Unknown);
     assert_eq!(
         short.coverage,
         Coverage::Bounded {
