@@ -90,7 +90,7 @@ pub fn all(format: Format, threads: usize) -> Result<Outcome> {
                 }
             };
             if format == Format::Text {
-                println!("{}", gate_line(e.name, &selection, ok, &report));
+                crate::outln!("{}", gate_line(e.name, &selection, ok, &report))?;
             }
             runs.push(GateRun {
                 exercise: e.name,
@@ -115,14 +115,16 @@ pub fn all(format: Format, threads: usize) -> Result<Outcome> {
                 interrupted,
                 runs,
             };
-            println!("{}", serde_json::to_string_pretty(&gate)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&gate)?)?;
         }
         Format::Text => {
-            println!("\ncheck all took {:.1} s", started.elapsed().as_secs_f64());
+            crate::outln!("\ncheck all took {:.1} s", started.elapsed().as_secs_f64())?;
             // The closing line CI tools read: runs as expected, and not.
-            println!("all: {} passed, {} failed", runs.len() - failed, failed);
+            crate::outln!("all: {} passed, {} failed", runs.len() - failed, failed)?;
             if interrupted {
-                println!("INTERRUPTED by Ctrl-C: the gate did not finish; nothing is verified");
+                crate::outln!(
+                    "INTERRUPTED by Ctrl-C: the gate did not finish; nothing is verified"
+                )?;
             }
         }
     }

@@ -23,5 +23,6 @@ mod gate;
 pub mod jepsen;
 pub mod lin;
 mod list;
+pub mod output;
 mod pending;
 pub mod run;

@@ -111,17 +111,17 @@ fn listed(e: &'static Exercise) -> ListedExercise {
 pub fn list(format: Format) -> Result<Outcome> {
     let exercises: Vec<ListedExercise> = EXERCISES.iter().map(|e| listed(e)).collect();
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&exercises)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&exercises)?)?;
         return Ok(Outcome::Holds);
     }
     for e in &exercises {
-        println!("{}: {}", e.name, e.summary);
+        crate::outln!("{}: {}", e.name, e.summary)?;
         let bounds: Vec<String> = e
             .bounds
             .iter()
             .map(|b| format!("--{} {} ({}..={})", b.flag, b.default, b.min, b.max))
             .collect();
-        println!("  default bounds: {}", bounds.join("  "));
+        crate::outln!("  default bounds: {}", bounds.join("  "))?;
         for exp in ["always", "sometimes", "eventually"] {
             let names: Vec<&str> = e
                 .properties
@@ -130,49 +130,50 @@ pub fn list(format: Format) -> Result<Outcome> {
                 .map(|p| p.name)
                 .collect();
             if !names.is_empty() {
-                println!("  {exp}: {}", names.join(", "));
+                crate::outln!("  {exp}: {}", names.join(", "))?;
             }
         }
-        println!("  bug variants (--bug NAME):");
+        crate::outln!("  bug variants (--bug NAME):")?;
         let width = e.variants.iter().map(|v| v.name.len()).max().unwrap_or(0);
         for v in &e.variants {
-            println!(
+            crate::outln!(
                 "    {:<width$}  {}; breaks {}",
                 v.name,
                 v.summary,
                 v.breaks.join(" or ")
-            );
+            )?;
         }
         if !e.specs.is_empty() {
-            println!("  other specifications (--spec NAME):");
+            crate::outln!("  other specifications (--spec NAME):")?;
             let width = e.specs.iter().map(|s| s.name.len()).max().unwrap_or(0);
             for spec in &e.specs {
-                println!("    {:<width$}  {}", spec.name, spec.summary);
+                crate::outln!("    {:<width$}  {}", spec.name, spec.summary)?;
             }
         }
         if !e.protocols.is_empty() {
-            println!(
+            crate::outln!(
                 "  protocols (--protocol NAME, default {}):",
                 e.protocols[0].name
-            );
+            )?;
             let width = e.protocols.iter().map(|p| p.name.len()).max().unwrap_or(0);
             for p in &e.protocols {
-                println!("    {:<width$}  {}", p.name, p.summary);
-                println!("    {:<width$}  variants: {}", "", p.variants.join(", "));
+                crate::outln!("    {:<width$}  {}", p.name, p.summary)?;
+                crate::outln!("    {:<width$}  variants: {}", "", p.variants.join(", "))?;
                 if !p.bounds.is_empty() {
                     let bounds: Vec<String> =
                         p.bounds.iter().map(|(f, v)| format!("--{f} {v}")).collect();
-                    println!("    {:<width$}  default bounds: {}", "", bounds.join("  "));
+                    crate::outln!("    {:<width$}  default bounds: {}", "", bounds.join("  "))?;
                 }
             }
         }
         if let Some(l) = &e.liveness {
-            println!(
+            crate::outln!(
                 "  --liveness: eventually {}, expected to be violated: {}",
-                l.property, l.expected
-            );
+                l.property,
+                l.expected
+            )?;
         }
-        println!();
+        crate::outln!()?;
     }
     Ok(Outcome::Holds)
 }

@@ -39,15 +39,16 @@ pub fn run(cmd: Command) -> Result<Outcome> {
                 .transpose()?;
             let report = selection.check(exercise, &opts)?;
             let json = serde_json::to_string_pretty(&report)?;
-            match format {
-                Format::Text => print!("{}", text::render(&report)),
-                Format::Json => println!("{json}"),
-            }
+            // The files first: a closed stdout ends the process, and must not cost them.
             if let Some(file) = pending {
                 file.commit(&json)?;
             }
             if let Some(file) = page {
                 file.commit(&html::render(&report))?;
+            }
+            match format {
+                Format::Text => crate::output::print(text::render(&report))?,
+                Format::Json => crate::outln!("{json}")?,
             }
             if let Some(addr) = explore {
                 // The check ran first, so the Explorer opens at what it found.

@@ -252,12 +252,12 @@ pub fn measure(args: &BenchKvArgs) -> Result<Outcome> {
     // Before the runs: in the text report its first line, beside a JSON one on stderr.
     match args.format {
         Format::Text => {
-            println!("{header}");
-            println!("goal: {}", report.goal);
-            println!(
+            crate::outln!("{header}")?;
+            crate::outln!("goal: {}", report.goal)?;
+            crate::outln!(
                 "{:<10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>8} {:>7}  goal",
                 "run", "ops/s", "p50 ms", "p99 ms", "max ms", "errors", "rec/sync", "cpu µs", "misses"
-            );
+            )?;
         }
         Format::Json => eprintln!("{header}"),
     }
@@ -274,7 +274,7 @@ pub fn measure(args: &BenchKvArgs) -> Result<Outcome> {
         progress.finish();
         let run = Run::new(percent, args.consistency, &stats);
         if args.format == Format::Text {
-            println!(
+            crate::outln!(
                 "{:<10} {:>9.0} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>9.1} {:>8} {:>7}  {}",
                 run.mix(),
                 run.ops_per_sec,
@@ -287,22 +287,22 @@ pub fn measure(args: &BenchKvArgs) -> Result<Outcome> {
                     .map_or("-".to_string(), |c| format!("{c:.1}")),
                 if percent == 100 { "-".to_string() } else { run.misses.to_string() },
                 if run.goal_met { "met" } else { "not met" }
-            );
+            )?;
             if run.preload_seconds > 0.0 {
-                println!(
+                crate::outln!(
                     "  ({} keys written first, in {:.1} s)",
                     count(run.keys as usize),
                     run.preload_seconds
-                );
+                )?;
             }
             if let Some(e) = &run.first_error {
-                println!("  first error: {e}");
+                crate::outln!("  first error: {e}")?;
             }
         }
         report.runs.push(run);
     }
     if args.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?)?;
     }
     Ok(Outcome::Holds)
 }

@@ -260,8 +260,8 @@ pub fn simulate(args: &SimArgs) -> Result<RunOutcome> {
     let report = check_recording_with(&recording, args.bug.clone(), &mut progress);
     progress.finish();
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Text => print!("{}", render(&report)),
+        Format::Json => crate::outln!("{}", serde_json::to_string_pretty(&report)?)?,
+        Format::Text => crate::output::print(format_args!("{}", render(&report)))?,
     }
     Ok(report.result.outcome())
 }
