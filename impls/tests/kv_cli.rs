@@ -180,3 +180,52 @@ fn usage_errors_exit_2_and_name_the_problem() {
         stderr(&out)
     );
 }
+
+#[test]
+fn issue_15_item_11_admin_fail_refuses_a_live_node_and_going_below_the_replication_factor() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports(4);
+    let mut nodes = Nodes(
+        (1..=4)
+            .map(|id| start_node(id, &ports, dir.path()))
+            .collect(),
+    );
+    kv_until_ok(ports[0], &["put", "k", "v", "--consistency", "all"]);
+
+    // n2 answers: failing it (or n1, the node the client talks to) is refused, definitely.
+    for id in ["2", "1"] {
+        let o = kv(ports[0], &["admin", "fail", id]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("answers, so it has not failed"), "{err}");
+        assert!(err.contains("definite"), "{err}");
+    }
+    let members = kv(ports[0], &["admin", "members"]);
+    assert!(stdout(&members).starts_with("epoch 0"), "{}", stdout(&members));
+
+    // A dead n4 can be failed: four members become three, the replication factor.
+    nodes.0[3].kill().unwrap();
+    nodes.0[3].wait().unwrap();
+    let o = kv(ports[0], &["admin", "fail", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("epoch 1"), "{}", stdout(&o));
+
+    // Then a dead n3 cannot: two members could not hold three replicas of a key.
+    nodes.0[2].kill().unwrap();
+    nodes.0[2].wait().unwrap();
+    let o = kv(ports[0], &["admin", "fail", "3"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("would leave 2 members, fewer than the replication factor 3"),
+        "{err}"
+    );
+    // Not even with --force, which only skips the liveness probe.
+    let o = kv(ports[0], &["admin", "fail", "3", "--force"]);
+    assert_eq!(o.status.code(), Some(1));
+    let members = kv(ports[0], &["admin", "members"]);
+    assert!(stdout(&members).starts_with("epoch 1"), "{}", stdout(&members));
+    // And a QUORUM read still works on the three remaining members' ring.
+    let get = kv(ports[1], &["get", "k"]);
+    assert_eq!(stdout(&get), "v\n", "{}", stderr(&get));
+}

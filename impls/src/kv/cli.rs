@@ -265,10 +265,16 @@ enum AdminCommand {
     /// Print the membership the node follows.
     Members,
     /// Remove failed node N from the ring and copy its keys to their new replicas.
+    /// Refused if N still answers (a live node leaves with `admin leave`) or if fewer
+    /// members than the replication factor would remain.
     Fail {
         /// The failed node.
         #[arg(value_name = "N", value_parser = parse_node_id)]
         id: NodeId,
+        /// Fail N even though it answers, e.g. a node cut off from its peers but not from
+        /// this client. The replication-factor floor still holds.
+        #[arg(long)]
+        force: bool,
     },
     /// Remove live node N from the ring; it hands its keys to their new owners. Then
     /// waits (up to --wait-s) until N holds no more undelivered copies.
@@ -391,9 +397,11 @@ async fn run_client(args: ClientArgs) -> ExitCode {
         ClientCommand::Admin(AdminCommand::Members) => {
             ("admin members", client.members().await.map(print_members))
         }
-        ClientCommand::Admin(AdminCommand::Fail { id }) => (
+        ClientCommand::Admin(AdminCommand::Fail { id, force }) => (
             "admin fail",
-            client.remove_node(id).await.map(print_members),
+            fail_node(&mut client, id, force, args.timeout_ms)
+                .await
+                .map(print_members),
         ),
         ClientCommand::Admin(AdminCommand::Join { id, addr }) => (
             "admin join",
@@ -434,6 +442,36 @@ async fn run_client(args: ClientArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Removes node `id`, unless it still answers and `force` is off: failing a live node
+/// drops its copies without a hand-over, and failing the node this client talks to cuts
+/// the client off. How long the probe waits is the client's timeout.
+async fn fail_node(
+    client: &mut Client<TokioNet>,
+    id: NodeId,
+    force: bool,
+    timeout_ms: u64,
+) -> Result<super::membership::Membership, KvError> {
+    if !force {
+        let members = client.members().await?;
+        if let Some(addr) = members.members.get(&id) {
+            let mut probe = Client::lazy(TokioNet, addr.clone());
+            probe.set_timeout(Duration::from_millis(timeout_ms));
+            if probe.stats().await.is_ok() {
+                return Err(KvError::new(
+                    super::error::ErrorCode::NotSupported,
+                    format!(
+                        "n{id} at {addr} answers, so it has not failed; a live node leaves \
+                         with `kv admin leave {id} --addr {addr}`, which hands its keys over \
+                         (or pass --force to fail it anyway)"
+                    ),
+                    true,
+                ));
+            }
+        }
+    }
+    client.remove_node(id).await
 }
 
 fn print_members(m: super::membership::Membership) {

@@ -224,6 +224,22 @@ impl State {
                         true,
                     ));
                 }
+                // Below RF members, a key cannot have RF replicas: ALL and (for RF 3 on
+                // two nodes) QUORUM could never be reached again. Refused here, on the
+                // node that makes the change, so no client can skip it.
+                let remaining = self.membership.members.len() - 1;
+                if remaining < self.rf() {
+                    return Response::Error(KvError::new(
+                        ErrorCode::NotSupported,
+                        format!(
+                            "removing n{node} would leave {remaining} members, fewer than the \
+                             replication factor {rf}; join a replacement first (kv admin join), \
+                             then remove n{node}",
+                            rf = self.rf()
+                        ),
+                        true,
+                    ));
+                }
                 self.log(format_args!("admin: removing n{node}"));
                 self.membership.without_node(self.id, node)
             }
