@@ -1,12 +1,13 @@
-//! `check all`, the CI gate: every default configuration of every model holds
-//! exhaustively, every bug variant is caught by a property it is known to break, and every
-//! liveness question shows its known limitation.
+//! `check all`, the CI gate: every default configuration of every model (specs included)
+//! holds exhaustively with no dead action its registry row does not declare, every bug
+//! variant is caught by a property it is known to break, and every liveness question
+//! shows its known limitation.
 
 use crate::args::Format;
 use crate::engine::report::{RunReport, Verdict};
 use crate::engine::{interrupt, text};
 use crate::engine::{Outcome, RunOptions};
-use crate::exercises::{ChoiceFlag, Selection, EXERCISES};
+use crate::exercises::{DeadAction, Selection, EXERCISES};
 use anyhow::Result;
 use serde::Serialize;
 use std::time::Instant;
@@ -17,11 +18,17 @@ struct GateRun {
     exercise: &'static str,
     /// The `--protocol` checked, for an exercise with protocols.
     protocol: Option<&'static str>,
+    /// The `--spec` checked, for a run of a published specification's port.
+    spec: Option<&'static str>,
     bug: Option<&'static str>,
     /// The run asked the exercise's `--liveness` question.
     liveness: bool,
     expected: &'static str,
     ok: bool,
+    /// A default run's dead actions that its row does not declare, declared ones that
+    /// fired after all, and a unique-state count other than the pinned one; any fails
+    /// the run.
+    problems: Vec<String>,
     report: RunReport,
 }
 
@@ -46,7 +53,7 @@ pub fn all(format: Format, threads: usize) -> Result<Outcome> {
     'exercises: for e in EXERCISES {
         // Every model but the specs holds by default and catches every variant it takes.
         let mut configs: Vec<Selection> = Vec::new();
-        for model in e.models.iter().filter(|m| m.flag != ChoiceFlag::Spec) {
+        for model in e.models {
             configs.push(Selection::of_model(e, model, None));
             configs.extend(
                 model
@@ -65,6 +72,14 @@ pub fn all(format: Format, threads: usize) -> Result<Outcome> {
         for selection in configs {
             let (bug, liveness) = (selection.bug, selection.liveness);
             let report = selection.check(e, &opts)?;
+            let problems = match (bug, liveness) {
+                (None, false) => {
+                    let mut problems = dead_action_problems(selection.model.dead_actions, &report);
+                    problems.extend(pin_problem(selection.model.pinned_states, &report));
+                    problems
+                }
+                _ => Vec::new(),
+            };
             let (expected, ok) = match bug {
                 None if liveness => (
                     "shows its known limitation",
@@ -72,8 +87,10 @@ pub fn all(format: Format, threads: usize) -> Result<Outcome> {
                         && report.expected_finding.as_ref().is_some_and(|f| f.found),
                 ),
                 None => (
-                    "holds, exhaustively",
-                    report.verdict == Verdict::Holds && report.coverage.is_exhausted(),
+                    "holds, exhaustively, with no undeclared dead action and the pinned state count",
+                    report.verdict == Verdict::Holds
+                        && report.coverage.is_exhausted()
+                        && problems.is_empty(),
                 ),
                 Some(name) => {
                     let breaks = selection
@@ -91,14 +108,19 @@ pub fn all(format: Format, threads: usize) -> Result<Outcome> {
             };
             if format == Format::Text {
                 crate::outln!("{}", gate_line(e.name, &selection, ok, &report))?;
+                for problem in &problems {
+                    crate::outln!("     {problem}")?;
+                }
             }
             runs.push(GateRun {
                 exercise: e.name,
                 protocol: selection.protocol(),
+                spec: selection.spec(),
                 bug,
                 liveness,
                 expected,
                 ok,
+                problems,
                 report,
             });
             if interrupt::interrupted() {
@@ -136,6 +158,56 @@ pub fn all(format: Format, threads: usize) -> Result<Outcome> {
     Ok(Outcome::holds_if(failed == 0))
 }
 
+/// What is wrong with a default run's dead actions: one it found that the row does not
+/// declare, or one the row declares that fired.
+fn dead_action_problems(declared: &[DeadAction], report: &RunReport) -> Vec<String> {
+    if !report.coverage.is_exhausted() {
+        return Vec::new(); // the run fails on its coverage already
+    }
+    let mut problems: Vec<String> = report
+        .dead_actions
+        .iter()
+        .filter(|kind| !declared.iter().any(|d| d.kind == kind.as_str()))
+        .map(|kind| {
+            format!(
+                "dead action {kind}: it never fired in the exhausted space, and the registry row does not declare it"
+            )
+        })
+        .collect();
+    problems.extend(
+        declared
+            .iter()
+            .filter(|d| !report.dead_actions.iter().any(|k| k == d.kind))
+            .map(|d| {
+                format!(
+                    "action {} fired, though the registry row declares it dead ({})",
+                    d.kind, d.reason
+                )
+            }),
+    );
+    problems
+}
+
+/// What is wrong with a default run's state count: none pinned, or another one.
+fn pin_problem(pinned: Option<u64>, report: &RunReport) -> Option<String> {
+    if !report.coverage.is_exhausted() {
+        return None;
+    }
+    let found = report.unique_states as u64;
+    match pinned {
+        None => Some(format!(
+            "unique states {}: the registry row pins no count (with_pinned_states)",
+            text::count(report.unique_states)
+        )),
+        Some(p) if p != found => Some(format!(
+            "unique states {}, pinned {}: the model's behaviour changed; if on purpose, update the pin in its registry row",
+            text::count(report.unique_states),
+            text::count(p as usize)
+        )),
+        Some(_) => None,
+    }
+}
+
 fn gate_line(exercise: &str, selection: &Selection, ok: bool, r: &RunReport) -> String {
     let mark = if ok { "ok  " } else { "FAIL" };
     let bug = selection.bug;
@@ -164,9 +236,10 @@ fn gate_line(exercise: &str, selection: &Selection, ok: bool, r: &RunReport) -> 
         None if selection.liveness => "--liveness",
         None => "default",
     };
-    let run = match selection.protocol() {
-        Some(p) => format!("{p}: {run}"),
-        None => run.to_string(),
+    let run = match (selection.protocol(), selection.spec()) {
+        (Some(p), _) => format!("{p}: {run}"),
+        (None, Some(s)) => format!("--spec {s}"),
+        (None, None) => run.to_string(),
     };
     format!(
         "{mark} {:<8} {:<30} {:<60} {:>6.1} s",
@@ -175,4 +248,61 @@ fn gate_line(exercise: &str, selection: &Selection, ok: bool, r: &RunReport) -> 
         what,
         r.wall_seconds + r.shortening_seconds
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exercises::find;
+
+    /// TCommit with three managers: 34 states, every action fires.
+    fn tcommit_report() -> RunReport {
+        let e = find("twopc").unwrap();
+        let model = e.models.iter().find(|m| m.name == "tcommit").unwrap();
+        let opts = RunOptions {
+            threads: 1,
+            ..RunOptions::default()
+        };
+        Selection::of_model(e, model, None).check(e, &opts).unwrap()
+    }
+
+    #[test]
+    fn an_undeclared_dead_action_and_a_declared_one_that_fires_are_both_problems() {
+        let mut report = tcommit_report();
+        assert!(report.coverage.is_exhausted());
+        assert!(report.dead_actions.is_empty());
+        assert!(dead_action_problems(&[], &report).is_empty());
+        let declared = [DeadAction {
+            kind: "Commit",
+            reason: "for the test",
+        }];
+        let problems = dead_action_problems(&declared, &report);
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("action Commit fired, though"),
+            "{problems:?}"
+        );
+        report.dead_actions = vec!["Abort".to_string()];
+        let problems = dead_action_problems(&[], &report);
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("dead action Abort: it never fired"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_state_count_other_than_the_pin_is_named_with_both_numbers() {
+        let report = tcommit_report();
+        assert_eq!(report.unique_states, 34);
+        assert_eq!(pin_problem(Some(34), &report), None);
+        let problem = pin_problem(Some(35), &report).unwrap();
+        assert!(
+            problem.starts_with("unique states 34, pinned 35"),
+            "{problem}"
+        );
+        assert!(pin_problem(None, &report)
+            .unwrap()
+            .contains("pins no count"));
+    }
 }

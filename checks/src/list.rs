@@ -36,6 +36,26 @@ struct ListedExercise {
     liveness: Option<ListedLiveness>,
     /// `--protocol` choices, the default first, with the variants each takes.
     protocols: Vec<ListedProtocol>,
+    /// Every model the exercise can check (its default, protocols and specs), with what
+    /// `check all` holds its default run to.
+    models: Vec<ListedModel>,
+}
+
+#[derive(Serialize)]
+struct ListedModel {
+    name: &'static str,
+    /// `protocol`, `spec`, or null for the exercise's only model.
+    flag: Option<&'static str>,
+    /// The unique-state count the gate expects under the default bounds.
+    pinned_states: Option<u64>,
+    /// Action kinds declared dead under the default bounds, with why.
+    dead_actions: Vec<ListedDeadAction>,
+}
+
+#[derive(Serialize)]
+struct ListedDeadAction {
+    kind: &'static str,
+    reason: &'static str,
 }
 
 #[derive(Serialize)]
@@ -102,6 +122,23 @@ fn listed(e: &'static Exercise) -> ListedExercise {
                 summary: p.summary,
                 variants: p.variants.iter().map(|v| v.name).collect(),
                 bounds: p.defaults.iter().copied().collect(),
+            })
+            .collect(),
+        models: e
+            .models
+            .iter()
+            .map(|m| ListedModel {
+                name: m.name,
+                flag: m.flag.name(),
+                pinned_states: m.pinned_states,
+                dead_actions: m
+                    .dead_actions
+                    .iter()
+                    .map(|d| ListedDeadAction {
+                        kind: d.kind,
+                        reason: d.reason,
+                    })
+                    .collect(),
             })
             .collect(),
     }

@@ -18,7 +18,7 @@ struct Counter {
     bad: u8,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantNames)]
 enum Add {
     Five,
     One,
@@ -66,7 +66,7 @@ impl Protocol for Counter {
 #[derive(Clone)]
 struct Walk;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantNames)]
 enum WalkStep {
     Inc,
     Stop,
@@ -229,4 +229,76 @@ fn an_eventually_counterexample_is_shortened_and_replayed() {
     // The shortest run that never reaches 3 stops at once.
     assert_eq!(t.length, 1);
     assert_eq!(t.steps.last().unwrap().action, "Stop");
+}
+
+#[test]
+fn action_coverage_counts_each_kind_and_an_exhausted_run_names_the_dead_one() {
+    // 0..=3 by ones: One is enabled (and fires) in 0, 1 and 2; Five is never enabled.
+    for strategy in [Strategy::Dfs, Strategy::Bfs] {
+        let opts = RunOptions {
+            strategy,
+            ..one_thread()
+        };
+        let r = check(Counter { max: 3, bad: 100 }, None, &label(), &opts).unwrap();
+        assert_eq!(r.coverage, Coverage::Exhausted);
+        let table: Vec<(&str, u64, u64)> = r
+            .actions
+            .iter()
+            .map(|a| (a.kind.as_str(), a.enabled, a.fired))
+            .collect();
+        assert_eq!(table, [("Five", 0, 0), ("One", 3, 3)], "{strategy:?}");
+        assert_eq!(r.dead_actions, ["Five"]);
+        let text = checks::engine::text::render(&r);
+        assert!(
+            text.contains("dead actions (never fired in the exhausted space): Five"),
+            "{text}"
+        );
+    }
+    // Both fire when the space is big enough, and none is dead.
+    let r = check(Counter { max: 6, bad: 100 }, None, &label(), &one_thread()).unwrap();
+    assert!(r.actions.iter().all(|a| a.fired > 0), "{:?}", r.actions);
+    assert!(r.dead_actions.is_empty());
+}
+
+#[test]
+fn a_bounded_run_reports_counts_but_calls_no_action_dead() {
+    let opts = RunOptions {
+        depth: Some(1),
+        ..one_thread()
+    };
+    let r = check(Counter { max: 3, bad: 100 }, None, &label(), &opts).unwrap();
+    assert!(
+        matches!(r.coverage, Coverage::Bounded { .. }),
+        "{:?}",
+        r.coverage
+    );
+    assert!(r.dead_actions.is_empty());
+    assert_eq!(
+        r.actions[0].fired, 0,
+        "Five never fires, but a bound hides why"
+    );
+}
+
+#[test]
+fn every_model_in_check_list_pins_its_default_state_count() {
+    // `check all` fails a default run whose count differs from its pin (issue 16): a model
+    // that silently loses behaviour still passes its safety properties, but not this.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_check"))
+        .args(["list", "--format", "json"])
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut models = 0;
+    for e in list.as_array().unwrap() {
+        for m in e["models"].as_array().unwrap() {
+            models += 1;
+            assert!(
+                m["pinned_states"].as_u64().is_some_and(|n| n > 0),
+                "{} {}: no pinned state count",
+                e["name"],
+                m["name"]
+            );
+        }
+    }
+    assert!(models >= 7, "{models} models listed");
 }

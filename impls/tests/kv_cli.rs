@@ -201,7 +201,11 @@ fn issue_15_item_11_admin_fail_refuses_a_live_node_and_going_below_the_replicati
         assert!(err.contains("definite"), "{err}");
     }
     let members = kv(ports[0], &["admin", "members"]);
-    assert!(stdout(&members).starts_with("epoch 0"), "{}", stdout(&members));
+    assert!(
+        stdout(&members).starts_with("epoch 0"),
+        "{}",
+        stdout(&members)
+    );
 
     // A dead n4 can be failed: four members become three, the replication factor.
     nodes.0[3].kill().unwrap();
@@ -224,7 +228,11 @@ fn issue_15_item_11_admin_fail_refuses_a_live_node_and_going_below_the_replicati
     let o = kv(ports[0], &["admin", "fail", "3", "--force"]);
     assert_eq!(o.status.code(), Some(1));
     let members = kv(ports[0], &["admin", "members"]);
-    assert!(stdout(&members).starts_with("epoch 1"), "{}", stdout(&members));
+    assert!(
+        stdout(&members).starts_with("epoch 1"),
+        "{}",
+        stdout(&members)
+    );
     // And a QUORUM read still works on the three remaining members' ring.
     let get = kv(ports[1], &["get", "k"]);
     assert_eq!(stdout(&get), "v\n", "{}", stderr(&get));

@@ -25,6 +25,31 @@ pub mod twopc;
 
 use stateright::Model;
 
+/// The kinds of a model's actions, as the engine's action coverage counts them: the
+/// variant names of the action enum (`Timeout`, `Crash`, `Deliver`, ...).
+///
+/// Derive it with `#[derive(strum::IntoStaticStr, strum::VariantNames)]` on the enum; the
+/// blanket implementation does the rest, so a new model gets the coverage table and the
+/// dead-action rule from that one line.
+pub trait ActionKind {
+    /// Every kind, in declaration order.
+    const KINDS: &'static [&'static str];
+    /// This action's kind, one of [`ActionKind::KINDS`].
+    fn kind(&self) -> &'static str;
+}
+
+impl<A> ActionKind for A
+where
+    A: strum::VariantNames,
+    for<'a> &'a A: Into<&'static str>,
+{
+    const KINDS: &'static [&'static str] = A::VARIANTS;
+
+    fn kind(&self) -> &'static str {
+        self.into()
+    }
+}
+
 /// A stateright model that can explain itself in the protocol's own words.
 ///
 /// The `check` binary is generic over this trait: it prints a counterexample as numbered
@@ -37,7 +62,7 @@ use stateright::Model;
 /// each), [`Protocol::actor`] says which of them takes a step, and [`Protocol::arrows`]
 /// lists the messages a step sends, delivers or loses. Their defaults draw nothing, so a
 /// model without processes or messages needs none of them.
-pub trait Protocol: Model {
+pub trait Protocol: Model<Action: ActionKind> {
     /// One line naming what `action` does when taken from `state`, in protocol words,
     /// e.g. `n1 -> n2 AppendEntries{term: 2, prevLogIndex: 1, ...}`.
     fn describe_action(&self, state: &Self::State, action: &Self::Action) -> String;

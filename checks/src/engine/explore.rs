@@ -7,6 +7,7 @@
 //! (BFS bounded to 0, 1, 2, ... steps) finds a counterexample of minimal length: the
 //! first bound at which any safety property fails is the length of the shortest one.
 
+use super::coverage::{never_fired, Counted};
 use super::interrupt::{self, Watch};
 use super::replay::{replay, replay_shortest};
 use super::report::{Coverage, PropertyOutcome, RunReport, Status, Trace, Verdict, SCHEMA};
@@ -51,12 +52,24 @@ where
         );
     }
     let _watch = Watch::start();
+    // Counted during the exploration only: see `coverage`.
+    let model = Counted::new(model)?;
     let findings = match (opts.strategy, opts.depth) {
         (Strategy::Dfs | Strategy::Bfs, Some(depth)) => by_levels(&model, symmetry, depth, opts),
-        _ => with_stateright(&model, symmetry, label, opts)?,
+        // stateright rebuilds a discovery's path by taking its actions again: not counted.
+        _ => with_stateright(&model, symmetry, label, opts, &|| model.counts().stop())?,
     };
+    model.counts().stop();
+    let actions = model.counts().table();
     let properties = model.properties();
     let coverage = findings.coverage.clone();
+    // Only an exhausted space shows that an action can never fire; within a bound it may
+    // fire deeper down.
+    let dead_actions = if coverage.is_exhausted() {
+        never_fired(&actions)
+    } else {
+        Vec::new()
+    };
     let mut outcomes = Vec::new();
     for p in &properties {
         let found = findings.discovered.contains(p.name);
@@ -127,6 +140,8 @@ where
         verdict,
         expected_finding: None,
         expected_bug: None,
+        actions,
+        dead_actions,
     })
 }
 
@@ -198,6 +213,7 @@ fn with_stateright<M: Checkable>(
     symmetry: Option<Representative<M>>,
     label: &RunLabel,
     opts: &RunOptions,
+    explored: &dyn Fn(),
 ) -> Result<Findings<M>> {
     let timeout = match opts.strategy {
         Strategy::Simulate if opts.timeout.is_none() && opts.max_states.is_none() => {
@@ -227,8 +243,8 @@ fn with_stateright<M: Checkable>(
         builder = builder.timeout(t);
     }
     let explored = match opts.strategy {
-        Strategy::Dfs => drive(builder.spawn_dfs(), label, opts)?,
-        Strategy::Bfs => drive(builder.spawn_bfs(), label, opts)?,
+        Strategy::Dfs => drive(builder.spawn_dfs(), label, opts, explored)?,
+        Strategy::Bfs => drive(builder.spawn_bfs(), label, opts, explored)?,
         Strategy::Simulate => {
             let budget = super::simulate::Budget {
                 depth: opts.depth,
@@ -243,6 +259,7 @@ fn with_stateright<M: Checkable>(
                 opts.seed,
                 &budget,
                 &mut progress,
+                explored,
             );
             Explored {
                 generated: walked.generated,
@@ -313,8 +330,14 @@ struct Explored<M: Model> {
     interrupted: bool,
 }
 
-/// Waits for a spawned checker, printing progress on stderr, and collects what it found.
-fn drive<M, C>(mut checker: C, label: &RunLabel, opts: &RunOptions) -> Result<Explored<M>>
+/// Waits for a spawned checker, printing progress on stderr, and collects what it found;
+/// `explored` is called once the exploration is over, before the paths are rebuilt.
+fn drive<M, C>(
+    mut checker: C,
+    label: &RunLabel,
+    opts: &RunOptions,
+    explored: &dyn Fn(),
+) -> Result<Explored<M>>
 where
     M: Model,
     M::State: Clone + PartialEq,
@@ -343,6 +366,7 @@ where
                 .map_err(|_| anyhow!("the model checker panicked; the message above says where"))?;
         }
     }
+    explored();
     Ok(Explored {
         generated: checker.state_count(),
         unique: checker.unique_state_count(),

@@ -8,8 +8,9 @@
 //! `#/steps/<initial state index>/<action index>/...`; [`explorer_path`] gives that
 //! address for a trace, so `check ... --explore ADDR` can print a link that opens at it.
 
+use super::wrap::{check_forwardable, forwarded, Wrapper};
 use super::Checkable;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use stateright::{Model, Property};
 use std::fmt;
 use std::net::SocketAddr;
@@ -49,15 +50,10 @@ impl<M: Checkable> Worded<M> {
     /// Wraps `model`.
     ///
     /// # Errors
-    /// If the model has more properties than the Explorer wrapper can forward.
+    /// If the model has more properties than the wrapper can forward.
     pub fn new(model: M) -> Result<Self> {
         let properties = model.properties();
-        if properties.len() > FORWARDED {
-            bail!(
-                "the Explorer forwards at most {FORWARDED} properties; this model has {}",
-                properties.len()
-            );
-        }
+        check_forwardable(&properties)?;
         Ok(Worded {
             inner: model,
             properties: Arc::new(properties),
@@ -65,26 +61,14 @@ impl<M: Checkable> Worded<M> {
     }
 }
 
-/// Evaluates the wrapped model's `I`th property. A `Property` holds a plain function
-/// pointer, which cannot capture the inner property, so one function per index forwards.
-fn forward<M: Checkable, const I: usize>(w: &Worded<M>, s: &M::State) -> bool {
-    (w.properties[I].condition)(&w.inner, s)
-}
-
-/// How many properties [`forwarder`] can forward.
-const FORWARDED: usize = 32;
-
-macro_rules! forwarders {
-    ($i:expr, $($n:literal)*) => {
-        match $i {
-            $($n => forward::<M, $n>,)*
-            _ => unreachable!("Worded::new refuses models with more properties"),
-        }
-    };
-}
-
-fn forwarder<M: Checkable>(i: usize) -> fn(&Worded<M>, &M::State) -> bool {
-    forwarders!(i, 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31)
+impl<M: Checkable> Wrapper for Worded<M> {
+    type Inner = M;
+    fn inner(&self) -> &M {
+        &self.inner
+    }
+    fn inner_properties(&self) -> &[Property<M>] {
+        &self.properties
+    }
 }
 
 impl<M: Checkable> Model for Worded<M> {
@@ -125,15 +109,7 @@ impl<M: Checkable> Model for Worded<M> {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        self.properties
-            .iter()
-            .enumerate()
-            .map(|(i, p)| Property {
-                expectation: p.expectation.clone(),
-                name: p.name,
-                condition: forwarder::<M>(i),
-            })
-            .collect()
+        forwarded(self)
     }
 
     fn within_boundary(&self, state: &M::State) -> bool {
@@ -198,19 +174,35 @@ mod tests {
     #[derive(Clone)]
     struct Counter;
 
+    /// Add one or two.
+    #[derive(Clone, Copy, Debug, PartialEq, strum::IntoStaticStr, strum::VariantNames)]
+    enum Add {
+        One,
+        Two,
+    }
+
+    impl Add {
+        fn n(self) -> u8 {
+            match self {
+                Add::One => 1,
+                Add::Two => 2,
+            }
+        }
+    }
+
     impl Model for Counter {
         type State = u8;
-        type Action = u8;
+        type Action = Add;
         fn init_states(&self) -> Vec<u8> {
             vec![0, 10]
         }
-        fn actions(&self, s: &u8, actions: &mut Vec<u8>) {
+        fn actions(&self, s: &u8, actions: &mut Vec<Add>) {
             if *s < 4 {
-                actions.extend([1, 2]);
+                actions.extend([Add::One, Add::Two]);
             }
         }
-        fn next_state(&self, s: &u8, a: u8) -> Option<u8> {
-            Some(s + a)
+        fn next_state(&self, s: &u8, a: Add) -> Option<u8> {
+            Some(s + a.n())
         }
         fn properties(&self) -> Vec<Property<Self>> {
             vec![
@@ -221,8 +213,8 @@ mod tests {
     }
 
     impl models::Protocol for Counter {
-        fn describe_action(&self, s: &u8, a: &u8) -> String {
-            format!("add {a} to {s}")
+        fn describe_action(&self, s: &u8, a: &Add) -> String {
+            format!("add {} to {s}", a.n())
         }
         fn fields(&self, s: &u8) -> Vec<(String, String)> {
             vec![("count".into(), s.to_string())]
@@ -235,12 +227,12 @@ mod tests {
     #[test]
     fn a_path_is_addressed_by_its_indices() {
         assert_eq!(
-            explorer_path(&Counter, &0, &[2, 1]).as_deref(),
+            explorer_path(&Counter, &0, &[Add::Two, Add::One]).as_deref(),
             Some("0/1/0")
         );
         assert_eq!(explorer_path(&Counter, &10, &[]).as_deref(), Some("1"));
         assert_eq!(explorer_path(&Counter, &5, &[]), None);
-        assert_eq!(explorer_path(&Counter, &4, &[1]), None);
+        assert_eq!(explorer_path(&Counter, &4, &[Add::One]), None);
     }
 
     #[test]

@@ -964,6 +964,8 @@ mod tests {
             shortening_seconds: 0.1,
             expected_finding: None,
             expected_bug: None,
+            actions: Vec::new(),
+            dead_actions: Vec::new(),
         }
     }
 

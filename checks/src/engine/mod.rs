@@ -10,6 +10,7 @@
 //! `shortest` use only what is here (and `replay` the leaf `delta`), and `text` and
 //! `html` render what `report` holds.
 
+pub mod coverage;
 pub mod delta;
 pub mod explore;
 pub mod explorer;
@@ -22,6 +23,7 @@ pub mod report;
 pub mod shortest;
 pub mod simulate;
 pub mod text;
+pub mod wrap;
 
 pub use outcome::Outcome;
 pub use progress::Progress;

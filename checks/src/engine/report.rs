@@ -4,6 +4,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+pub use super::coverage::ActionCoverage;
 pub use models::{Arrow, ArrowKind};
 
 /// The version of the JSON report documented in docs/check.md.
@@ -53,6 +54,12 @@ pub struct RunReport {
     /// For a run of a bug variant: the bug, the properties that catch it, and whether one
     /// of them was found violated. A bug run that does not find its bug proves nothing.
     pub expected_bug: Option<ExpectedBug>,
+    /// Per kind of action, how often it was enabled and fired during the exploration, in
+    /// the model's declaration order.
+    pub actions: Vec<ActionCoverage>,
+    /// The kinds that never fired although the space was exhausted: behaviour the model
+    /// cannot show under these bounds. Empty unless `coverage` is exhausted.
+    pub dead_actions: Vec<String>,
 }
 
 /// The bug a variant's run exists to find.

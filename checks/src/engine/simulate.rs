@@ -74,7 +74,8 @@ impl Seen {
 
 /// Walks `model` at random on `threads` threads, seeded by `seed` (thread `i` uses
 /// `seed + i`), until a safety or liveness property fails, every property has a
-/// discovery, the budget runs out, or Ctrl-C.
+/// discovery, the budget runs out, or Ctrl-C. `explored` is called when the walks are
+/// over, before the discoveries' paths are rebuilt.
 pub(crate) fn simulate<M: Checkable>(
     model: &M,
     symmetry: Option<Representative<M>>,
@@ -82,6 +83,7 @@ pub(crate) fn simulate<M: Checkable>(
     seed: u64,
     budget: &Budget,
     progress: &mut Progress,
+    explored: &dyn Fn(),
 ) -> Walked<M> {
     let started = Instant::now();
     let properties = model.properties();
@@ -185,6 +187,8 @@ pub(crate) fn simulate<M: Checkable>(
         }
     });
     progress.finish();
+    // Rebuilding the paths takes their actions again.
+    explored();
     let discoveries = discoveries
         .into_inner()
         .expect("no panic")

@@ -114,6 +114,7 @@ pub fn render(report: &RunReport) -> String {
         report.wall_seconds,
         count(report.states_per_second as usize)
     );
+    out.push_str(&action_table(report));
     if let Some(finding) = &report.expected_finding {
         let _ = writeln!(
             out,
@@ -197,6 +198,48 @@ pub fn verdict_line(report: &RunReport) -> String {
             format!("FAILS: {}", failed.join(", "))
         }
     }
+}
+
+/// The action coverage table, and the dead actions if the space was exhausted.
+fn action_table(report: &RunReport) -> String {
+    let mut out = String::new();
+    if report.actions.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "actions (times enabled, times fired):");
+    let kind_width = report
+        .actions
+        .iter()
+        .map(|a| a.kind.len())
+        .max()
+        .unwrap_or(0);
+    let numbers: Vec<(String, String)> = report
+        .actions
+        .iter()
+        .map(|a| (count(a.enabled as usize), count(a.fired as usize)))
+        .collect();
+    let enabled_width = numbers.iter().map(|n| n.0.len()).max().unwrap_or(0);
+    let fired_width = numbers.iter().map(|n| n.1.len()).max().unwrap_or(0);
+    for (a, (enabled, fired)) in report.actions.iter().zip(&numbers) {
+        let never = if a.fired == 0 { "  never fired" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {:<kind_width$}  {enabled:>enabled_width$}  {fired:>fired_width$}{never}",
+            a.kind
+        );
+    }
+    if report.coverage.is_exhausted() {
+        if report.dead_actions.is_empty() {
+            let _ = writeln!(out, "dead actions: none");
+        } else {
+            let _ = writeln!(
+                out,
+                "dead actions (never fired in the exhausted space): {}",
+                report.dead_actions.join(", ")
+            );
+        }
+    }
+    out
 }
 
 /// Renders a counterexample as numbered steps with the fields each step changed.

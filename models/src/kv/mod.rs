@@ -183,7 +183,7 @@ pub struct KvState {
 }
 
 /// One step of the system.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantNames)]
 pub enum KvAction {
     /// The client invokes a put of the next value it owns.
     Put {

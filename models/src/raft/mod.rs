@@ -124,7 +124,7 @@ pub struct RaftState {
 }
 
 /// One atomic step of the abstract protocol.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantNames)]
 pub enum RaftAction {
     /// The server's election timer fires: it starts a candidacy in the next term.
     Timeout(ServerId),

@@ -19,7 +19,7 @@ use stateright::{Model, Property};
 pub type TCommitState = Vec<RmState>;
 
 /// The spec's actions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantNames)]
 pub enum TCommitAction {
     /// `r` prepares.
     Prepare(usize),

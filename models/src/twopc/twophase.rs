@@ -97,7 +97,7 @@ impl TwoPhaseState {
 }
 
 /// The spec's actions, named as in the TLA+ module.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantNames)]
 pub enum TwoPhaseAction {
     /// The TM receives `r`'s `Prepared` message.
     TmRcvPrepared(usize),

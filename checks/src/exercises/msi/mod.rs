@@ -47,7 +47,9 @@ pub static EXERCISE: Exercise = Exercise {
             "MSI on an atomic bus: stable states only, every transaction one step",
         )
         .protocol()
-        .with_variants(&models::msi::snooping::VARIANTS),
+        .with_variants(&models::msi::snooping::VARIANTS)
+        // 3 caches, 2 addresses, 2 values; changes only with the model.
+        .with_pinned_states(3_136),
         ModelChoice::of::<DirModel>(
             "directory",
             "the primer's directory MSI: transient states, Inv-Acks, forwarded \
@@ -57,7 +59,9 @@ pub static EXERCISE: Exercise = Exercise {
         .with_variants(&models::msi::directory::VARIANTS)
         // One address: the protocol keeps addresses independent, and two of them
         // multiply 459,248 states by themselves.
-        .with_defaults(&[("addresses", 1)]),
+        .with_defaults(&[("addresses", 1)])
+        // Changes with the controllers in impls::msi::core or the model's networks.
+        .with_pinned_states(459_248),
     ],
     strategy: Strategy::Bfs,
     modes: &[Mode {

@@ -68,7 +68,7 @@ pub struct DirModelState {
 }
 
 /// The model's actions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantNames)]
 pub enum DirAction {
     /// Processor `c` issues an operation on address `a`.
     Cpu(usize, usize, CpuOp),

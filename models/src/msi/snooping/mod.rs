@@ -82,7 +82,7 @@ pub struct SnoopState {
 }
 
 /// The model's actions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantNames)]
 pub enum SnoopAction {
     /// Cache `c` loads address `a`.
     Load(usize, usize),

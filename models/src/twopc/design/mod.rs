@@ -489,7 +489,7 @@ impl Step {
 }
 
 /// The model's actions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantNames)]
 pub enum TwoPcAction {
     /// The client begins `tx1` at the coordinator.
     Begin,
