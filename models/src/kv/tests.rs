@@ -97,3 +97,64 @@ fn arrows_join_clients_and_nodes() {
     let [exchanges, sends, delivers, loses] = crate::testing::arrows_name_lanes(&model, 20_000);
     assert!(exchanges > 0 && sends > 0 && delivers > 0 && loses > 0);
 }
+
+/// The first state within `depth` steps of `model`'s initial state (breadth-first) in
+/// which an acknowledged put is held by exactly `holders` replicas and the others hold
+/// nothing.
+fn acked_put_on(model: &KvModel, holders: usize, depth: usize) -> Option<KvState> {
+    let exactly = |s: &KvState| {
+        s.puts.iter().filter(|(_, p)| p.acked).any(|(&value, _)| {
+            let held: Vec<Option<Value>> = s.nodes[..RF]
+                .iter()
+                .map(|n| n.store.get(&()).map(|v| v.value))
+                .collect();
+            held.iter().filter(|h| **h == Some(value)).count() == holders
+                && held.iter().all(|h| h.is_none() || *h == Some(value))
+        })
+    };
+    let mut level = model.init_states();
+    // By hash: KvState is not Eq (its linearizability tester is not).
+    let hash = |s: &KvState| {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(s)
+    };
+    let mut seen: std::collections::HashSet<u64> = level.iter().map(hash).collect();
+    for _ in 0..=depth {
+        if let Some(s) = level.iter().find(|s| exactly(s)) {
+            return Some(s.clone());
+        }
+        let mut next = Vec::new();
+        for s in &level {
+            let mut actions = Vec::new();
+            model.actions(s, &mut actions);
+            for a in actions {
+                if let Some(t) = model.next_state(s, a) {
+                    if seen.insert(hash(&t)) {
+                        next.push(t);
+                    }
+                }
+            }
+        }
+        level = next;
+    }
+    None
+}
+
+/// `NoLostAckedWrite` at its threshold, a majority of RF 3: an acknowledged put on one
+/// replica breaks it, on two it holds. Weakening `quorum()` to 1, or strengthening it to
+/// 3, fails this test, though every exploration would still pass.
+#[test]
+fn no_lost_acked_write_breaks_on_one_replica_of_three_and_holds_on_two() {
+    let one = config(Some(Bug::One));
+    let on_one = acked_put_on(&one, 1, 6).expect("ONE acknowledges a put on one replica");
+    assert!(
+        properties::lost_acked_write(&one, &on_one).is_some(),
+        "an acknowledged put on 1 of 3 replicas must violate NoLostAckedWrite"
+    );
+    let quorum = config(None);
+    let on_two = acked_put_on(&quorum, 2, 6).expect("QUORUM acknowledges a put on two");
+    assert!(
+        properties::lost_acked_write(&quorum, &on_two).is_none(),
+        "an acknowledged put on 2 of 3 replicas must satisfy NoLostAckedWrite"
+    );
+}
