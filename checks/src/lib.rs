@@ -24,4 +24,5 @@ pub mod jepsen;
 pub mod lin;
 mod list;
 mod pending;
+mod reaper;
 pub mod run;
