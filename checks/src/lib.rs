@@ -25,4 +25,5 @@ pub mod lin;
 mod list;
 pub mod output;
 mod pending;
+mod reaper;
 pub mod run;

@@ -4,7 +4,10 @@
 //! The first SIGINT during a [`Watch`] sets a flag that the exploration and shortening
 //! loops poll; they return what they have, the report is printed as usual (text or JSON),
 //! and the process exits with [`INTERRUPTED_EXIT`]. A second SIGINT, or one outside any
-//! watched phase, exits at once with the same code, as a shell expects of Ctrl-C.
+//! watched phase, exits at once with the same code, as a shell expects of Ctrl-C; before
+//! it does, it kills the child processes and removes the temporary directories and files
+//! the run registered (see `crate::reaper`), since no destructor runs then. SIGTERM and
+//! SIGHUP are handled the same way.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Once;
@@ -27,7 +30,9 @@ pub fn install() {
         let _ = ctrlc::set_handler(|| {
             let watched = WATCHERS.load(Ordering::SeqCst) > 0;
             if !watched || INTERRUPTED.swap(true, Ordering::SeqCst) {
-                // Destructors do not run on exit: remove half-written reports here.
+                // Destructors do not run on exit: kill the child processes (the `--real`
+                // nodes) and remove their directories, and half-written reports, here.
+                crate::reaper::clean_up();
                 crate::pending::remove_all();
                 std::process::exit(i32::from(INTERRUPTED_EXIT));
             }

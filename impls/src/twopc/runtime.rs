@@ -28,7 +28,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -49,11 +49,37 @@ pub struct ClusterConfig {
     pub restart_after: Option<Duration>,
     /// A known bug to build every node with, or `None`.
     pub bug: Option<Bug>,
+    /// Stops the nodes from starting again, for a process that is about to remove
+    /// `data_dir` and exit (see [`Halt`]). Default: never halted.
+    pub halt: Halt,
+}
+
+/// A switch, shared by clones, that stops every cluster configured with it from starting
+/// or restarting a node.
+///
+/// Guarantee: once [`Halt::halt`] has returned, no node of such a cluster opens or creates
+/// anything under its data directory again, and a start that was under way has finished
+/// opening its log. Nodes already running keep running, writing only to the log they have
+/// open. This is what makes removing the data directory final: without it, the supervisor
+/// restarting a crashed node would create the directory again.
+#[derive(Clone, Debug, Default)]
+pub struct Halt(Arc<RwLock<bool>>);
+
+impl Halt {
+    /// Halts (see [`Halt`]); waits for a node that is opening its log to finish.
+    pub fn halt(&self) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = true;
+    }
+
+    /// Whether [`Halt::halt`] has been called.
+    pub fn is_halted(&self) -> bool {
+        *self.0.read().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl ClusterConfig {
     /// Participants with the `banks` accounts, logs under `data_dir`, default timing, a
-    /// reliable network, crashed nodes restarted after 20 ms, no bug.
+    /// reliable network, crashed nodes restarted after 20 ms, no bug, never halted.
     pub fn new(data_dir: &Path, banks: Vec<BTreeMap<String, i64>>) -> ClusterConfig {
         ClusterConfig {
             data_dir: data_dir.to_path_buf(),
@@ -62,6 +88,7 @@ impl ClusterConfig {
             net: LinkFaults::default(),
             restart_after: Some(Duration::from_millis(20)),
             bug: None,
+            halt: Halt::default(),
         }
     }
 
@@ -516,7 +543,10 @@ fn supervise(shared: &Arc<Shared>, events: Receiver<Event>) {
             return;
         }
         if let Err(e) = start_node(shared, node) {
-            eprintln!("twopc: cannot restart {node}: {e}");
+            // Halted: the process is exiting, and refusing the restart is the point.
+            if !shared.config.halt.is_halted() {
+                eprintln!("twopc: cannot restart {node}: {e}");
+            }
         }
     }
 }
@@ -539,6 +569,17 @@ fn start_node(shared: &Arc<Shared>, node: NodeId) -> io::Result<()> {
         let _ = t.join();
     }
     let path = shared.config.log_path(node);
+    // Held while the log is opened, which may create the node's directory and the data
+    // directory above it: a halt waits for the open, and no open starts after a halt.
+    let halt = shared
+        .config
+        .halt
+        .0
+        .read()
+        .unwrap_or_else(PoisonError::into_inner);
+    if *halt {
+        return Err(io::Error::other(format!("{node} not started: halted")));
+    }
     let (inbox, input) = mpsc::channel();
     let run: Box<dyn FnOnce() -> Exit + Send> = match node {
         NodeId::Coordinator => {
@@ -554,6 +595,7 @@ fn start_node(shared: &Arc<Shared>, node: NodeId) -> io::Result<()> {
             Box::new(move || run_participant(&shared, p, opened, input))
         }
     };
+    drop(halt);
     let mut slots = shared.slots.lock().expect("slots lock");
     let slot = &mut slots[slot_of(node)];
     slot.incarnation += 1;
@@ -794,4 +836,32 @@ fn run_participant(
         }
     })();
     result.err().unwrap_or(Exit::Stopped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::twopc::bank;
+
+    /// What the demo relies on to remove its directory for good on a signal: once halted,
+    /// a cluster starts no node again, so nothing creates the directory again.
+    #[test]
+    fn a_halted_cluster_does_not_create_its_directory_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mut config = ClusterConfig::new(&data, bank::three_banks());
+        config.restart_after = None;
+        let halt = config.halt.clone();
+        let cluster = Cluster::start(config, Arc::new(FaultPlan::none())).unwrap();
+        let bank_a = NodeId::Participant(0);
+        cluster.crash(bank_a);
+        assert!(cluster.wait_down(bank_a, Duration::from_secs(5)));
+        halt.halt();
+        assert!(halt.is_halted());
+        std::fs::remove_dir_all(&data).unwrap();
+        assert!(cluster.restart(bank_a).is_err());
+        assert!(!data.exists());
+        cluster.shutdown();
+        assert!(!data.exists());
+    }
 }

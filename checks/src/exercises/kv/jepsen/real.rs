@@ -5,40 +5,45 @@
 //!
 //! Partitions are not available: cutting loopback links needs iptables or network
 //! namespaces, and root.
+//!
+//! The nodes and their directory never outlive the run: they are `crate::reaper` children
+//! and a `crate::reaper` directory, killed and removed at the end, on a panic, and by the
+//! signal handler when SIGINT or SIGTERM stops `check` at once; a node also dies with
+//! `check` if `check` is killed outright.
 
 use super::workload::{final_reads, worker, WorkloadConfig};
 use super::{Params, FINAL_READ_ATTEMPTS, SETTLE};
 use crate::engine::progress::while_running;
 use crate::engine::Progress;
 use crate::jepsen::history::{Clock, Event, Recorder};
+use crate::reaper;
 use anyhow::{bail, Context, Result};
 use impls::sim::faults::{Fault, Scheduled};
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a node process may take to start listening.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The node processes. Dropping it kills every one still running.
+/// The node processes. Dropping it kills every one still running, and then removes their
+/// data directory (the fields drop in order, after `drop`).
 struct Processes {
     exe: PathBuf,
     args: BTreeMap<u32, Vec<String>>,
     addrs: BTreeMap<u32, SocketAddr>,
-    children: BTreeMap<u32, Child>,
-    _data: tempfile::TempDir,
+    children: BTreeMap<u32, reaper::Child>,
+    _data: reaper::TempDir,
 }
 
 impl Processes {
     /// Picks a free port per node (bind port 0, note it, let it go) and starts the nodes.
     fn start(p: &Params) -> Result<Processes> {
         let exe = std::env::current_exe().context("cannot find this executable to re-run")?;
-        let data = tempfile::Builder::new()
-            .prefix("check-kv-jepsen-")
-            .tempdir()
+        let data = reaper::TempDir::new("check-kv-jepsen-")
             .context("cannot create the nodes' data directory")?;
         let mut addrs = BTreeMap::new();
         {
@@ -86,12 +91,13 @@ impl Processes {
     }
 
     fn spawn(&mut self, id: u32) -> Result<()> {
-        let child = Command::new(&self.exe)
+        let mut command = Command::new(&self.exe);
+        command
             .args(&self.args[&id])
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .with_context(|| format!("cannot start node n{id}"))?;
+            .stdout(Stdio::null());
+        let child =
+            reaper::Child::spawn(command).with_context(|| format!("cannot start node n{id}"))?;
         self.children.insert(id, child);
         Ok(())
     }
@@ -114,9 +120,7 @@ impl Processes {
     /// SIGKILL, and reap it so the port is free for the restart.
     fn kill(&mut self, id: u32) {
         if let Some(mut child) = self.children.remove(&id) {
-            // An error means it has already exited; reaping it is all that is left.
-            let _ = child.kill();
-            let _ = child.wait();
+            child.kill();
         }
     }
 
