@@ -29,7 +29,7 @@
 //! string keys, and numbers that are not integers keep their text.
 
 use crate::edn::{parse_ops, Edn};
-use crate::{History, HistoryBuilder, Model, Operation, ReadError};
+use crate::{excerpt, History, HistoryBuilder, Model, Operation, ReadError};
 
 /// Whether an event starts an operation or says how it ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,7 +192,8 @@ impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
         while let Some(key) = map.next_key::<String>()? {
             if !seen.insert(key.clone()) {
                 return Err(serde::de::Error::custom(format!(
-                    "the key {key:?} appears twice"
+                    "the key {} appears twice",
+                    excerpt(format_args!("{key:?}"))
                 )));
             }
             map.next_value::<NoDuplicateKeys>()?;
@@ -214,14 +215,15 @@ fn field<'a>(map: &'a Edn, name: &str) -> Option<&'a Edn> {
 
 fn event_from_map(map: &Edn, line: usize) -> Result<Event, String> {
     if !matches!(map, Edn::Map(_)) {
-        return Err(format!("found {map}"));
+        return Err(format!("found {}", excerpt(map)));
     }
     let process = match field(map, "process") {
         Some(Edn::Int(p)) if *p >= 0 => Some(*p as u64),
         Some(v) if v.name() == Some("nemesis") => None,
         Some(v) => {
             return Err(format!(
-                "process {v} is neither a non-negative integer nor nemesis"
+                "process {} is neither a non-negative integer nor nemesis",
+                excerpt(v)
             ))
         }
         None => return Err("no process".into()),
@@ -233,7 +235,8 @@ fn event_from_map(map: &Edn, line: usize) -> Result<Event, String> {
         Some("info") => EventKind::Info,
         Some(other) => {
             return Err(format!(
-                "type {other} is not one of invoke, ok, fail or info"
+                "type {} is not one of invoke, ok, fail or info",
+                excerpt(other)
             ))
         }
         None => return Err("no type".into()),
@@ -280,7 +283,9 @@ pub fn history_from_events<M: ReadOp>(
             completion => match builder.open_input(process) {
                 Ok(invoked) if invoked.f != event.f => Err(format!(
                     "process {process} completes {} but invoked {} on line {}",
-                    event.f, invoked.f, invoked.line
+                    excerpt(&event.f),
+                    excerpt(&invoked.f),
+                    invoked.line
                 )),
                 _ => match completion {
                     EventKind::Ok => builder.ok(process, time, Some(event)),
