@@ -290,8 +290,9 @@ pub enum Mutation {
     /// `:value`) with one of [`WORDS`] for that field.
     Field(Index, Index),
     /// Give a field a second value in its map: insert `:f :write ` (say) before the
-    /// field's name, with one of [`WORDS`] for that field.
-    RepeatField(Index, Index),
+    /// field's name, with one of [`WORDS`] for that field; with `true`, name the field
+    /// with a string, `"f" :write `.
+    RepeatField(Index, Index, bool),
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -321,7 +322,7 @@ fn gentle_mutation() -> impl Strategy<Value = Mutation> {
         1 => at().prop_map(Mutation::DeleteLine),
         1 => (at(), at()).prop_map(|(a, b)| Mutation::DuplicateLine(a, b)),
         6 => (at(), at()).prop_map(|(a, b)| Mutation::Field(a, b)),
-        1 => (at(), at()).prop_map(|(a, b)| Mutation::RepeatField(a, b)),
+        1 => (at(), at(), any::<bool>()).prop_map(|(a, b, s)| Mutation::RepeatField(a, b, s)),
     ]
 }
 
@@ -393,7 +394,7 @@ pub fn apply(mut bytes: Vec<u8>, m: &Mutation) -> Vec<u8> {
                 bytes.splice(start..end, w.get(&all).bytes());
             }
         }
-        Mutation::Field(i, w) | Mutation::RepeatField(i, w) => {
+        Mutation::Field(i, w) | Mutation::RepeatField(i, w, _) => {
             const FIELDS: [&[u8]; 4] = [b":process", b":type", b":f", b":value"];
             let words = words(&bytes);
             // (the field's name, its value's first word, which field it is)
@@ -410,7 +411,12 @@ pub fn apply(mut bytes: Vec<u8>, m: &Mutation) -> Vec<u8> {
                 if matches!(m, Mutation::Field(..)) {
                     bytes.splice(start..end, word.bytes());
                 } else {
-                    let pair = format!("{} {word} ", String::from_utf8_lossy(FIELDS[field]));
+                    let spelled = String::from_utf8_lossy(FIELDS[field]);
+                    let spelled = match m {
+                        Mutation::RepeatField(_, _, true) => format!("\"{}\"", &spelled[1..]),
+                        _ => spelled.into_owned(),
+                    };
+                    let pair = format!("{spelled} {word} ");
                     bytes.splice(name.0..name.0, pair.into_bytes());
                 }
             }
