@@ -125,9 +125,11 @@ fn read_ops_of_every_model(events: &[Event], text: &str) -> Result<(), TestCaseE
     read_ops(&Kv, events, text)
 }
 
-/// The first `n` lines of `text`, each ending in a newline.
+/// The first `n` lines of `text`, as they are written there. (Ending each with a new
+/// `\n` would change a line that ends in a bare `\r`: `"{\r"` is one line with a `\r`, but
+/// `"{\r\n"` is the line `{`.)
 fn first_lines(text: &str, n: usize) -> String {
-    text.lines().take(n).map(|l| format!("{l}\n")).collect()
+    text.split_inclusive('\n').take(n).collect()
 }
 
 /// For a reader that reads line by line: `e`, its error on `text`, names the first line
