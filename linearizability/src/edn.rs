@@ -2,13 +2,16 @@
 //! integers, strings, keywords, symbols, vectors, lists, maps and sets. Commas are
 //! whitespace; `;` starts a comment to the end of the line; `#_` discards the next value;
 //! any other tag (`#inst "…"`, `#jepsen.history.Op{…}`) is dropped and its value kept.
-//! Characters (`\a`), floats and `##Inf` read as symbols that spell them, so each
-//! compares equal to itself: `1.0` and `1.00` are different values here, unlike in
-//! Clojure. `1N` is the integer 1. Nesting deeper than 200 levels is an error.
+//! Characters (`\a`) and `##Inf` read as symbols that spell them, so each compares equal
+//! to itself. Numbers follow one rule, shared with JSON Lines: integers are exact at any
+//! size, floats are doubles kept as symbols of their shortest form (`1.0` and `1.00` are
+//! one value, `1e400` is `##Inf`), and `1N` is the integer 1. A map with a key twice is an
+//! error, as in Clojure. Nesting deeper than 200 levels is an error.
 //!
 //! [`Edn`] is also the value type of the generic history formats: JSON values convert to
 //! it (see [`crate::events`]).
 
+use crate::excerpt;
 use std::fmt;
 
 /// An EDN value. Values are ordered and hashable so that models can keep them in sets,
@@ -198,6 +201,8 @@ fn unclosed(close: char, opened: usize) -> (usize, String) {
 ///   `1.00` and `1e0` are one value, and so are `0.3` and `0.30000000000000001`. A float is
 ///   a symbol of the double's shortest form (`100.0`), so it never equals an integer, as in
 ///   Clojure (`(= 1 1.0)` is false). EDN's `M` suffix is read the same way.
+/// - A float beyond the largest double is infinite, as Clojure and JavaScript read it:
+///   `1e400`, `1e+400`, `2e400` and `##Inf` are one value (`##-Inf` for negative ones).
 /// - A leading zero (`010`) is an error, as in EDN's and JSON's grammars: it is not 10.
 pub(crate) fn number(t: &str) -> Result<Option<Edn>, String> {
     let unsigned = t.strip_prefix(['-', '+']).unwrap_or(t);
@@ -210,9 +215,13 @@ pub(crate) fn number(t: &str) -> Result<Option<Edn>, String> {
         if integer.len() > 1 && integer.starts_with('0') {
             let trimmed = integer.trim_start_matches('0');
             return Err(format!(
-                "the integer {t} has a leading zero, which EDN and JSON do not allow (write {}{})",
-                if negative { "-" } else { "" },
-                if trimmed.is_empty() { "0" } else { trimmed }
+                "the integer {} has a leading zero, which EDN and JSON do not allow (write {})",
+                excerpt(t),
+                excerpt(format_args!(
+                    "{}{}",
+                    if negative { "-" } else { "" },
+                    if trimmed.is_empty() { "0" } else { trimmed }
+                ))
             ));
         }
         let signed = format!("{}{integer}", if negative { "-" } else { "" });
@@ -226,7 +235,8 @@ pub(crate) fn number(t: &str) -> Result<Option<Edn>, String> {
     let digits_before = decimal.bytes().take_while(u8::is_ascii_digit).count();
     if digits_before > 1 && decimal.starts_with('0') {
         return Err(format!(
-            "the number {t} has a leading zero, which EDN and JSON do not allow"
+            "the number {} has a leading zero, which EDN and JSON do not allow",
+            excerpt(t)
         ));
     }
     match decimal.parse::<f64>() {
@@ -236,6 +246,11 @@ pub(crate) fn number(t: &str) -> Result<Option<Edn>, String> {
             let f = if f == 0.0 { 0.0 } else { f };
             Ok(Some(Edn::Symbol(format!("{f:?}"))))
         }
+        // Kept as its text, `1e400` was not `1e+400`, and JSON Lines (whose parser writes
+        // exponents with a sign) disagreed with EDN on the same history.
+        Ok(f) if f.is_infinite() => Ok(Some(Edn::Symbol(
+            if negative { "##-Inf" } else { "##Inf" }.into(),
+        ))),
         _ => Ok(None),
     }
 }
@@ -349,7 +364,21 @@ impl Parser {
                 while let (Some(k), Some(v)) = (items.next(), items.next()) {
                     entries.push((k, v));
                 }
-                Ok(Edn::map(entries))
+                let map = Edn::map(entries);
+                // Keeping one of the values would pick silently (the smaller, once
+                // sorted), and the JSON Lines reader refuses the same object.
+                if let Edn::Map(sorted) = &map {
+                    if let Some(twice) = sorted.windows(2).find(|w| w[0].0 == w[1].0) {
+                        return Err((
+                            opened,
+                            format!(
+                                "the key {} appears twice in the map this line opens",
+                                excerpt(&twice[0].0)
+                            ),
+                        ));
+                    }
+                }
+                Ok(map)
             }
             Some('#') => {
                 self.bump();
@@ -433,37 +462,70 @@ impl Parser {
             match self.bump() {
                 None => return Err(unclosed('"', opened)),
                 Some('"') => return Ok(Edn::Str(s)),
-                Some('\\') => match self.bump() {
-                    Some('n') => s.push('\n'),
-                    Some('t') => s.push('\t'),
-                    Some('r') => s.push('\r'),
-                    Some('b') => s.push('\u{8}'),
-                    Some('f') => s.push('\u{c}'),
-                    Some(c @ ('"' | '\\' | '/')) => s.push(c),
-                    Some('u') => {
-                        let hex: String = (0..4).filter_map(|_| self.bump()).collect();
-                        let c = u32::from_str_radix(&hex, 16)
-                            .ok()
-                            .filter(|_| hex.len() == 4)
-                            .and_then(char::from_u32);
-                        match c {
-                            Some(c) => s.push(c),
-                            None => {
-                                return Err((
-                                    self.line,
-                                    format!("expected 4 hex digits after \\u, found {hex:?}"),
-                                ))
-                            }
+                Some('\\') => {
+                    // The line of the backslash: the escaped character may be a newline.
+                    let at = self.line;
+                    match self.bump() {
+                        Some('n') => s.push('\n'),
+                        Some('t') => s.push('\t'),
+                        Some('r') => s.push('\r'),
+                        Some('b') => s.push('\u{8}'),
+                        Some('f') => s.push('\u{c}'),
+                        Some(c @ ('"' | '\\' | '/')) => s.push(c),
+                        Some('u') => s.push(self.unicode_escape(at)?),
+                        Some(c) => {
+                            return Err((
+                                at,
+                                format!("unknown escape in a string: `\\` followed by {c:?}"),
+                            ))
                         }
+                        None => return Err(unclosed('"', opened)),
                     }
-                    Some(c) => {
-                        return Err((self.line, format!("unknown escape \\{c} in a string")))
-                    }
-                    None => return Err(unclosed('"', opened)),
-                },
+                }
                 Some(c) => s.push(c),
             }
         }
+    }
+
+    /// The four hex digits of a `\u` escape, after the `u`, and for a UTF-16 high
+    /// surrogate the `\uXXXX` low surrogate that must follow: Clojure's strings are
+    /// UTF-16, so `"\uD83D\uDE00"` is one character, as in JSON. `at` is the escape's line.
+    fn unicode_escape(&mut self, at: usize) -> Result<char, (usize, String)> {
+        let hex = |p: &mut Parser| -> Result<u32, (usize, String)> {
+            let digits: String = (0..4).filter_map(|_| p.bump()).collect();
+            // `from_str_radix` alone would take `+041`.
+            match digits.len() == 4 && digits.chars().all(|c| c.is_ascii_hexdigit()) {
+                true => Ok(u32::from_str_radix(&digits, 16).expect("four hex digits")),
+                false => Err((
+                    at,
+                    format!("expected 4 hex digits after \\u, found {digits:?}"),
+                )),
+            }
+        };
+        let unit = hex(self)?;
+        let code = match unit {
+            0xD800..=0xDBFF => {
+                let low = match (self.bump(), self.bump()) {
+                    (Some('\\'), Some('u')) => hex(self)?,
+                    _ => 0,
+                };
+                if !(0xDC00..=0xDFFF).contains(&low) {
+                    return Err((
+                        at,
+                        format!("\\u{unit:04X} (a high surrogate) must be followed by a \\u low surrogate"),
+                    ));
+                }
+                0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+            }
+            0xDC00..=0xDFFF => {
+                return Err((
+                    at,
+                    format!("\\u{unit:04X} is a low surrogate without a high one before it"),
+                ))
+            }
+            _ => unit,
+        };
+        Ok(char::from_u32(code).expect("not a surrogate"))
     }
 
     /// The characters up to the next delimiter.
@@ -532,6 +594,23 @@ mod tests {
             .unwrap_err()
             .1
             .contains("unknown escape"));
+        // UTF-16 surrogate pairs, as Clojure's and JSON's strings have them.
+        assert_eq!(
+            parse_all(r#""\uD83D\uDE00\u00e9""#).unwrap(),
+            vec![Edn::Str("😀é".into())]
+        );
+        assert!(parse_all(r#""\uD83D x""#)
+            .unwrap_err()
+            .1
+            .contains("high surrogate"));
+        assert!(parse_all(r#""\uDE00""#)
+            .unwrap_err()
+            .1
+            .contains("low surrogate"));
+        assert!(parse_all(r#""\u+041""#)
+            .unwrap_err()
+            .1
+            .contains("4 hex digits"));
     }
 
     #[test]
@@ -585,9 +664,33 @@ mod tests {
             .contains("leading zero"));
         assert_eq!(one("0"), Edn::Int(0));
         assert_eq!(one("0.5"), Edn::Symbol("0.5".into()));
+        // Beyond the largest double: infinite, one value however it is written.
+        assert_eq!(one("1e400"), Edn::Symbol("##Inf".into()));
+        assert_eq!(one("1e400"), one("1e+400"));
+        assert_eq!(one("2e400"), one("##Inf"));
+        assert_eq!(one("-1e400"), one("##-Inf"));
+        assert_eq!(one("1e-400"), one("0.0"));
         // Not numbers.
         assert_eq!(one("-"), Edn::Symbol("-".into()));
         assert_eq!(one("+inc"), Edn::Symbol("+inc".into()));
+    }
+
+    #[test]
+    fn reader_fuzz_found_a_map_with_a_key_twice_read_as_one_of_its_values() {
+        let e = parse_all("[{:a 1}\n {:value 2\n  :value 1}]").unwrap_err();
+        assert_eq!(e.0, 2, "{e:?}");
+        assert!(e.1.contains("the key :value appears twice"), "{e:?}");
+        // Equal keys however written: 1.0 and 1.00 are one number.
+        assert!(parse_all("{1.0 :a 1.00 :b}").is_err());
+        assert_eq!(parse_all("{:a 1 :b 1}").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn reader_fuzz_found_an_escaped_newline_made_a_two_line_error_on_the_next_line() {
+        let e = parse_all("[\"a\\\nb\"]").unwrap_err();
+        assert_eq!(e.0, 1, "{e:?}");
+        assert!(!e.1.contains('\n'), "{e:?}");
+        assert!(e.1.contains(r"followed by '\n'"), "{e:?}");
     }
 
     #[test]

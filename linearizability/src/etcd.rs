@@ -11,7 +11,7 @@
 
 use crate::edn::Edn;
 use crate::events::{RawOp, ReadOp};
-use crate::{HistoryBuilder, Model, Operation, ReadError};
+use crate::{excerpt, HistoryBuilder, Model, Operation, ReadError};
 
 /// An operation on an etcd key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -138,7 +138,11 @@ impl ReadOp for Etcd {
     fn read_op(&self, op: &RawOp<'_>) -> Result<(EtcdOp, Option<EtcdOutput>), String> {
         let int = |v: &Edn| match v {
             Edn::Int(i) => Ok(*i),
-            other => Err(format!("{} of {other}: expected an integer", op.f)),
+            other => Err(format!(
+                "{} of {}: expected an integer",
+                excerpt(op.f),
+                excerpt(other)
+            )),
         };
         match op.f {
             "read" => {
@@ -161,10 +165,11 @@ impl ReadOp for Etcd {
                     },
                     op.returned.then_some(EtcdOutput::Cas(true)),
                 )),
-                _ => Err(format!("cas of {}: expected [from to]", op.value)),
+                _ => Err(format!("cas of {}: expected [from to]", excerpt(op.value))),
             },
             f => Err(format!(
-                "etcd has no operation {f}; its operations are read, write and cas"
+                "etcd has no operation {}; its operations are read, write and cas",
+                excerpt(f)
             )),
         }
     }
@@ -196,27 +201,31 @@ pub fn read_etcd_log(
         let [process, kind, f, value @ ..] = fields.as_slice() else {
             return Err(error(EXPECTED.to_string()));
         };
-        let process: u64 = process
-            .parse()
-            .map_err(|_| error(format!("process `{process}` is not a number; {EXPECTED}")))?;
+        let process: u64 = process.parse().map_err(|_| {
+            error(format!(
+                "process `{}` is not a number; {EXPECTED}",
+                excerpt(process)
+            ))
+        })?;
         let value = value.join(" ");
         let time = n as u64;
         match *kind {
             ":invoke" => {
                 let input = match (*f, value.as_str()) {
                     (":read", _) => EtcdOp::Read,
-                    (":write", v) => EtcdOp::Write(
-                        int(v)
-                            .ok_or_else(|| error(format!("write of `{v}`: expected an integer")))?,
-                    ),
+                    (":write", v) => EtcdOp::Write(int(v).ok_or_else(|| {
+                        error(format!("write of `{}`: expected an integer", excerpt(v)))
+                    })?),
                     (":cas", v) => {
-                        let (from, to) = pair(v)
-                            .ok_or_else(|| error(format!("cas of `{v}`: expected [A B]")))?;
+                        let (from, to) = pair(v).ok_or_else(|| {
+                            error(format!("cas of `{}`: expected [A B]", excerpt(v)))
+                        })?;
                         EtcdOp::Cas { from, to }
                     }
                     (other, _) => {
                         return Err(error(format!(
-                            "unknown function `{other}`; expected :read, :write or :cas"
+                            "unknown function `{}`; expected :read, :write or :cas",
+                            excerpt(other)
                         )))
                     }
                 };
@@ -231,7 +240,8 @@ pub fn read_etcd_log(
                 };
                 if *f != invoked_f {
                     return Err(error(format!(
-                        "process {process} completes {f} but invoked {invoked_f}"
+                        "process {process} completes {} but invoked {invoked_f}",
+                        excerpt(f)
                     )));
                 }
                 let output = match (*kind, invoked) {
@@ -246,7 +256,8 @@ pub fn read_etcd_log(
                         } else {
                             Some(EtcdOutput::Read(Some(int(&value).ok_or_else(|| {
                                 error(format!(
-                                    "read returned `{value}`: expected nil or an integer"
+                                    "read returned `{}`: expected nil or an integer",
+                                    excerpt(&value)
                                 ))
                             })?)))
                         }
@@ -266,7 +277,8 @@ pub fn read_etcd_log(
             }
             other => {
                 return Err(error(format!(
-                    "unknown type `{other}`; expected :invoke, :ok, :fail or :info"
+                    "unknown type `{}`; expected :invoke, :ok, :fail or :info",
+                    excerpt(other)
                 )))
             }
         }

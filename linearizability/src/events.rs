@@ -29,7 +29,7 @@
 //! string keys, and numbers that are not integers keep their text.
 
 use crate::edn::{parse_ops, Edn};
-use crate::{History, HistoryBuilder, Model, Operation, ReadError};
+use crate::{excerpt, History, HistoryBuilder, Model, Operation, ReadError};
 
 /// Whether an event starts an operation or says how it ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,7 +192,8 @@ impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
         while let Some(key) = map.next_key::<String>()? {
             if !seen.insert(key.clone()) {
                 return Err(serde::de::Error::custom(format!(
-                    "the key {key:?} appears twice"
+                    "the key {} appears twice",
+                    excerpt(format_args!("{key:?}"))
                 )));
             }
             map.next_value::<NoDuplicateKeys>()?;
@@ -202,43 +203,52 @@ impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
 }
 
 /// Looks a field up by name, whether the map's keys are keywords (EDN) or strings (JSON).
-fn field<'a>(map: &'a Edn, name: &str) -> Option<&'a Edn> {
-    match map {
-        Edn::Map(entries) => entries
-            .iter()
-            .find(|(k, _)| matches!(k, Edn::Keyword(s) | Edn::Str(s) if s == name))
-            .map(|(_, v)| v),
-        _ => None,
+/// An EDN map may name a field both ways (`:process 0 "process" 1`); that is an error,
+/// as a key twice is, rather than a silent choice of one.
+fn field<'a>(map: &'a Edn, name: &str) -> Result<Option<&'a Edn>, String> {
+    let Edn::Map(entries) = map else {
+        return Ok(None);
+    };
+    let mut named = entries
+        .iter()
+        .filter(|(k, _)| matches!(k, Edn::Keyword(s) | Edn::Str(s) if s == name));
+    match (named.next(), named.next()) {
+        (Some(_), Some(_)) => Err(format!(
+            "the field {name} is given twice, as :{name} and as \"{name}\""
+        )),
+        (one, _) => Ok(one.map(|(_, v)| v)),
     }
 }
 
 fn event_from_map(map: &Edn, line: usize) -> Result<Event, String> {
     if !matches!(map, Edn::Map(_)) {
-        return Err(format!("found {map}"));
+        return Err(format!("found {}", excerpt(map)));
     }
-    let process = match field(map, "process") {
+    let process = match field(map, "process")? {
         Some(Edn::Int(p)) if *p >= 0 => Some(*p as u64),
         Some(v) if v.name() == Some("nemesis") => None,
         Some(v) => {
             return Err(format!(
-                "process {v} is neither a non-negative integer nor nemesis"
+                "process {} is neither a non-negative integer nor nemesis",
+                excerpt(v)
             ))
         }
         None => return Err("no process".into()),
     };
-    let kind = match field(map, "type").and_then(Edn::name) {
+    let kind = match field(map, "type")?.and_then(Edn::name) {
         Some("invoke") => EventKind::Invoke,
         Some("ok") => EventKind::Ok,
         Some("fail") => EventKind::Fail,
         Some("info") => EventKind::Info,
         Some(other) => {
             return Err(format!(
-                "type {other} is not one of invoke, ok, fail or info"
+                "type {} is not one of invoke, ok, fail or info",
+                excerpt(other)
             ))
         }
         None => return Err("no type".into()),
     };
-    let f = match field(map, "f") {
+    let f = match field(map, "f")? {
         Some(f) => f.name().map_or_else(|| f.to_string(), str::to_string),
         // A nemesis may leave f out; nobody reads it.
         None if process.is_none() => String::new(),
@@ -248,8 +258,8 @@ fn event_from_map(map: &Edn, line: usize) -> Result<Event, String> {
         process,
         kind,
         f,
-        key: field(map, "key").cloned(),
-        value: field(map, "value").cloned().unwrap_or(Edn::Nil),
+        key: field(map, "key")?.cloned(),
+        value: field(map, "value")?.cloned().unwrap_or(Edn::Nil),
         line,
     })
 }
@@ -280,7 +290,9 @@ pub fn history_from_events<M: ReadOp>(
             completion => match builder.open_input(process) {
                 Ok(invoked) if invoked.f != event.f => Err(format!(
                     "process {process} completes {} but invoked {} on line {}",
-                    event.f, invoked.f, invoked.line
+                    excerpt(&event.f),
+                    excerpt(&invoked.f),
+                    invoked.line
                 )),
                 _ => match completion {
                     EventKind::Ok => builder.ok(process, time, Some(event)),
@@ -361,5 +373,20 @@ mod tests {
         assert!(e.message.starts_with("not JSON"), "{e}");
         let e = read_jsonl_events("h.jsonl", "{\"type\": \"ok\", \"f\": \"read\"}").unwrap_err();
         assert!(e.message.starts_with("no process"), "{e}");
+    }
+
+    #[test]
+    fn an_edn_map_naming_a_field_as_keyword_and_as_string_is_an_error() {
+        // It was read as the string's (which sorts first): process 1 here.
+        let e = read_edn_events(
+            "h.edn",
+            "{:process 0 :type :invoke :f :read}\n{:process 0 \"process\" 1 :type :ok :f :read}",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(
+            e.message.contains("the field process is given twice"),
+            "{e}"
+        );
     }
 }

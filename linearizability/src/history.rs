@@ -39,6 +39,62 @@ impl fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
+/// How many characters of an input fragment an error message shows: enough to recognise
+/// the fragment, few enough that a message stays one screen line whatever the input.
+pub const EXCERPT_CHARS: usize = 80;
+
+/// `fragment`'s text for an error message: its first [`EXCERPT_CHARS`] characters, then
+/// `…` if there were more. Control characters (newlines, escape sequences) are escaped,
+/// so the excerpt is one line and cannot rewrite the terminal; the escapes count towards
+/// the bound. The result is at most `EXCERPT_CHARS + 1` characters.
+///
+/// Formatting stops at the bound, so an excerpt of a 5 MB value costs no more than one of
+/// a short value. Every message that echoes its input goes through here (issue 15, item
+/// 11: a 5 MB line was echoed whole).
+pub fn excerpt(fragment: impl fmt::Display) -> String {
+    /// Collects characters until the bound, then refuses more, which stops `fragment`'s
+    /// formatting early.
+    struct Bounded {
+        text: String,
+        chars: usize,
+        cut: bool,
+    }
+    impl fmt::Write for Bounded {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            for c in s.chars() {
+                // Quotes and backslashes stay as they are: fragments are often quoted
+                // already, and escaping them again would only garble them.
+                let escaped = c.is_control().then(|| c.escape_debug());
+                for e in escaped
+                    .into_iter()
+                    .flatten()
+                    .chain((!c.is_control()).then_some(c))
+                {
+                    if self.chars == EXCERPT_CHARS {
+                        self.cut = true;
+                        return Err(fmt::Error);
+                    }
+                    self.text.push(e);
+                    self.chars += 1;
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut out = Bounded {
+        text: String::new(),
+        chars: 0,
+        cut: false,
+    };
+    // An error here is ours, from the bound (a `Display` may only fail when its writer
+    // does), and what was written so far is the excerpt.
+    let _ = fmt::write(&mut out, format_args!("{fragment}"));
+    if out.cut {
+        out.text.push('…');
+    }
+    out.text
+}
+
 /// Builds a history from a stream of invocations and completions, as every reader needs:
 /// an invocation opens an operation for its process, a completion closes it. Errors are
 /// messages for the reader to wrap with its file and line.
@@ -146,5 +202,21 @@ mod tests {
         );
         assert_eq!((ops[0].ret, ops[0].output), (Some(4), Some(7)));
         assert_eq!((ops[1].ret, ops[1].output), (None, None));
+    }
+
+    #[test]
+    fn an_excerpt_is_cut_at_the_bound_with_an_ellipsis_and_stays_on_one_line() {
+        assert_eq!(excerpt("short"), "short");
+        let exact = "x".repeat(EXCERPT_CHARS);
+        assert_eq!(excerpt(&exact), exact);
+        let long = format!("{exact}y");
+        assert_eq!(excerpt(&long), format!("{exact}…"));
+        // Characters, not bytes: a multi-byte character is never split.
+        let wide = "é".repeat(EXCERPT_CHARS + 5);
+        assert_eq!(excerpt(&wide), format!("{}…", "é".repeat(EXCERPT_CHARS)));
+        assert_eq!(excerpt("a\nb\u{1b}[31m\"c\""), "a\\nb\\u{1b}[31m\"c\"");
+        // The bound holds whatever the escapes add.
+        let controls = "\u{1}".repeat(EXCERPT_CHARS);
+        assert_eq!(excerpt(&controls).chars().count(), EXCERPT_CHARS + 1);
     }
 }

@@ -11,7 +11,7 @@
 
 use crate::edn::Edn;
 use crate::events::{history_from_events, read_edn_events, RawOp, ReadOp};
-use crate::{Model, Operation, ReadError};
+use crate::{excerpt, Model, Operation, ReadError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -210,10 +210,14 @@ impl ReadOp for Kv {
         let key = op
             .key
             .map(|k| Arc::new(k.clone()))
-            .ok_or_else(|| format!("{} has no key", op.f))?;
+            .ok_or_else(|| format!("{} has no key", excerpt(op.f)))?;
         let string = || match op.value {
             Edn::Str(v) => Ok(v.clone()),
-            other => Err(format!("{} of {other}: expected a string", op.f)),
+            other => Err(format!(
+                "{} of {}: expected a string",
+                excerpt(op.f),
+                excerpt(other)
+            )),
         };
         let (f, output) = match op.f {
             "get" => (
@@ -222,7 +226,12 @@ impl ReadOp for Kv {
                     _ if !op.returned => None,
                     Edn::Nil => None,
                     Edn::Str(v) => Some(KvOutput::Value(v.clone())),
-                    other => return Err(format!("get returned {other}: expected a string")),
+                    other => {
+                        return Err(format!(
+                            "get returned {}: expected a string",
+                            excerpt(other)
+                        ))
+                    }
                 },
             ),
             "put" => (KvFn::Put(string()?), op.returned.then_some(KvOutput::Done)),
@@ -232,7 +241,8 @@ impl ReadOp for Kv {
             ),
             f => {
                 return Err(format!(
-                    "kv has no operation {f}; its operations are get, put and append"
+                    "kv has no operation {}; its operations are get, put and append",
+                    excerpt(f)
                 ))
             }
         };

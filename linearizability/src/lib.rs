@@ -52,5 +52,5 @@ pub mod visualize;
 pub use check::{
     check_operations, Budget, CheckOptions, CheckResult, Failure, Progress, Snapshot, Verdict,
 };
-pub use history::{HistoryBuilder, Operation, ReadError};
+pub use history::{excerpt, HistoryBuilder, Operation, ReadError, EXCERPT_CHARS};
 pub use model::{History, Model, Whole};

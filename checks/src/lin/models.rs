@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 use linearizability::edn::{parse_all, Edn};
 use linearizability::etcd::{read_etcd_log, Etcd};
 use linearizability::events::{history_from_events, read_edn_events, read_jsonl_events, ReadOp};
+use linearizability::excerpt;
 use linearizability::kv::Kv;
 use linearizability::models::{CasRegister, FifoQueue, MultiRegister, Mutex, Register, Set};
 
@@ -41,7 +42,8 @@ pub const LIN_MODELS: &[LinModel] = &[
                 None => Default::default(),
                 Some(Edn::Map(entries)) => entries.into_iter().collect(),
                 Some(other) => bail!(
-                    "--init for multi-register must be a map such as {{:x 0 :y 0}}, not {other}"
+                    "--init for multi-register must be a map such as {{:x 0 :y 0}}, not {}",
+                    excerpt(other)
                 ),
             };
             generic(&MultiRegister { init }, a, input, text)
@@ -56,7 +58,7 @@ pub const LIN_MODELS: &[LinModel] = &[
                 Some(v) => match v.name() {
                     Some("free") => false,
                     Some("held") => true,
-                    _ => bail!("--init for mutex must be free or held, not {v}"),
+                    _ => bail!("--init for mutex must be free or held, not {}", excerpt(v)),
                 },
             };
             generic(&Mutex { held }, a, input, text)
@@ -71,7 +73,10 @@ pub const LIN_MODELS: &[LinModel] = &[
                 Some(v) => match v.items() {
                     Some(items) => items.iter().cloned().collect(),
                     None => {
-                        bail!("--init for set must be a vector or set such as #{{1 2}}, not {v}")
+                        bail!(
+                            "--init for set must be a vector or set such as #{{1 2}}, not {}",
+                            excerpt(v)
+                        )
                     }
                 },
             };
@@ -85,7 +90,10 @@ pub const LIN_MODELS: &[LinModel] = &[
             let init = match init_value(a)? {
                 None => Vec::new(),
                 Some(Edn::Seq(items)) => items,
-                Some(v) => bail!("--init for fifo-queue must be a vector such as [1 2], not {v}"),
+                Some(v) => bail!(
+                    "--init for fifo-queue must be a vector such as [1 2], not {}",
+                    excerpt(v)
+                ),
             };
             generic(&FifoQueue { init }, a, input, text)
         },
@@ -148,8 +156,11 @@ fn init_value(args: &LinArgs) -> Result<Option<Edn>> {
     };
     match parse_all(text) {
         Ok(values) if values.len() == 1 => Ok(values.into_iter().next()),
-        Ok(_) => bail!("--init {text:?}: expected one EDN value, such as 0, nil or {{:x 0}}"),
-        Err((_, message)) => bail!("--init {text:?}: {message}"),
+        Ok(_) => bail!(
+            "--init {}: expected one EDN value, such as 0, nil or {{:x 0}}",
+            excerpt(format_args!("{text:?}"))
+        ),
+        Err((_, message)) => bail!("--init {}: {message}", excerpt(format_args!("{text:?}"))),
     }
 }
 

@@ -18,10 +18,14 @@ pub use register::{CasOp, CasOutput, CasRegister, Register, RegisterOp};
 pub use set::{Set, SetOp};
 
 use crate::edn::Edn;
+use crate::excerpt;
 
 /// The error for an operation a model does not know.
 fn unknown_f(model: &str, f: &str, known: &str) -> String {
-    format!("{model} has no operation {f}; its operations are {known}")
+    format!(
+        "{model} has no operation {}; its operations are {known}",
+        excerpt(f)
+    )
 }
 
 /// A read's observation: unknown if it did not return or, by Knossos's convention,

@@ -3,7 +3,7 @@
 use super::unknown_f;
 use crate::edn::Edn;
 use crate::events::{RawOp, ReadOp};
-use crate::Model;
+use crate::{excerpt, Model};
 use std::collections::BTreeMap;
 
 /// One step of a transaction.
@@ -84,7 +84,7 @@ impl ReadOp for MultiRegister {
         let expected = || {
             format!(
                 "txn of {}: expected a vector of [:read key value] or [:write key value]",
-                op.value
+                excerpt(op.value)
             )
         };
         let steps = op.value.items().ok_or_else(expected)?;

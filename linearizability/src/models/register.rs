@@ -3,7 +3,7 @@
 use super::{observed, unknown_f};
 use crate::edn::Edn;
 use crate::events::{RawOp, ReadOp};
-use crate::Model;
+use crate::{excerpt, Model};
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -214,7 +214,7 @@ impl ReadOp for CasRegister<Edn> {
                     },
                     op.returned.then_some(CasOutput::Swapped(true)),
                 )),
-                _ => Err(format!("cas of {}: expected [from to]", op.value)),
+                _ => Err(format!("cas of {}: expected [from to]", excerpt(op.value))),
             },
             f => Err(unknown_f("cas-register", f, "read, write and cas")),
         }

@@ -3,7 +3,7 @@
 use super::unknown_f;
 use crate::edn::Edn;
 use crate::events::{RawOp, ReadOp};
-use crate::Model;
+use crate::{excerpt, Model};
 use im::OrdSet;
 
 /// An operation on a set.
@@ -89,7 +89,10 @@ impl ReadOp for Set {
                     v => Some(Some(
                         v.items()
                             .ok_or_else(|| {
-                                format!("read of {v}: expected a vector or set of elements")
+                                format!(
+                                    "read of {}: expected a vector or set of elements",
+                                    excerpt(v)
+                                )
                             })?
                             .iter()
                             .cloned()
