@@ -216,3 +216,25 @@ fn item10_twopc_timeout_stops_a_run_that_cannot_finish() {
         run.output()
     );
 }
+
+#[test]
+fn item11_a_data_dir_that_is_not_a_directory_is_a_usage_error() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    for path in [Path::new("/dev/null"), file.path()] {
+        let o = Command::new(TWOPC)
+            .arg("--data-dir")
+            .arg(path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{}: {err}", path.display());
+        assert!(err.contains("is not a directory"), "{err}");
+    }
+    // And /dev/null is still the device it was.
+    use std::os::unix::fs::FileTypeExt;
+    assert!(Path::new("/dev/null")
+        .metadata()
+        .unwrap()
+        .file_type()
+        .is_char_device());
+}

@@ -218,6 +218,15 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let (dir, temporary) = match &args.data_dir {
         Some(dir) => {
+            // Exit 1 means an invariant broke; a place that cannot hold the logs is a
+            // usage error (2), like every other bad argument.
+            if dir.exists() && !dir.is_dir() {
+                eprintln!(
+                    "twopc: --data-dir {} exists and is not a directory",
+                    dir.display()
+                );
+                return ExitCode::from(2);
+            }
             let has_logs = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
             if has_logs {
                 eprintln!(
@@ -227,8 +236,8 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             if let Err(e) = std::fs::create_dir_all(dir) {
-                eprintln!("twopc: cannot create {}: {e}", dir.display());
-                return ExitCode::from(1);
+                eprintln!("twopc: cannot create --data-dir {}: {e}", dir.display());
+                return ExitCode::from(2);
             }
             (dir.clone(), false)
         }
@@ -239,7 +248,7 @@ fn main() -> ExitCode {
                     "twopc: cannot create a directory in {}: {e}",
                     std::env::temp_dir().display()
                 );
-                return ExitCode::from(1);
+                return ExitCode::from(2);
             }
         },
     };

@@ -39,11 +39,23 @@ impl NemesisKind {
     /// Parses a comma-separated list such as `partition,crash`; `none` is the empty list.
     /// The error names the bad entry and the valid ones.
     pub fn parse_list(list: &str) -> Result<Vec<NemesisKind>, String> {
+        const NAMES: &str = "partition, crash, restart, comma-separated, or none alone";
+        let names: Vec<&str> = list.split(',').map(str::trim).collect();
+        // An empty name (`--nemesis ,,`, `crash,`) is a typo, not a request for no faults:
+        // a run that silently injects none proves less than the user asked for.
+        if names.iter().any(|n| n.is_empty()) {
+            return Err(format!("'{list}' has an empty nemesis name; give {NAMES}"));
+        }
+        if names.contains(&"none") {
+            return match names.len() {
+                1 => Ok(Vec::new()),
+                _ => Err(format!(
+                    "'none' cannot be combined with other nemeses; give {NAMES}"
+                )),
+            };
+        }
         let mut kinds = Vec::new();
-        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            if name == "none" {
-                continue;
-            }
+        for name in names {
             let kind = NemesisKind::ALL
                 .iter()
                 .find(|(n, _)| *n == name)
@@ -258,6 +270,17 @@ mod tests {
         assert!(NemesisKind::parse_list("partition,flood")
             .unwrap_err()
             .contains("'flood'"));
+    }
+
+    #[test]
+    fn issue_15_item_11_an_empty_nemesis_name_is_an_error_not_none() {
+        for list in [",,", "", "crash,", ",partition", "crash,,restart", " , "] {
+            let e = NemesisKind::parse_list(list).unwrap_err();
+            assert!(e.contains("empty nemesis name"), "{list:?}: {e}");
+        }
+        let e = NemesisKind::parse_list("none,crash").unwrap_err();
+        assert!(e.contains("'none' cannot be combined"), "{e}");
+        assert_eq!(NemesisKind::parse_list(" none ").unwrap(), vec![]);
     }
 
     #[test]

@@ -383,7 +383,7 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
     // schedule are on screen. In the text report, they are its first lines; beside a JSON
     // report (which repeats them), they go to stderr.
     match args.format {
-        Format::Text => print!("{}", header(p, &schedule)),
+        Format::Text => crate::output::print(header(p, &schedule))?,
         Format::Json => eprint!("{}", header(p, &schedule)),
     }
     let started = Instant::now();
@@ -434,8 +434,8 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
         &ops,
     );
     match args.format {
-        Format::Text => print!("{}", report::render(&outcome, &lin)),
-        Format::Json => println!("{}", report::json(&outcome, &lin)?),
+        Format::Text => crate::output::print(report::render(&outcome, &lin))?,
+        Format::Json => crate::outln!("{}", report::json(&outcome, &lin)?)?,
     }
     if let (Some(file), Some(page)) = (html_file, lin.page.take()) {
         file.commit(&page)?;
