@@ -8,6 +8,31 @@ mod search;
 
 pub use progress::{Progress, Snapshot};
 
+/// The search's units of work on this thread (steps, and words of bitsets looked at),
+/// counted in this crate's tests only: a test holds it to a multiple of a history's
+/// length, where a time limit would be a flaky measure of the same thing.
+mod work {
+    #[cfg(test)]
+    thread_local! {
+        static WORK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Counts `n` units (in tests; nothing otherwise).
+    #[inline]
+    pub(super) fn tally(n: usize) {
+        #[cfg(test)]
+        WORK.with(|w| w.set(w.get() + n));
+        #[cfg(not(test))]
+        let _ = n;
+    }
+
+    /// The units counted on this thread since the last call, which starts a new count.
+    #[cfg(test)]
+    pub(super) fn take() -> usize {
+        WORK.with(|w| w.replace(0))
+    }
+}
+
 use crate::{Model, Operation};
 use search::{check_partition, Limits, Outcome};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -576,6 +601,71 @@ mod tests {
         let v = check_operations(&Kv, &h, &options);
         assert_eq!(v.result, CheckResult::Unknown);
         assert_eq!(v.exhausted, Some(Budget::Time));
+    }
+
+    /// A history of `n` operations of one process, one after another: write, read it back,
+    /// write the next value, and so on.
+    fn sequential(n: u64) -> Vec<Operation<RegisterOp<u8>, Option<u8>>> {
+        (0..n)
+            .map(|i| {
+                let (call, ret) = (2 * i, Some(2 * i + 1));
+                let value = (i / 2 % 256) as u8;
+                match i % 2 {
+                    0 => op(0, RegisterOp::Write(value), call, ret, Some(None)),
+                    _ => op(0, RegisterOp::Read, call, ret, Some(Some(value))),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn item7_sequential_history_is_linear() {
+        // Issue item 7: 400,000 sequential operations took 1.7 s and 2,000,000 did not
+        // finish in 20 s, because each step re-scanned the whole set of linearized
+        // operations. Sequential is the easiest case there is: each operation is placed
+        // once, at a cost that must not grow with the history's length.
+        let n = 2_000_000;
+        let h = sequential(n);
+        let options = CheckOptions {
+            threads: 1,
+            ..CheckOptions::default()
+        };
+        work::take();
+        let v = check_operations(&Register { init: 0 }, &h, &options);
+        let work = work::take();
+        assert_eq!(v.result, CheckResult::Ok);
+        assert_eq!(v.explored, n as usize);
+        assert!(
+            work <= 8 * n as usize,
+            "{work} units of work for {n} operations"
+        );
+    }
+
+    #[test]
+    fn item7_a_history_that_backtracks_at_every_level_is_linear() {
+        // Groups of two overlapping writes and a later read of the first value: the search
+        // places the writes in call order, meets the read's return with the wrong value,
+        // records how deep it got, and backtracks to the other order. Recording the deepest
+        // prefix must not cost its whole length each time, or this is quadratic too.
+        let groups = 300_000u64;
+        let mut h = Vec::new();
+        for g in 0..groups {
+            let t = 10 * g;
+            let (a, b) = ((2 * g % 251) as u8 + 1, (2 * g % 251) as u8 + 2);
+            h.push(op(0, RegisterOp::Write(a), t, Some(t + 3), Some(None)));
+            h.push(op(1, RegisterOp::Write(b), t + 1, Some(t + 2), Some(None)));
+            h.push(op(2, RegisterOp::Read, t + 4, Some(t + 5), Some(Some(a))));
+        }
+        let options = CheckOptions {
+            threads: 1,
+            ..CheckOptions::default()
+        };
+        work::take();
+        let v = check_operations(&Register { init: 0 }, &h, &options);
+        let work = work::take();
+        assert_eq!(v.result, CheckResult::Ok);
+        let n = h.len();
+        assert!(work <= 16 * n, "{work} units of work for {n} operations");
     }
 
     #[test]

@@ -149,15 +149,14 @@ fn search<M: Model>(
         .collect();
     // The calls lifted so far, with the state before each.
     let mut stack: Vec<(u32, M::State)> = Vec::new();
-    // The deepest point the search reached, for the report: (prefix, blocked operation,
-    // state after the prefix).
-    let mut deepest: Option<(Vec<usize>, usize, M::State)> = None;
+    let mut deepest: Deepest<M::State> = Deepest::default();
     // The longest run of operations linearized so far, for the progress record.
     let mut depth_max = 0;
     let mut cursor = entries.first();
     let mut next = Next::Reads;
     let mut until_check = STEPS_BETWEEN_CHECKS;
     while pending_returns > 0 {
+        super::work::tally(1);
         if stack.len() > depth_max {
             depth_max = stack.len();
             if let Some(p) = limits.progress {
@@ -192,6 +191,7 @@ fn search<M: Model>(
                 cursor = entries.first();
                 let mut c = cursor;
                 while c != NIL {
+                    super::work::tally(1);
                     let entry = entries.get(c);
                     if !entry.is_call {
                         break;
@@ -223,15 +223,9 @@ fn search<M: Model>(
                 let entry = entries.get(cursor);
                 if !entry.is_call {
                     // An operation returned that no order so far could place.
-                    if deepest
-                        .as_ref()
-                        .is_none_or(|(prefix, _, _)| stack.len() >= prefix.len())
-                    {
-                        let prefix = stack
-                            .iter()
-                            .map(|&(c, _)| part[entries.get(c).op as usize])
-                            .collect();
-                        deepest = Some((prefix, part[entry.op as usize], state.clone()));
+                    if deepest.at.is_none() || stack.len() >= deepest.prefix.len() {
+                        let index = |c: u32| part[entries.get(c).op as usize];
+                        deepest.record(&stack, index, part[entry.op as usize], &state);
                     }
                     next = Next::Backtrack;
                     continue;
@@ -269,17 +263,14 @@ fn search<M: Model>(
                 // then resumes after it, in the configuration before it.
                 loop {
                     let Some((call, before)) = stack.pop() else {
-                        let (longest_prefix, blocked, state) = deepest
-                            .expect("a configuration fails at a return before any is undone");
+                        let Deepest { prefix, at, .. } = deepest;
+                        let (blocked, state) =
+                            at.expect("a configuration fails at a return before any is undone");
                         return Outcome::Illegal(explain(
-                            model,
-                            history,
-                            part,
-                            longest_prefix,
-                            blocked,
-                            &state,
+                            model, history, part, prefix, blocked, &state,
                         ));
                     };
+                    deepest.popped(stack.len());
                     let lifted = entries.get(call);
                     linearized.toggle(lifted.op);
                     state = before;
@@ -302,6 +293,58 @@ fn search<M: Model>(
             .map(|&(c, _)| part[entries.get(c).op as usize])
             .collect(),
     )
+}
+
+/// The deepest point the search reached, for the failure report: the linearized prefix
+/// (as indices into the history), the operation whose return it met, and the state after
+/// the prefix.
+///
+/// The search records a new deepest point each time it meets a return at least as deep as
+/// the last; copying the whole prefix each time made a history that backtracks once per
+/// level quadratic. So the prefix is kept up to date instead: only the entries above the
+/// part of the stack it still shares are copied, and each entry the search pushes is
+/// copied at most once before it is popped.
+struct Deepest<S> {
+    prefix: Vec<usize>,
+    /// How many of `prefix`'s first entries are still the bottom of the search's stack.
+    shared: usize,
+    /// The blocked operation and the state after the prefix, once a point is recorded.
+    at: Option<(usize, S)>,
+}
+
+impl<S> Default for Deepest<S> {
+    fn default() -> Self {
+        Deepest {
+            prefix: Vec::new(),
+            shared: 0,
+            at: None,
+        }
+    }
+}
+
+impl<S: Clone> Deepest<S> {
+    /// The search's stack is now `depth` deep: entries above it are no longer shared.
+    #[inline]
+    fn popped(&mut self, depth: usize) {
+        self.shared = self.shared.min(depth);
+    }
+
+    /// Records the point where the search's `stack` (whose calls `index` turns into
+    /// history indices) met `blocked`'s return in `state`.
+    fn record(
+        &mut self,
+        stack: &[(u32, S)],
+        index: impl Fn(u32) -> usize,
+        blocked: usize,
+        state: &S,
+    ) {
+        self.prefix.truncate(self.shared);
+        let new = &stack[self.shared..];
+        super::work::tally(new.len());
+        self.prefix.extend(new.iter().map(|&(c, _)| index(c)));
+        self.shared = stack.len();
+        self.at = Some((blocked, state.clone()));
+    }
 }
 
 /// The failure report: the longest prefix, the operation that cannot follow it, the state
