@@ -65,13 +65,25 @@ pub enum Budget {
 pub struct CheckOptions {
     /// Give up (with [`CheckResult::Unknown`]) after this long.
     pub timeout: Option<Duration>,
-    /// Give up (with [`CheckResult::Unknown`]) when one partition's table of explored
-    /// configurations would need more than this many bytes, counting the next time the
-    /// table doubles. This bounds the table only: heap memory that states point to is not
-    /// counted (for the key-value model it is most of the total), and partitions checked
-    /// at once each have their own table. To bound the whole process, measure it from
-    /// another thread and call [`Progress::stop`], as `check lin --memory` does.
+    /// Give up (with [`CheckResult::Unknown`]) before one partition's table of explored
+    /// configurations would take more than this many bytes, counting the old table and
+    /// its replacement while the table doubles. Without a [`CheckOptions::gauge`] this
+    /// bounds the table only: heap memory that states point to is not counted (for the
+    /// key-value model it is most of the total), and partitions checked at once each have
+    /// their own table. To bound the whole process, give a gauge, and measure it from
+    /// another thread between growths and call [`Progress::stop`], as `check lin
+    /// --memory` does.
+    ///
+    /// With or without a budget, a growth of the table that the allocator cannot serve
+    /// ends the search with [`Budget::Memory`] instead of aborting the process.
     pub memory: Option<usize>,
+    /// Measures the whole process's memory in bytes (its resident set, say), or `None`
+    /// where it cannot. With [`CheckOptions::memory`], the search measures before each
+    /// growth of a table and refuses the growth (ending with [`Budget::Memory`]) if the
+    /// process as measured plus the new block would exceed the budget: a doubling table is
+    /// the one allocation large enough to carry the process far past its budget between
+    /// two looks from another thread. Called a few dozen times per partition.
+    pub gauge: Option<fn() -> Option<usize>>,
     /// Threads that check partitions concurrently.
     pub threads: usize,
     /// A counter of the search's progress, for a progress line that another thread reads
@@ -90,6 +102,7 @@ impl Default for CheckOptions {
         CheckOptions {
             timeout: None,
             memory: None,
+            gauge: None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             placed: None,
             progress: None,
@@ -170,6 +183,7 @@ pub fn check_operations<M: Model>(
     let limits = Limits {
         deadline: options.timeout.map(|t| Instant::now() + t),
         memory: options.memory,
+        gauge: options.gauge,
         cancel: &cancel,
         placed: options.placed.as_deref(),
         progress: options.progress.as_deref(),

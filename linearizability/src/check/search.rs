@@ -14,7 +14,7 @@
 //! brute force.
 
 use super::entries::{Entries, NIL};
-use super::memo::{Insert, Linearized, Memo};
+use super::memo::{Gauge, Insert, Linearized, Memo};
 use super::{Budget, Failure, Progress};
 use crate::{Model, Operation};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -37,6 +37,8 @@ pub(super) enum Outcome {
 pub(super) struct Limits<'a> {
     pub deadline: Option<Instant>,
     pub memory: Option<usize>,
+    /// [`super::CheckOptions::gauge`].
+    pub gauge: Option<Gauge>,
     pub cancel: &'a AtomicBool,
     /// [`super::CheckOptions::placed`].
     pub placed: Option<&'a AtomicUsize>,
@@ -81,7 +83,7 @@ pub(super) fn check_partition<M: Model>(
     if let Some(p) = limits.progress {
         p.begin(number, part.len());
     }
-    let mut memo = Memo::new(limits.memory);
+    let mut memo = Memo::new(limits.memory, limits.gauge);
     // What this partition has added to `limits.placed` so far.
     let mut reported = Reported::default();
     let outcome = search(
@@ -202,6 +204,9 @@ fn search<M: Model>(
                             linearized.toggle(entry.op);
                             match memo.insert(&linearized, &after) {
                                 Insert::New => {
+                                    if !room_for_one(&mut stack) {
+                                        return Outcome::Exhausted(Budget::Memory);
+                                    }
                                     stack.push((c, std::mem::replace(&mut state, after)));
                                     entries.lift(c);
                                     pending_returns -= 1;
@@ -247,6 +252,9 @@ fn search<M: Model>(
                 linearized.toggle(entry.op);
                 match memo.insert(&linearized, &after) {
                     Insert::New => {
+                        if !room_for_one(&mut stack) {
+                            return Outcome::Exhausted(Budget::Memory);
+                        }
                         stack.push((here, std::mem::replace(&mut state, after)));
                         entries.lift(here);
                         if entry.ret != NIL {
@@ -293,6 +301,14 @@ fn search<M: Model>(
             .map(|&(c, _)| part[entries.get(c).op as usize])
             .collect(),
     )
+}
+
+/// Whether `v` can take one more element, growing it if needed: a failed growth is
+/// `false`, where `push` would abort the process. The search's stack grows as deep as the
+/// longest linearization, one state per operation.
+#[inline]
+fn room_for_one<T>(v: &mut Vec<T>) -> bool {
+    v.len() < v.capacity() || v.try_reserve(1).is_ok()
 }
 
 /// The deepest point the search reached, for the failure report: the linearized prefix
