@@ -23,6 +23,7 @@ pub struct Progress {
     current_operations: AtomicUsize,
     deepest: AtomicUsize,
     explored: AtomicUsize,
+    read: AtomicUsize,
     stop: AtomicU8,
 }
 
@@ -43,6 +44,9 @@ pub struct Snapshot {
     pub linearized: usize,
     /// Configurations (set of linearized operations, state) explored, over all partitions.
     pub explored: usize,
+    /// The line a reader given this progress (the `_with_progress` readers) has reached,
+    /// as it last said: 0 before it starts.
+    pub read: usize,
 }
 
 const RUNNING: u8 = 0;
@@ -64,12 +68,15 @@ impl Progress {
             partition_operations: self.current_operations.load(Ordering::Relaxed),
             linearized: self.deepest.load(Ordering::Relaxed),
             explored: self.explored.load(Ordering::Relaxed),
+            read: self.read.load(Ordering::Relaxed),
         }
     }
 
     /// Asks the check to give up with [`CheckResult::Unknown`](crate::CheckResult::Unknown),
     /// reporting `budget` as the one that ran out. The search notices within a few thousand
-    /// steps (about a millisecond). A verdict already reached is kept.
+    /// steps (about a millisecond), and a reader given this progress within about a
+    /// thousand lines, where it ends with a [`ReadError`](crate::ReadError) whose
+    /// `stopped` says so. A verdict already reached is kept.
     pub fn stop(&self, budget: Budget) {
         let code = match budget {
             Budget::Time => STOP_TIME,
@@ -87,6 +94,11 @@ impl Progress {
             STOP_MEMORY => Some(Budget::Memory),
             _ => None,
         }
+    }
+
+    /// A reader has reached `line`.
+    pub(crate) fn read_to(&self, line: usize) {
+        self.read.fetch_max(line, Ordering::Relaxed);
     }
 
     pub(super) fn set_partitions(&self, n: usize) {
