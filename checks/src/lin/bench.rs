@@ -2,7 +2,7 @@
 //! folder, in one run, so numbers can be compared with other checkers'.
 
 use super::models as lin_models;
-use super::{is_empty, read_history, Input, LinArgs, LinVerdict};
+use super::{is_empty, read_history, Input, LinArgs, LinVerdict, Session};
 use crate::args::Format;
 use crate::engine::Outcome;
 use anyhow::{bail, Context, Result};
@@ -142,7 +142,7 @@ fn time_file(args: &BenchLinArgs, folder_model: Option<&str>, file: PathBuf) -> 
     let mut last = None;
     for _ in 0..args.runs {
         let started = Instant::now();
-        let report = (spec.run)(&lin_args, input, &text)?;
+        let report = (spec.run)(&lin_args, input, text.clone(), &Session::new())?;
         let total = started.elapsed().as_secs_f64();
         reads.push(total - report.seconds);
         checks.push(report.seconds);
