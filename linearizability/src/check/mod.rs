@@ -8,13 +8,15 @@ mod search;
 
 pub use progress::{Progress, Snapshot};
 
-/// The search's units of work on this thread (steps, and words of bitsets looked at),
-/// counted in this crate's tests only: a test holds it to a multiple of a history's
-/// length, where a time limit would be a flaky measure of the same thing.
+/// The search's units of work on this thread (steps, and words of bitsets looked at), and
+/// its looks at the clock within a partition, counted in this crate's tests only: a test
+/// holds them to a multiple of a history's length, where a time limit would be a flaky
+/// measure of the same thing.
 mod work {
     #[cfg(test)]
     thread_local! {
         static WORK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        static POLLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     }
 
     /// Counts `n` units (in tests; nothing otherwise).
@@ -26,10 +28,24 @@ mod work {
         let _ = n;
     }
 
+    /// Counts one look at the clock and the stop requests from within a partition's search
+    /// (in tests; nothing otherwise).
+    #[inline]
+    pub(super) fn polled() {
+        #[cfg(test)]
+        POLLS.with(|p| p.set(p.get() + 1));
+    }
+
     /// The units counted on this thread since the last call, which starts a new count.
     #[cfg(test)]
     pub(super) fn take() -> usize {
         WORK.with(|w| w.replace(0))
+    }
+
+    /// The looks counted on this thread since the last call, which starts a new count.
+    #[cfg(test)]
+    pub(super) fn take_polls() -> usize {
+        POLLS.with(|p| p.replace(0))
     }
 }
 
@@ -512,11 +528,14 @@ mod tests {
         h.push(op(99, RegisterOp::Read, 200, Some(201), Some(Some(9))));
         let options = CheckOptions {
             timeout: Some(Duration::from_nanos(1)),
+            // Should the deadline be missed, the search ends anyway, and says why.
+            memory: Some(256 << 20),
             threads: 1,
             ..CheckOptions::default()
         };
         let v = check_operations(&Register { init: 0 }, &h, &options);
         assert_eq!(v.result, CheckResult::Unknown);
+        assert_eq!(v.exhausted, Some(Budget::Time));
     }
 
     /// Without the pruning under test these searches would run for hours: fail instead.

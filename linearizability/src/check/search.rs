@@ -64,7 +64,7 @@ impl Limits<'_> {
 
 /// How many steps pass between looks at the clock and the cancel flag: often enough to
 /// stop within a millisecond, rarely enough to cost nothing.
-const STEPS_BETWEEN_CHECKS: u32 = 1 << 12;
+pub(super) const STEPS_BETWEEN_CHECKS: u32 = 1 << 12;
 
 /// Searches for a linearization of `history[part]`, partition number `number` (1-based,
 /// for the progress record). Also says how many configurations the search explored.
@@ -168,6 +168,7 @@ fn search<M: Model>(
         until_check -= 1;
         if until_check == 0 {
             until_check = STEPS_BETWEEN_CHECKS;
+            super::work::polled();
             if let Some(p) = limits.progress {
                 p.explored(memo.len() - reported.explored);
                 reported.explored = memo.len();
@@ -400,5 +401,214 @@ fn explain<M: Model>(
         blocked,
         state,
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The budget path, tested where it is: a search stops when its deadline has passed,
+    //! when it is cancelled, and when asked to through its progress record, and it looks
+    //! often enough to stop within one poll, and rarely enough to cost nothing. (Issue item
+    //! 7: `cargo mutants` found none of this tested.)
+
+    use super::*;
+    use crate::models::{Register, RegisterOp};
+    use std::sync::LazyLock;
+    use std::time::Duration;
+
+    type Op = Operation<RegisterOp<u8>, Option<u8>>;
+
+    /// `n` operations of one process, one after another: write, read it back, and so on.
+    /// Each step of its search places one operation, a new configuration each.
+    fn sequential(n: u64) -> Vec<Op> {
+        (0..n)
+            .map(|i| {
+                let value = (i / 2 % 256) as u8;
+                let (input, output) = match i % 2 {
+                    0 => (RegisterOp::Write(value), None),
+                    _ => (RegisterOp::Read, Some(value)),
+                };
+                Operation {
+                    process: 0,
+                    input,
+                    call: 2 * i,
+                    ret: Some(2 * i + 1),
+                    output: Some(output),
+                }
+            })
+            .collect()
+    }
+
+    fn limits(cancel: &AtomicBool) -> Limits<'_> {
+        Limits {
+            deadline: None,
+            memory: None,
+            gauge: None,
+            cancel,
+            placed: None,
+            progress: None,
+        }
+    }
+
+    fn check(h: &[Op], limits: &Limits<'_>) -> (Outcome, usize) {
+        let part: Vec<usize> = (0..h.len()).collect();
+        check_partition(&Register { init: 0u8 }, h, &part, 1, limits)
+    }
+
+    fn is_linearizable(o: &Outcome) -> bool {
+        matches!(o, Outcome::Linearizable(_))
+    }
+
+    #[test]
+    fn item7_a_deadline_that_has_passed_stops_the_search_and_one_to_come_does_not() {
+        let h = sequential(10_000);
+        let cancel = AtomicBool::new(false);
+        let passed = Limits {
+            deadline: Some(Instant::now()),
+            ..limits(&cancel)
+        };
+        let (outcome, explored) = check(&h, &passed);
+        assert!(matches!(outcome, Outcome::Exhausted(Budget::Time)));
+        assert_eq!(explored, 0);
+        let to_come = Limits {
+            deadline: Some(Instant::now() + Duration::from_secs(3600)),
+            ..limits(&cancel)
+        };
+        let (outcome, explored) = check(&h, &to_come);
+        assert!(is_linearizable(&outcome));
+        assert_eq!(explored, h.len());
+    }
+
+    #[test]
+    fn item7_a_cancelled_or_stopped_search_stops() {
+        let h = sequential(10_000);
+        let cancel = AtomicBool::new(true);
+        let (outcome, explored) = check(&h, &limits(&cancel));
+        assert!(matches!(outcome, Outcome::Cancelled));
+        assert_eq!(explored, 0);
+        let cancel = AtomicBool::new(false);
+        for budget in [Budget::Time, Budget::Memory] {
+            let progress = Progress::new();
+            progress.stop(budget);
+            let stopped = Limits {
+                progress: Some(&progress),
+                ..limits(&cancel)
+            };
+            let (outcome, _) = check(&h, &stopped);
+            assert!(matches!(outcome, Outcome::Exhausted(b) if b == budget));
+        }
+    }
+
+    // What the hook below sees and does: it runs inside the search (the memo asks the
+    // gauge before each growth), so it can stop the search at a known depth.
+    static HOOKED: LazyLock<Progress> = LazyLock::new(Progress::new);
+    static HOOK_CANCEL: AtomicBool = AtomicBool::new(false);
+    static HOOK_PLACED: AtomicUsize = AtomicUsize::new(0);
+    /// The depth, placed count and published explored count when the hook cancelled.
+    static AT_CANCEL: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
+    const CANCEL_FROM: usize = 50_000;
+
+    /// A gauge that cancels the search at its first call from depth [`CANCEL_FROM`] on,
+    /// noting what the search had published by then.
+    fn cancel_at_depth() -> Option<usize> {
+        let s = HOOKED.snapshot();
+        if s.linearized >= CANCEL_FROM && !HOOK_CANCEL.load(Ordering::Relaxed) {
+            AT_CANCEL[0].store(s.linearized, Ordering::Relaxed);
+            AT_CANCEL[1].store(HOOK_PLACED.load(Ordering::Relaxed), Ordering::Relaxed);
+            AT_CANCEL[2].store(s.explored, Ordering::Relaxed);
+            HOOK_CANCEL.store(true, Ordering::Relaxed);
+        }
+        Some(0)
+    }
+
+    #[test]
+    fn item7_a_cancel_during_the_search_is_seen_within_one_poll() {
+        let h = sequential(300_000);
+        let limits = Limits {
+            // A budget no growth reaches: it only makes the memo call the gauge.
+            memory: Some(usize::MAX),
+            gauge: Some(cancel_at_depth),
+            placed: Some(&HOOK_PLACED),
+            progress: Some(&HOOKED),
+            ..limits(&HOOK_CANCEL)
+        };
+        let (outcome, explored) = check(&h, &limits);
+        let [depth, placed, published] = AT_CANCEL.each_ref().map(|a| a.load(Ordering::Relaxed));
+        assert!(depth >= CANCEL_FROM, "the hook ran at depth {depth}");
+        // Cancelled partway: one configuration per step, at most one poll interval of
+        // steps after the cancel.
+        assert!(matches!(outcome, Outcome::Cancelled), "ran to the end");
+        let window = STEPS_BETWEEN_CHECKS as usize;
+        assert!(
+            explored > depth && explored <= depth + window,
+            "cancelled at depth {depth}, stopped after {explored} configurations"
+        );
+        // What the search had published by then lags by at most one poll interval.
+        assert!(
+            placed <= depth && placed + window >= depth,
+            "{placed} placed at depth {depth}"
+        );
+        assert!(
+            published <= depth && published + window >= depth,
+            "{published} published as explored at depth {depth}"
+        );
+    }
+
+    #[test]
+    fn item7_the_search_looks_once_per_thousands_of_steps_and_counts_exactly() {
+        let n = 100_000;
+        let h = sequential(n as u64);
+        let cancel = AtomicBool::new(false);
+        let progress = Progress::new();
+        let placed = AtomicUsize::new(0);
+        let watched = Limits {
+            progress: Some(&progress),
+            placed: Some(&placed),
+            ..limits(&cancel)
+        };
+        super::super::work::take_polls();
+        let (outcome, explored) = check(&h, &watched);
+        let polls = super::super::work::take_polls();
+        assert!(is_linearizable(&outcome));
+        // Every STEPS_BETWEEN_CHECKS steps, between one and two per operation here: about
+        // 25 to 50 looks, not one per step, nor none.
+        let steps_per_poll = STEPS_BETWEEN_CHECKS as usize;
+        assert!(
+            polls >= n / steps_per_poll && polls <= 2 * n / steps_per_poll + 1,
+            "{polls} polls for {n} operations"
+        );
+        // The counts published along the way add up to the final ones.
+        assert_eq!(explored, n);
+        assert_eq!(progress.snapshot().explored, explored);
+        assert_eq!(placed.load(Ordering::Relaxed), n);
+    }
+
+    #[test]
+    fn item7_the_failure_report_is_the_deepest_point_not_the_first() {
+        // Two overlapping writes, then reads of 1 and of 9. The search first places the
+        // writes in call order (the register holds 2), meets the read of 1 at depth 2 and
+        // backtracks; in the other order it places the read of 1 too, and fails deeper, at
+        // the read of 9 after three operations: that is the point to report, with the
+        // prefix in the order the search placed it.
+        let op = |input, call, ret, output| Operation {
+            process: call,
+            input,
+            call,
+            ret: Some(ret),
+            output: Some(output),
+        };
+        let h = [
+            op(RegisterOp::Write(1), 0, 10, None),
+            op(RegisterOp::Write(2), 1, 11, None),
+            op(RegisterOp::Read, 12, 13, Some(1)),
+            op(RegisterOp::Read, 14, 15, Some(9)),
+        ];
+        let cancel = AtomicBool::new(false);
+        let (outcome, _) = check(&h, &limits(&cancel));
+        let Outcome::Illegal(f) = outcome else {
+            panic!("not illegal")
+        };
+        assert_eq!(f.longest_prefix, vec![1, 0, 2]);
+        assert_eq!(f.blocked, 3);
     }
 }
