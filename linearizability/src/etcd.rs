@@ -190,7 +190,9 @@ pub fn read_etcd_log_with_progress(
     progress: Option<&Progress>,
 ) -> Result<Vec<Operation<EtcdOp, EtcdOutput>>, ReadError> {
     let mut poll = Poll::new(progress, file);
-    let mut history = HistoryBuilder::default();
+    // One operation per two lines (an invocation and its completion).
+    let mut history =
+        HistoryBuilder::with_capacity(text.bytes().filter(|&b| b == b'\n').count() / 2 + 1);
     for (n, line) in text.lines().enumerate() {
         poll.at(n + 1)?;
         let error = |message: String| ReadError::new(file, n + 1, message);

@@ -102,7 +102,7 @@ pub fn read_edn_events_with_progress(
     progress: Option<&Progress>,
 ) -> Result<Vec<Event>, ReadError> {
     let mut poll = Poll::new(progress, file);
-    let mut events = Vec::new();
+    let mut events = with_room(lines(text));
     for_each_op(
         text,
         |line, value| {
@@ -130,7 +130,7 @@ pub fn read_jsonl_events_with_progress(
     progress: Option<&Progress>,
 ) -> Result<Vec<Event>, ReadError> {
     let mut poll = Poll::new(progress, file);
-    let mut events = Vec::new();
+    let mut events = with_room(lines(text));
     for (n, line) in text.lines().enumerate() {
         poll.at(n + 1)?;
         if line.trim().is_empty() {
@@ -297,7 +297,8 @@ pub fn history_from_events_with_progress<M: ReadOp>(
     let mut poll = Poll::new(progress, file);
     // Pairing keeps the events themselves: the invocation, and the completion once it
     // returned; the model reads the pair at the end.
-    let mut builder: HistoryBuilder<&Event, &Event> = HistoryBuilder::default();
+    let mut builder: HistoryBuilder<&Event, &Event> =
+        HistoryBuilder::with_capacity(events.len() / 2 + 1);
     let error = |line: usize, message: String| ReadError::new(file, line, message);
     let mut time = 0u64;
     for event in events {
@@ -322,10 +323,10 @@ pub fn history_from_events_with_progress<M: ReadOp>(
         };
         result.map_err(|m| error(event.line, m))?;
     }
-    builder
-        .finish()
-        .into_iter()
-        .map(|op| {
+    let paired = builder.finish();
+    let mut history = with_room(paired.len());
+    for op in paired {
+        history.push({
             poll.at(op.input.line)?;
             let (value, line) = match op.output {
                 Some(completion) => (&completion.value, completion.line),
@@ -344,15 +345,34 @@ pub fn history_from_events_with_progress<M: ReadOp>(
                     error(line, format!("{m} (invoked on line {})", op.input.line))
                 }
             })?;
-            Ok(Operation {
+            Operation {
                 process: op.process,
                 input,
                 call: op.call,
                 ret: op.ret,
                 output,
-            })
-        })
-        .collect()
+            }
+        });
+    }
+    Ok(history)
+}
+
+/// How many lines `text` has: about how many events a history has, in every format.
+fn lines(text: &str) -> usize {
+    text.bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// An empty vector with room for `n` elements, if the allocator has it.
+///
+/// The readers' vectors grow to hundreds of megabytes for a large history; grown by
+/// doubling, each would hold its old and its new block at once, a jump of up to three
+/// times its size between two looks at the memory budget. Allocated once, its memory is
+/// taken as it is filled, and the budget sees it grow. Should `n` be too few, or the
+/// allocator refuse, the vector grows as usual.
+pub(crate) fn with_room<T>(n: usize) -> Vec<T> {
+    let mut v = Vec::new();
+    let _ = v.try_reserve_exact(n);
+    v
 }
 
 #[cfg(test)]

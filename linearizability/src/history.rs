@@ -83,7 +83,7 @@ impl<'a> Poll<'a> {
             return Ok(());
         };
         progress.read_to(line);
-        match progress.stopped() {
+        match progress.poll() {
             None => Ok(()),
             Some(budget) => Err(ReadError {
                 stopped: Some(budget),
@@ -132,6 +132,16 @@ impl<I, O> Default for HistoryBuilder<I, O> {
 }
 
 impl<I, O> HistoryBuilder<I, O> {
+    /// An empty builder with room for about `operations` operations, allocated once if the
+    /// allocator has it (see [`crate::events`]' readers): a large history's builder grown
+    /// by doubling would jump past a memory budget between two looks.
+    pub fn with_capacity(operations: usize) -> Self {
+        let mut builder = HistoryBuilder::default();
+        let _ = builder.ops.try_reserve_exact(operations);
+        let _ = builder.failed.try_reserve_exact(operations);
+        builder
+    }
+
     /// Opens an operation. A process has at most one operation open at a time.
     pub fn invoke(&mut self, process: u64, input: I, time: u64) -> Result<(), String> {
         if self.pending.contains_key(&process) {

@@ -372,6 +372,11 @@ pub fn run(args: &LinArgs) -> Result<Outcome> {
             PendingFile::create(p, "--html")
         })
         .transpose()?;
+    // The readers and the search measure the process themselves every few milliseconds,
+    // and the watcher every 100 ms: on a loaded machine it may be late.
+    if let Some(budget) = args.memory {
+        session.progress.limit_memory(budget, gauge);
+    }
     // One watcher for the whole check: it stops reading as it stops the search.
     let read_so_far = Arc::new(AtomicUsize::new(0));
     let deadline = args.timeout.map(|t| session.started + t);
@@ -411,7 +416,9 @@ pub fn run(args: &LinArgs) -> Result<Outcome> {
             )
         })?,
     };
-    let lines = text.lines().count();
+    // For the message should parsing be stopped: "line 1000 of 4000".
+    let lines = text.bytes().filter(|&b| b == b'\n').count()
+        + usize::from(!text.is_empty() && !text.ends_with('\n'));
     let result = (model.run)(args, input, text, &session);
     drop(watching);
     let mut report = match result {
@@ -509,6 +516,9 @@ pub fn check_history_in<M: Model>(
     session: &Session,
 ) -> Result<LinReport> {
     let progress = session.progress.clone();
+    if let Some(budget) = args.memory {
+        progress.limit_memory(budget, gauge);
+    }
     let options = CheckOptions {
         // What reading left of the budget.
         timeout: args

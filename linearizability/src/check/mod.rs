@@ -8,6 +8,12 @@ mod search;
 
 pub use progress::{Progress, Snapshot};
 
+/// Measures the memory the whole process holds, in bytes (its resident set, say), or
+/// `None` where it cannot: how [`CheckOptions::gauge`] and [`Progress::limit_memory`]
+/// bound a process rather than the search's own tables. Called every few milliseconds at
+/// most, so it may read a file such as `/proc/self/status`.
+pub type Gauge = fn() -> Option<usize>;
+
 /// The search's units of work on this thread (steps, and words of bitsets looked at), and
 /// its looks at the clock within a partition, counted in this crate's tests only: a test
 /// holds them to a multiple of a history's length, where a time limit would be a flaky
@@ -99,7 +105,7 @@ pub struct CheckOptions {
     /// process as measured plus the new block would exceed the budget: a doubling table is
     /// the one allocation large enough to carry the process far past its budget between
     /// two looks from another thread. Called a few dozen times per partition.
-    pub gauge: Option<fn() -> Option<usize>>,
+    pub gauge: Option<Gauge>,
     /// Threads that check partitions concurrently.
     pub threads: usize,
     /// A counter of the search's progress, for a progress line that another thread reads

@@ -14,8 +14,8 @@
 //! brute force.
 
 use super::entries::{Entries, NIL};
-use super::memo::{Gauge, Insert, Linearized, Memo};
-use super::{Budget, Failure, Progress};
+use super::memo::{Insert, Linearized, Memo};
+use super::{Budget, Failure, Gauge, Progress};
 use crate::{Model, Operation};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -52,7 +52,7 @@ impl Limits<'_> {
         if self.cancel.load(Ordering::Relaxed) {
             return Some(Outcome::Cancelled);
         }
-        if let Some(budget) = self.progress.and_then(Progress::stopped) {
+        if let Some(budget) = self.progress.and_then(Progress::poll) {
             return Some(Outcome::Exhausted(budget));
         }
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
@@ -581,6 +581,17 @@ mod tests {
         assert_eq!(explored, n);
         assert_eq!(progress.snapshot().explored, explored);
         assert_eq!(placed.load(Ordering::Relaxed), n);
+    }
+
+    #[test]
+    fn item7_the_stack_says_when_it_cannot_grow_instead_of_aborting() {
+        // Elements so large that the allocator cannot give room for one: each would take
+        // nearly the whole address space.
+        let mut huge: Vec<[u8; (1 << 47) - 4096]> = Vec::new();
+        assert!(!room_for_one(&mut huge));
+        let mut small: Vec<u8> = Vec::new();
+        assert!(room_for_one(&mut small));
+        assert!(small.capacity() > 0);
     }
 
     #[test]
