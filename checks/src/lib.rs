@@ -13,6 +13,9 @@
 //!   finding), 1 fails, 3 unknown, 2 usage or input error. `check list` and `check all`
 //!   (the gate) are private to it, as is the atomic writing of output files.
 //!
+//! - [`reserve`]: the binary's allocator, which lets a check that runs out of memory end
+//!   with "unknown" instead of an abort.
+//!
 //! Only what the binary and the integration tests use is public.
 #![deny(missing_docs)]
 
@@ -26,4 +29,5 @@ mod list;
 pub mod output;
 mod pending;
 mod reaper;
+pub mod reserve;
 pub mod run;

@@ -352,8 +352,9 @@ fn lin_budgets_give_unknown_with_exit_3_and_say_which_ran_out() {
         &history("kv/c50-ok.txt"),
         "--model",
         "kv",
+        "--no-partition",
         "--memory",
-        "64KiB",
+        "48MiB",
         "--format",
         "json",
     ]);
@@ -362,6 +363,23 @@ fn lin_budgets_give_unknown_with_exit_3_and_say_which_ran_out() {
     assert_eq!(v["verdict"], "unknown");
     assert_eq!(v["exhausted"], "memory");
     assert!(v["explored"].as_u64().unwrap() > 0);
+
+    // A budget the history's text alone would not fit in (it may take half) refuses the
+    // file before reading it (issue item 7): an input error, naming the size.
+    let tiny = check(&[
+        "lin",
+        &history("kv/c50-ok.txt"),
+        "--model",
+        "kv",
+        "--memory",
+        "64KiB",
+    ]);
+    assert_eq!(tiny.status.code(), Some(2), "{}", stderr(&tiny));
+    assert!(
+        stderr(&tiny).contains("c50-ok.txt is 277.08KiB (283726 bytes), more than the 32KiB"),
+        "{}",
+        stderr(&tiny)
+    );
 
     let bad_size = check(&[
         "lin",

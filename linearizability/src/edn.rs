@@ -140,9 +140,29 @@ pub fn parse_all(text: &str) -> Result<Vec<Edn>, (usize, String)> {
 /// The operations of a Jepsen history file, each with the line it starts on: the elements
 /// of a file that is one vector or list, or else every top-level value (one map per line).
 pub fn parse_ops(text: &str) -> Result<Vec<(usize, Edn)>, (usize, String)> {
-    let mut p = Parser::new(text);
     let mut out = Vec::new();
-    p.skip()?;
+    for_each_op(
+        text,
+        |line, value| {
+            out.push((line, value));
+            Ok(())
+        },
+        |e| e,
+    )?;
+    Ok(out)
+}
+
+/// Calls `each` with every operation of a Jepsen history file, in order, as
+/// [`parse_ops`] finds them, without holding them all: a reader that converts each as it
+/// comes needs a fraction of the memory. Stops at the first error, whether `each`'s or a
+/// syntax error (which `syntax` turns into an `E`).
+pub(crate) fn for_each_op<E>(
+    text: &str,
+    mut each: impl FnMut(usize, Edn) -> Result<(), E>,
+    syntax: impl Fn((usize, String)) -> E,
+) -> Result<(), E> {
+    let mut p = Parser::new(text);
+    p.skip().map_err(&syntax)?;
     let close = match p.peek() {
         Some('[') => Some(']'),
         Some('(') => Some(')'),
@@ -152,28 +172,32 @@ pub fn parse_ops(text: &str) -> Result<Vec<(usize, Edn)>, (usize, String)> {
         let opened = p.line;
         p.bump();
         loop {
-            p.skip()?;
+            p.skip().map_err(&syntax)?;
             match p.peek() {
                 Some(c) if c == close => {
                     p.bump();
                     break;
                 }
-                None => return Err(unclosed(close, opened)),
-                Some(_) => out.push((p.line, p.value()?)),
+                None => return Err(syntax(unclosed(close, opened))),
+                Some(_) => {
+                    let line = p.line;
+                    each(line, p.value().map_err(&syntax)?)?;
+                }
             }
         }
-        p.skip()?;
+        p.skip().map_err(&syntax)?;
         if p.peek().is_some() {
-            return p.error("end of input after the history");
+            return p.error("end of input after the history").map_err(syntax);
         }
-        return Ok(out);
+        return Ok(());
     }
     loop {
-        p.skip()?;
+        p.skip().map_err(&syntax)?;
         if p.peek().is_none() {
-            return Ok(out);
+            return Ok(());
         }
-        out.push((p.line, p.value()?));
+        let line = p.line;
+        each(line, p.value().map_err(&syntax)?)?;
     }
 }
 
@@ -255,35 +279,49 @@ pub(crate) fn number(t: &str) -> Result<Option<Edn>, String> {
     }
 }
 
-struct Parser {
-    chars: Vec<char>,
+/// A reader over the text itself, by byte offset: a history of hundreds of megabytes is
+/// read in place rather than copied into a vector of `char`s four times its size.
+struct Parser<'a> {
+    text: &'a str,
+    /// The byte offset of the next character.
     pos: usize,
     line: usize,
     depth: usize,
 }
 
-impl Parser {
-    fn new(text: &str) -> Parser {
+impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Parser<'a> {
         Parser {
             // A byte-order mark is not part of the text.
-            chars: text.trim_start_matches('\u{feff}').chars().collect(),
+            text: text.trim_start_matches('\u{feff}'),
             pos: 0,
             line: 1,
             depth: 0,
         }
     }
 
+    /// The character at byte offset `at`, which is always on a character boundary.
+    #[inline]
+    fn char_at(&self, at: usize) -> Option<char> {
+        match self.text.as_bytes().get(at) {
+            Some(&b) if b.is_ascii() => Some(b as char),
+            Some(_) => self.text[at..].chars().next(),
+            None => None,
+        }
+    }
+
     fn peek(&self) -> Option<char> {
-        self.chars.get(self.pos).copied()
+        self.char_at(self.pos)
     }
 
     fn peek2(&self) -> Option<char> {
-        self.chars.get(self.pos + 1).copied()
+        let c = self.peek()?;
+        self.char_at(self.pos + c.len_utf8())
     }
 
     fn bump(&mut self) -> Option<char> {
         let c = self.peek()?;
-        self.pos += 1;
+        self.pos += c.len_utf8();
         if c == '\n' {
             self.line += 1;
         }
@@ -537,7 +575,7 @@ impl Parser {
         {
             self.bump();
         }
-        self.chars[start..self.pos].iter().collect()
+        self.text[start..self.pos].to_string()
     }
 }
 

@@ -11,7 +11,8 @@
 
 use crate::edn::Edn;
 use crate::events::{RawOp, ReadOp};
-use crate::{excerpt, HistoryBuilder, Model, Operation, ReadError};
+use crate::history::Poll;
+use crate::{excerpt, HistoryBuilder, Model, Operation, Progress, ReadError};
 
 /// An operation on an etcd key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -183,13 +184,23 @@ pub fn read_etcd_log(
     file: &str,
     text: &str,
 ) -> Result<Vec<Operation<EtcdOp, EtcdOutput>>, ReadError> {
-    let mut history = HistoryBuilder::default();
+    read_etcd_log_with_progress(file, text, None)
+}
+
+/// [`read_etcd_log`], saying how far it got in `progress` and stopping when asked to there
+/// (with a [`ReadError`] whose `stopped` is set), within about a thousand lines.
+pub fn read_etcd_log_with_progress(
+    file: &str,
+    text: &str,
+    progress: Option<&Progress>,
+) -> Result<Vec<Operation<EtcdOp, EtcdOutput>>, ReadError> {
+    let mut poll = Poll::new(progress, file);
+    // One operation per two lines (an invocation and its completion).
+    let mut history =
+        HistoryBuilder::with_capacity(text.bytes().filter(|&b| b == b'\n').count() / 2 + 1);
     for (n, line) in text.lines().enumerate() {
-        let error = |message: String| ReadError {
-            file: file.to_string(),
-            line: n + 1,
-            message,
-        };
+        poll.at(n + 1)?;
+        let error = |message: String| ReadError::new(file, n + 1, message);
         if line.trim().is_empty() {
             continue;
         }

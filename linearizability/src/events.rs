@@ -28,8 +28,9 @@
 //! become [`Edn`] values: `null` is `nil`, arrays are vectors, objects are maps with
 //! string keys, and numbers that are not integers keep their text.
 
-use crate::edn::{parse_ops, Edn};
-use crate::{excerpt, History, HistoryBuilder, Model, Operation, ReadError};
+use crate::edn::{for_each_op, Edn};
+use crate::history::Poll;
+use crate::{excerpt, History, HistoryBuilder, Model, Operation, Progress, ReadError};
 
 /// Whether an event starts an operation or says how it ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,34 +89,55 @@ const JSON_EXPECTED: &str =
 
 /// Reads an EDN history. `file` names the input in errors.
 pub fn read_edn_events(file: &str, text: &str) -> Result<Vec<Event>, ReadError> {
-    let ops = parse_ops(text).map_err(|(line, message)| ReadError {
-        file: file.to_string(),
-        line,
-        message,
-    })?;
-    ops.into_iter()
-        .map(|(line, value)| {
-            event_from_map(&value, line).map_err(|m| ReadError {
-                file: file.to_string(),
-                line,
-                message: format!("{m}; {EDN_EXPECTED}"),
-            })
-        })
-        .collect()
+    read_edn_events_with_progress(file, text, None)
+}
+
+/// [`read_edn_events`], saying how far it got in `progress` and stopping when asked to
+/// there (with a [`ReadError`] whose `stopped` is set), within about a thousand events.
+/// Each operation is converted as soon as it is parsed, so the parsed text is never held
+/// whole.
+pub fn read_edn_events_with_progress(
+    file: &str,
+    text: &str,
+    progress: Option<&Progress>,
+) -> Result<Vec<Event>, ReadError> {
+    let mut poll = Poll::new(progress, file);
+    let mut events = with_room(lines(text));
+    for_each_op(
+        text,
+        |line, value| {
+            poll.at(line)?;
+            let event = event_from_map(&value, line)
+                .map_err(|m| ReadError::new(file, line, format!("{m}; {EDN_EXPECTED}")))?;
+            events.push(event);
+            Ok(())
+        },
+        |(line, message)| ReadError::new(file, line, message),
+    )?;
+    Ok(events)
 }
 
 /// Reads a JSON Lines history. Blank lines are skipped. `file` names the input in errors.
 pub fn read_jsonl_events(file: &str, text: &str) -> Result<Vec<Event>, ReadError> {
-    let mut events = Vec::new();
+    read_jsonl_events_with_progress(file, text, None)
+}
+
+/// [`read_jsonl_events`], saying how far it got in `progress` and stopping when asked to
+/// there (with a [`ReadError`] whose `stopped` is set), within about a thousand lines.
+pub fn read_jsonl_events_with_progress(
+    file: &str,
+    text: &str,
+    progress: Option<&Progress>,
+) -> Result<Vec<Event>, ReadError> {
+    let mut poll = Poll::new(progress, file);
+    let mut events = with_room(lines(text));
     for (n, line) in text.lines().enumerate() {
+        poll.at(n + 1)?;
         if line.trim().is_empty() {
             continue;
         }
-        let error = |message: String| ReadError {
-            file: file.to_string(),
-            line: n + 1,
-            message: format!("{message}; {JSON_EXPECTED}"),
-        };
+        let error =
+            |message: String| ReadError::new(file, n + 1, format!("{message}; {JSON_EXPECTED}"));
         let json: serde_json::Value =
             serde_json::from_str(line).map_err(|e| error(format!("not JSON ({e})")))?;
         // serde_json keeps the last of two equal keys; EDN refuses them, and so do we.
@@ -271,16 +293,26 @@ pub fn history_from_events<M: ReadOp>(
     file: &str,
     events: &[Event],
 ) -> Result<History<M>, ReadError> {
+    history_from_events_with_progress(model, file, events, None)
+}
+
+/// [`history_from_events`], stopping when asked to through `progress` (with a
+/// [`ReadError`] whose `stopped` is set), within about a thousand events.
+pub fn history_from_events_with_progress<M: ReadOp>(
+    model: &M,
+    file: &str,
+    events: &[Event],
+    progress: Option<&Progress>,
+) -> Result<History<M>, ReadError> {
+    let mut poll = Poll::new(progress, file);
     // Pairing keeps the events themselves: the invocation, and the completion once it
     // returned; the model reads the pair at the end.
-    let mut builder: HistoryBuilder<&Event, &Event> = HistoryBuilder::default();
-    let error = |line: usize, message: String| ReadError {
-        file: file.to_string(),
-        line,
-        message,
-    };
+    let mut builder: HistoryBuilder<&Event, &Event> =
+        HistoryBuilder::with_capacity(events.len() / 2 + 1);
+    let error = |line: usize, message: String| ReadError::new(file, line, message);
     let mut time = 0u64;
     for event in events {
+        poll.at(event.line)?;
         let Some(process) = event.process else {
             continue;
         };
@@ -303,10 +335,11 @@ pub fn history_from_events<M: ReadOp>(
         };
         result.map_err(|m| error(event.line, m))?;
     }
-    builder
-        .finish()
-        .into_iter()
-        .map(|op| {
+    let paired = builder.finish();
+    let mut history = with_room(paired.len());
+    for op in paired {
+        history.push({
+            poll.at(op.input.line)?;
             let (value, line) = match op.output {
                 Some(completion) => (&completion.value, completion.line),
                 None => (&op.input.value, op.input.line),
@@ -324,15 +357,34 @@ pub fn history_from_events<M: ReadOp>(
                     error(line, format!("{m} (invoked on line {})", op.input.line))
                 }
             })?;
-            Ok(Operation {
+            Operation {
                 process: op.process,
                 input,
                 call: op.call,
                 ret: op.ret,
                 output,
-            })
-        })
-        .collect()
+            }
+        });
+    }
+    Ok(history)
+}
+
+/// How many lines `text` has: about how many events a history has, in every format.
+fn lines(text: &str) -> usize {
+    text.bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// An empty vector with room for `n` elements, if the allocator has it.
+///
+/// The readers' vectors grow to hundreds of megabytes for a large history; grown by
+/// doubling, each would hold its old and its new block at once, a jump of up to three
+/// times its size between two looks at the memory budget. Allocated once, its memory is
+/// taken as it is filled, and the budget sees it grow. Should `n` be too few, or the
+/// allocator refuse, the vector grows as usual.
+pub(crate) fn with_room<T>(n: usize) -> Vec<T> {
+    let mut v = Vec::new();
+    let _ = v.try_reserve_exact(n);
+    v
 }
 
 #[cfg(test)]
@@ -357,6 +409,69 @@ mod tests {
         assert_eq!(a[0].value, Edn::Seq(vec![Edn::Int(1), Edn::Int(2)]));
         assert_eq!(a[0].value, b[0].value);
         assert_eq!(a[1].process, None);
+    }
+
+    #[test]
+    fn item7_a_reader_asked_to_stop_stops_with_the_budget() {
+        use crate::models::Register;
+        use crate::Budget;
+        // Long enough that a reader that looked only once, at the start, would be caught
+        // reading to the end.
+        let line = "{:process 0, :type :invoke, :f :read, :value nil}\n\
+                    {:process 0, :type :ok, :f :read, :value 0}\n";
+        let edn = line.repeat(10_000);
+        let jsonl = "{\"process\": 0, \"type\": \"invoke\", \"f\": \"read\", \"value\": null}\n"
+            .repeat(20_000);
+        let etcd = "INFO  jepsen.util - 0\t:invoke\t:read\tnil\n\
+                    INFO  jepsen.util - 0\t:ok\t:read\tnil\n"
+            .repeat(10_000);
+        let events = read_edn_events("h.edn", &edn).unwrap();
+        for budget in [Budget::Time, Budget::Memory] {
+            let progress = Progress::new();
+            progress.stop(budget);
+            let p = Some(&progress);
+            let errors = [
+                read_edn_events_with_progress("h.edn", &edn, p).unwrap_err(),
+                read_jsonl_events_with_progress("h.jsonl", &jsonl, p).unwrap_err(),
+                crate::etcd::read_etcd_log_with_progress("h.log", &etcd, p).unwrap_err(),
+                history_from_events_with_progress(
+                    &Register { init: Edn::Int(0) },
+                    "h.edn",
+                    &events,
+                    p,
+                )
+                .unwrap_err(),
+            ];
+            for e in errors {
+                assert_eq!(e.stopped, Some(budget), "{e}");
+                assert_eq!(e.line, 1, "{e}");
+                assert!(e.message.contains("reading stopped here"), "{e}");
+            }
+        }
+        // A stop requested while reading is seen within about a thousand lines: here,
+        // from another thread once the reader has said it passed line 5,000.
+        let progress = Progress::new();
+        let e = std::thread::scope(|s| {
+            s.spawn(|| {
+                while progress.snapshot().read < 5_000 {
+                    std::thread::yield_now();
+                }
+                progress.stop(Budget::Time);
+            });
+            let long = line.repeat(1_000_000);
+            read_edn_events_with_progress("h.edn", &long, Some(&progress)).unwrap_err()
+        });
+        assert_eq!(e.stopped, Some(Budget::Time));
+        assert!(e.line < 2_000_000, "read to line {}", e.line);
+        // Without a stop, the readers read all.
+        let progress = Progress::new();
+        assert_eq!(
+            read_edn_events_with_progress("h.edn", &edn, Some(&progress))
+                .unwrap()
+                .len(),
+            20_000
+        );
+        assert!(progress.snapshot().read > 19_000);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Operations, the unit of a history, and the error every history reader returns.
 
+use crate::{Budget, Progress};
 use std::fmt;
 
 /// One operation of a history.
@@ -20,7 +21,7 @@ pub struct Operation<I, O> {
     pub output: Option<O>,
 }
 
-/// A line of a history that could not be read.
+/// A line of a history that could not be read, or where reading was stopped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadError {
     /// The file, as the caller named it.
@@ -29,6 +30,77 @@ pub struct ReadError {
     pub line: usize,
     /// What was wrong and what was expected.
     pub message: String,
+    /// `Some` when nothing was wrong with the history so far, but the reader stopped at
+    /// `line` because the caller asked it to through [`Progress::stop`], for this budget:
+    /// the history is undecided, not malformed.
+    pub stopped: Option<Budget>,
+}
+
+impl ReadError {
+    /// An error at `line` of `file`.
+    pub fn new(file: &str, line: usize, message: impl Into<String>) -> ReadError {
+        ReadError {
+            file: file.to_string(),
+            line,
+            message: message.into(),
+            stopped: None,
+        }
+    }
+}
+
+/// How many lines or values a reader takes between looks at its [`Progress`]: few enough
+/// that a stop request is seen within about a millisecond, many enough to cost nothing.
+const POLL_EVERY: usize = 1 << 10;
+
+/// What readers given a [`Progress`] do every so often: say how far they got, and stop
+/// with a [`ReadError`] whose `stopped` is set if they were asked to.
+pub(crate) struct Poll<'a> {
+    progress: Option<&'a Progress>,
+    file: &'a str,
+    until: usize,
+}
+
+impl<'a> Poll<'a> {
+    /// Polls `progress`, if any, on behalf of the reader of `file`.
+    pub fn new(progress: Option<&'a Progress>, file: &'a str) -> Poll<'a> {
+        Poll {
+            progress,
+            file,
+            until: 1,
+        }
+    }
+
+    /// The reader is at `line`; every [`POLL_EVERY`] calls, publish it and look whether
+    /// a stop was requested.
+    #[inline]
+    pub fn at(&mut self, line: usize) -> Result<(), ReadError> {
+        self.until -= 1;
+        if self.until > 0 {
+            return Ok(());
+        }
+        self.until = POLL_EVERY;
+        let Some(progress) = self.progress else {
+            return Ok(());
+        };
+        progress.read_to(line);
+        match progress.poll() {
+            None => Ok(()),
+            Some(budget) => Err(ReadError {
+                stopped: Some(budget),
+                ..ReadError::new(
+                    self.file,
+                    line,
+                    format!(
+                        "reading stopped here: the {} budget ran out",
+                        match budget {
+                            Budget::Time => "time",
+                            Budget::Memory => "memory",
+                        }
+                    ),
+                )
+            }),
+        }
+    }
 }
 
 impl fmt::Display for ReadError {
@@ -116,6 +188,16 @@ impl<I, O> Default for HistoryBuilder<I, O> {
 }
 
 impl<I, O> HistoryBuilder<I, O> {
+    /// An empty builder with room for about `operations` operations, allocated once if the
+    /// allocator has it (see [`crate::events`]' readers): a large history's builder grown
+    /// by doubling would jump past a memory budget between two looks.
+    pub fn with_capacity(operations: usize) -> Self {
+        let mut builder = HistoryBuilder::default();
+        let _ = builder.ops.try_reserve_exact(operations);
+        let _ = builder.failed.try_reserve_exact(operations);
+        builder
+    }
+
     /// Opens an operation. A process has at most one operation open at a time.
     pub fn invoke(&mut self, process: u64, input: I, time: u64) -> Result<(), String> {
         if self.pending.contains_key(&process) {

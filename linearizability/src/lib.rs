@@ -50,7 +50,8 @@ pub mod models;
 pub mod visualize;
 
 pub use check::{
-    check_operations, Budget, CheckOptions, CheckResult, Failure, Progress, Snapshot, Verdict,
+    check_operations, Budget, CheckOptions, CheckResult, Failure, Gauge, Progress, Snapshot,
+    Verdict,
 };
 pub use history::{excerpt, HistoryBuilder, Operation, ReadError, EXCERPT_CHARS};
 pub use model::{History, Model, Whole};

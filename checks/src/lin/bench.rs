@@ -2,7 +2,7 @@
 //! folder, in one run, so numbers can be compared with other checkers'.
 
 use super::models as lin_models;
-use super::{is_empty, read_history, Input, LinArgs, LinVerdict};
+use super::{is_empty, read_history, Input, LinArgs, LinVerdict, Session};
 use crate::args::Format;
 use crate::engine::Outcome;
 use anyhow::{bail, Context, Result};
@@ -76,14 +76,14 @@ pub fn lin(args: &BenchLinArgs) -> Result<Outcome> {
         files.push(time_file(args, folder_model.as_deref(), path)?);
         if args.format == Format::Text {
             let t = files.last().expect("just pushed");
-            println!(
+            crate::outln!(
                 "{:<28} {:>6} ops  {:<16}  read {:>8.3} ms  check {:>8.3} ms",
                 t.file,
                 t.operations,
                 t.verdict,
                 t.read_seconds * 1e3,
                 t.check_seconds * 1e3
-            );
+            )?;
         }
     }
     let report = BenchReport {
@@ -95,14 +95,14 @@ pub fn lin(args: &BenchLinArgs) -> Result<Outcome> {
         files,
     };
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Text => println!(
+        Format::Json => crate::outln!("{}", serde_json::to_string_pretty(&report)?)?,
+        Format::Text => crate::outln!(
             "total: {} files, check {:.1} ms, read {:.1} ms (median of {} runs per file)",
             report.files.len(),
             report.total_check_seconds * 1e3,
             report.total_read_seconds * 1e3,
             args.runs
-        ),
+        )?,
     }
     Ok(Outcome::Holds)
 }
@@ -114,10 +114,10 @@ fn time_file(args: &BenchLinArgs, folder_model: Option<&str>, file: PathBuf) -> 
     let detected = if is_empty(&text) {
         None
     } else {
-        Some(
-            Input::detect(&text)
-                .with_context(|| format!("{name}: cannot tell the format from its first line"))?,
-        )
+        Some(Input::detect(&text).with_context(|| {
+            let line = super::first_content_line(&text).map_or(1, |(n, _)| n);
+            format!("{name}:{line}: cannot tell the format from this line")
+        })?)
     };
     let model = match (&args.model, detected.and_then(implied_model), folder_model) {
         (Some(m), _, _) => m.clone(),
@@ -142,7 +142,7 @@ fn time_file(args: &BenchLinArgs, folder_model: Option<&str>, file: PathBuf) -> 
     let mut last = None;
     for _ in 0..args.runs {
         let started = Instant::now();
-        let report = (spec.run)(&lin_args, input, &text)?;
+        let report = (spec.run)(&lin_args, input, text.clone(), &Session::new())?;
         let total = started.elapsed().as_secs_f64();
         reads.push(total - report.seconds);
         checks.push(report.seconds);

@@ -5,10 +5,14 @@
 //!
 //! Both budgets have defaults ([`TIMEOUT_DEFAULT`], [`MEMORY_DEFAULT`]), so a history the
 //! search cannot decide ends with "unknown" instead of running until the machine runs out
-//! of memory. A check that takes more than 2 s prints a progress line on stderr.
+//! of memory. The budgets cover the whole check, reading included: a FIFO nobody writes to
+//! or a file that takes long to parse ends with "unknown" at the deadline, and a history
+//! too large for the memory budget is refused before it is read. A check that takes more
+//! than 2 s prints a progress line on stderr.
 
 pub mod bench;
 pub mod models;
+mod read;
 mod watch;
 
 use crate::args::Format;
@@ -19,12 +23,15 @@ use linearizability::visualize::{
     drawn_range, render_html, Page, PageOp, PagePart, PageVerdict, MAX_PAGE_OPS, MAX_PAGE_TOTAL_OPS,
 };
 use linearizability::{
-    check_operations, Budget, CheckOptions, CheckResult, Model, Operation, Progress, Verdict, Whole,
+    check_operations, Budget, CheckOptions, CheckResult, Model, Operation, Progress, ReadError,
+    Verdict, Whole,
 };
 use models as lin_models;
+use read::bytes_text;
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -85,10 +92,7 @@ impl Input {
 
     /// Guesses the format from the first line that is neither blank nor an EDN comment.
     pub fn detect(text: &str) -> Option<Input> {
-        let first = text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with(';'))?;
+        let (_, first) = first_content_line(text)?;
         // JSON objects start with a quoted key; EDN maps with a keyword. A JSON line that
         // is malformed further on is still JSON Lines, so its error comes from that reader.
         let json = first
@@ -108,6 +112,16 @@ impl Input {
     }
 }
 
+/// The first line that is neither blank nor a `;` comment, trimmed, with its 1-based
+/// number: the line [`Input::detect`] reads the format from.
+pub fn first_content_line(text: &str) -> Option<(usize, &str)> {
+    text.lines()
+        .map(str::trim)
+        .enumerate()
+        .find(|(_, l)| !l.is_empty() && !l.starts_with(';'))
+        .map(|(i, l)| (i + 1, l))
+}
+
 /// Whether a history file has no events at all (nothing but blank and comment lines).
 pub fn is_empty(text: &str) -> bool {
     text.lines()
@@ -115,14 +129,13 @@ pub fn is_empty(text: &str) -> bool {
         .all(|l| l.is_empty() || l.starts_with(';'))
 }
 
-/// Reads a history file, without a byte-order mark if it has one.
+/// Reads a history file whole, without a byte-order mark if it has one. Text that is not
+/// UTF-8 is an error naming the line, column and byte where it stops being UTF-8.
 pub fn read_history(path: &std::path::Path) -> Result<String> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_string(),
-        None => text,
-    })
+    match read::read_history(path, &read::Bounds::NONE)? {
+        read::Read::Text(text) => Ok(text),
+        read::Read::Stopped { .. } => unreachable!("nothing stops an unbounded read"),
+    }
 }
 
 /// What `check lin` was asked to do.
@@ -258,8 +271,8 @@ pub struct LinReport {
     pub file: String,
     /// The model.
     pub model: String,
-    /// The format it was read as.
-    pub input: &'static str,
+    /// The format it was read as; `null` if reading stopped before the format was known.
+    pub input: Option<&'static str>,
     /// Operations read (failed ones excluded).
     pub operations: usize,
     /// Independent parts the model split the history into.
@@ -274,6 +287,12 @@ pub struct LinReport {
     pub explored: usize,
     /// Time spent in the search, in seconds (reading excluded).
     pub seconds: f64,
+    /// When a budget ran out before the history was read: how far reading got ("12MiB of
+    /// 200MiB read", "parsed up to line 1000 of 4000"). `null` once it was read.
+    pub stopped_reading: Option<String>,
+    /// The process's peak resident memory when the report was made, in bytes, where the
+    /// system says (`VmHWM` on Linux): what `--memory` held the check to.
+    pub peak_memory_bytes: Option<usize>,
     /// Why not, for `not linearizable`.
     pub failure: Option<LinFailure>,
     /// The HTML page, when one was asked for.
@@ -306,8 +325,43 @@ pub struct LinFailure {
     pub reason: String,
 }
 
+/// A check under way: the progress record that reading and the search share, where the
+/// watcher asks either to stop for a budget, and when the check began, since the time
+/// budget covers reading and the search together.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Shared by the readers and the search.
+    pub progress: Arc<Progress>,
+    /// When the check began: the time budget counts from here.
+    pub started: Instant,
+    /// Whether a watcher already watches `progress` (then [`check_history_in`] starts
+    /// none of its own).
+    pub watched: bool,
+}
+
+impl Session {
+    /// A check beginning now, not yet watched.
+    pub fn new() -> Session {
+        Session {
+            progress: Arc::new(Progress::new()),
+            started: Instant::now(),
+            watched: false,
+        }
+    }
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
 /// Runs `check lin`.
 pub fn run(args: &LinArgs) -> Result<Outcome> {
+    let session = Session {
+        watched: true,
+        ..Session::new()
+    };
     let name = args.name();
     let Some(model) = lin_models::find(&args.model) else {
         bail!(
@@ -325,26 +379,130 @@ pub fn run(args: &LinArgs) -> Result<Outcome> {
             PendingFile::create(p, "--html")
         })
         .transpose()?;
-    let text = read_history(&args.file)?;
+    // The readers and the search measure the process themselves every few milliseconds,
+    // and the watcher every 100 ms: on a loaded machine it may be late.
+    if let Some(budget) = args.memory {
+        session.progress.limit_memory(budget, gauge);
+    }
+    // One watcher for the whole check: it stops reading as it stops the search.
+    let read_so_far = Arc::new(AtomicUsize::new(0));
+    let deadline = args.timeout.map(|t| session.started + t);
+    let watching = watch::watch(
+        watch::Watch {
+            label: label(&name),
+            line: true,
+            memory: args.memory,
+            timeout: args.timeout,
+            deadline,
+            read: Some(read_so_far.clone()),
+        },
+        session.progress.clone(),
+        session.started,
+    );
+    let bounds = read::Bounds {
+        cap: read::cap(args.memory),
+        memory: args.memory,
+        deadline,
+        progress: Some(&session.progress),
+        read: Some(&read_so_far),
+    };
+    let text = match read::read_history(&args.file, &bounds)? {
+        read::Read::Text(text) => text,
+        read::Read::Stopped { budget, how_far } => {
+            drop(watching);
+            return report_stop(args, None, budget, how_far);
+        }
+    };
     let input = match args.input {
         Some(i) => i,
         None if is_empty(&text) => Input::default_for(&args.model),
         None => Input::detect(&text).with_context(|| {
+            let (line, first) = first_content_line(&text).unwrap_or((1, ""));
             format!(
-                "{name}: cannot tell the format from its first line; pass --input {}",
+                "{name}:{line}: cannot tell the format from this line ({}); pass --input {}",
+                linearizability::excerpt(first),
                 Input::ALL.map(|(n, _)| n).join("|")
             )
         })?,
     };
-    let mut report = (model.run)(args, input, &text)?;
+    // For the message should parsing be stopped: "line 1000 of 4000".
+    let lines = text.bytes().filter(|&b| b == b'\n').count()
+        + usize::from(!text.is_empty() && !text.ends_with('\n'));
+    let result = (model.run)(args, input, text, &session);
+    drop(watching);
+    let mut report = match result {
+        Ok(report) => report,
+        Err(e) => match e.downcast_ref::<ReadError>() {
+            Some(ReadError {
+                stopped: Some(budget),
+                line,
+                ..
+            }) => {
+                let how_far = format!("parsed up to line {line} of {lines}");
+                return report_stop(args, Some(input), *budget, how_far);
+            }
+            _ => return Err(e),
+        },
+    };
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Text => print!("{}", render(&report)),
+        Format::Json => crate::outln!("{}", serde_json::to_string_pretty(&report)?)?,
+        Format::Text => crate::output::print(format_args!("{}", render(&report)))?,
     }
     if let (Some(file), Some(page)) = (pending, report.page.take()) {
         file.commit(&page)?;
     }
     Ok(report.verdict.outcome())
+}
+
+/// Reports a check that a budget stopped before its history was read: "unknown", and
+/// how far reading got. The `--html` page, if asked for, is not written: there is nothing
+/// to draw.
+fn report_stop(
+    args: &LinArgs,
+    input: Option<Input>,
+    budget: Budget,
+    how_far: String,
+) -> Result<Outcome> {
+    let report = LinReport {
+        schema: "check-lin/1",
+        file: args.name(),
+        model: args.model.clone(),
+        input: input.or(args.input).map(Input::name),
+        operations: 0,
+        partitions: 0,
+        verdict: LinVerdict::Unknown,
+        exhausted: Some(budget_name(budget)),
+        budget: LinBudget {
+            timeout_seconds: args.timeout.map(|t| t.as_secs_f64()),
+            memory_bytes: args.memory,
+        },
+        explored: 0,
+        seconds: 0.0,
+        stopped_reading: Some(how_far),
+        peak_memory_bytes: watch::peak_resident_bytes(),
+        failure: None,
+        page: None,
+    };
+    match args.format {
+        Format::Json => crate::outln!("{}", serde_json::to_string_pretty(&report)?)?,
+        Format::Text => crate::output::print(format_args!("{}", render(&report)))?,
+    }
+    Ok(Outcome::Unknown)
+}
+
+/// `time` or `memory`, as reports name a budget.
+fn budget_name(budget: Budget) -> &'static str {
+    match budget {
+        Budget::Time => "time",
+        Budget::Memory => "memory",
+    }
+}
+
+/// The history's file name, without its folder, as the progress line shows it.
+fn label(name: &str) -> String {
+    std::path::Path::new(name)
+        .file_name()
+        .map_or(name.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// Checks a history that has been read, and renders the page if `args` asks for one.
@@ -354,25 +512,43 @@ pub fn check_history<M: Model>(
     args: &CheckSettings,
     input: Input,
 ) -> Result<LinReport> {
-    let progress = Arc::new(Progress::new());
+    check_history_in(model, ops, args, input, &Session::new())
+}
+
+/// [`check_history`] as part of `session`: the time budget counts from the session's
+/// start, and the search reports to (and is stopped through) the session's progress.
+pub fn check_history_in<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    args: &CheckSettings,
+    input: Input,
+    session: &Session,
+) -> Result<LinReport> {
+    let progress = session.progress.clone();
+    if let Some(budget) = args.memory {
+        progress.limit_memory(budget, gauge);
+    }
     let options = CheckOptions {
-        timeout: args.timeout,
+        // What reading left of the budget.
+        timeout: args
+            .timeout
+            .map(|t| t.saturating_sub(session.started.elapsed())),
         memory: args.memory,
+        gauge: Some(gauge),
         progress: Some(progress.clone()),
         ..CheckOptions::default()
     };
-    let label = std::path::Path::new(&args.name)
-        .file_name()
-        .map_or(args.name.clone(), |n| n.to_string_lossy().into_owned());
     let started = Instant::now();
-    let watching = (args.progress || args.memory.is_some()).then(|| {
+    let watching = (!session.watched && (args.progress || args.memory.is_some())).then(|| {
         let watch = watch::Watch {
-            label,
+            label: label(&args.name),
             line: args.progress,
             memory: args.memory,
             timeout: args.timeout,
+            deadline: None,
+            read: None,
         };
-        watch::watch(watch, progress.clone(), started)
+        watch::watch(watch, progress.clone(), session.started)
     });
     let verdict = if args.no_partition {
         check_operations(&Whole(model), ops, &options)
@@ -386,20 +562,19 @@ pub fn check_history<M: Model>(
         schema: "check-lin/1",
         file: args.name.clone(),
         model: args.model.clone(),
-        input: input.name(),
+        input: Some(input.name()),
         operations: ops.len(),
         partitions: verdict.partitions,
         verdict: LinVerdict::of(verdict.result),
-        exhausted: verdict.exhausted.map(|b| match b {
-            Budget::Time => "time",
-            Budget::Memory => "memory",
-        }),
+        exhausted: verdict.exhausted.map(budget_name),
         budget: LinBudget {
             timeout_seconds: args.timeout.map(|t| t.as_secs_f64()),
             memory_bytes: args.memory,
         },
         explored: verdict.explored,
         seconds,
+        stopped_reading: None,
+        peak_memory_bytes: watch::peak_resident_bytes(),
         failure: verdict.failure.as_ref().map(|f| LinFailure {
             partition_operations: f.partition.len(),
             longest_prefix: f.longest_prefix.iter().map(|&i| describe(i)).collect(),
@@ -418,6 +593,16 @@ pub fn check_history<M: Model>(
         })
     });
     Ok(LinReport { page, ..report })
+}
+
+/// The search's measure of the process before it grows a table (see
+/// [`CheckOptions::gauge`]): its resident memory, or, once an allocation has failed, more
+/// than any budget, so that nothing grows any more.
+fn gauge() -> Option<usize> {
+    if crate::reserve::spent() {
+        return Some(usize::MAX);
+    }
+    watch::resident_bytes()
 }
 
 fn describe<M: Model>(model: &M, i: usize, op: &Operation<M::Input, M::Output>) -> String {
@@ -573,15 +758,21 @@ fn page_states<M: Model>(
 }
 
 fn render(r: &LinReport) -> String {
-    let mut out = format!(
-        "{}: {} operations, {} partition{}, model {}, input {}\n",
-        r.file,
-        r.operations,
-        r.partitions,
-        if r.partitions == 1 { "" } else { "s" },
-        r.model,
-        r.input
-    );
+    let mut out = match (&r.stopped_reading, r.input) {
+        (Some(how_far), _) => format!(
+            "{}: not read to its end ({how_far}), model {}\n",
+            r.file, r.model
+        ),
+        (None, input) => format!(
+            "{}: {} operations, {} partition{}, model {}, input {}\n",
+            r.file,
+            r.operations,
+            r.partitions,
+            if r.partitions == 1 { "" } else { "s" },
+            r.model,
+            input.unwrap_or("unknown")
+        ),
+    };
     if let Some(f) = &r.failure {
         out.push_str(&format!(
             "smallest failing partition: {} operations\nlongest linearizable prefix ({} operations):\n",
@@ -603,24 +794,37 @@ fn render(r: &LinReport) -> String {
         out.push_str(&format!("cannot be placed after it:\n  {}\n", f.blocked));
         out.push_str(&format!("why: {}\n", f.reason));
     }
+    let before = if r.stopped_reading.is_some() {
+        "before the history was read"
+    } else {
+        "before the search decided"
+    };
     let why = match (r.exhausted, r.budget.timeout_seconds, r.budget.memory_bytes) {
         (Some("time"), Some(t), _) => format!(
-            ": the time budget ran out (--timeout {}) before the search decided; \
+            ": the time budget ran out (--timeout {}) {before}; \
              give more with --timeout, or --timeout none",
             seconds_text(t)
         ),
         (Some("memory"), _, Some(m)) => format!(
-            ": the memory budget ran out (--memory {}) before the search decided; \
+            ": the memory budget ran out (--memory {}) {before}; \
              give more with --memory, or --memory none",
             bytes_text(m)
         ),
-        (Some(b), _, _) => format!(": the {b} budget ran out before the search decided"),
+        (Some("memory"), _, None) => format!(
+            ": the system ran out of memory (an allocation failed) {before}; \
+             a --memory budget ends such a check before the system runs out"
+        ),
+        (Some(b), _, _) => format!(": the {b} budget ran out {before}"),
         _ => String::new(),
     };
-    out.push_str(&format!(
-        "result: {}{why} ({:.3} s, {} configurations explored)\n",
-        r.verdict, r.seconds, r.explored
-    ));
+    if r.stopped_reading.is_some() {
+        out.push_str(&format!("result: {}{why}\n", r.verdict));
+    } else {
+        out.push_str(&format!(
+            "result: {}{why} ({:.3} s, {} configurations explored)\n",
+            r.verdict, r.seconds, r.explored
+        ));
+    }
     out
 }
 
@@ -631,16 +835,4 @@ fn seconds_text(t: f64) -> String {
     } else {
         format!("{}s", (t * 1e3).round() / 1e3)
     }
-}
-
-/// `2GiB`, `512MiB`, `1.5GiB`, `64KiB`: a size as `--memory` takes it.
-fn bytes_text(b: usize) -> String {
-    let units = [("GiB", 1usize << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
-    for (unit, size) in units {
-        if b >= size {
-            let v = b as f64 / size as f64;
-            return format!("{}{unit}", (v * 100.0).round() / 100.0);
-        }
-    }
-    format!("{b}B")
 }

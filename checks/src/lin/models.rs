@@ -3,11 +3,14 @@
 //! [`linearizability::Model`] and [`linearizability::events::ReadOp`] for it and add a row
 //! to [`LIN_MODELS`].
 
-use super::{check_history, Input, LinArgs, LinReport};
+use super::{check_history_in, Input, LinArgs, LinReport, Session};
 use anyhow::{bail, Result};
 use linearizability::edn::{parse_all, Edn};
-use linearizability::etcd::{read_etcd_log, Etcd};
-use linearizability::events::{history_from_events, read_edn_events, read_jsonl_events, ReadOp};
+use linearizability::etcd::{read_etcd_log_with_progress, Etcd};
+use linearizability::events::{
+    history_from_events_with_progress, read_edn_events_with_progress,
+    read_jsonl_events_with_progress, ReadOp,
+};
 use linearizability::excerpt;
 use linearizability::kv::Kv;
 use linearizability::models::{CasRegister, FifoQueue, MultiRegister, Mutex, Register, Set};
@@ -18,8 +21,10 @@ pub struct LinModel {
     pub name: &'static str,
     /// One line for `--help`: operations, initial value and semantics.
     pub summary: &'static str,
-    /// Reads the history in `text` and checks it.
-    pub run: fn(&LinArgs, Input, &str) -> Result<LinReport>,
+    /// Reads the history in `text` and checks it, as part of the session: the text is
+    /// dropped once parsed, and a budget that runs out while parsing ends it with a
+    /// [`linearizability::ReadError`] whose `stopped` is set.
+    pub run: fn(&LinArgs, Input, String, &Session) -> Result<LinReport>,
 }
 
 /// Every specification, in the order `--help` lists them.
@@ -27,17 +32,21 @@ pub const LIN_MODELS: &[LinModel] = &[
     LinModel {
         name: "register",
         summary: "read, write; --init any value (default nil)",
-        run: |a, input, text| generic(&Register { init: init_any(a)? }, a, input, text),
+        run: |a, input, text, session| {
+            generic(&Register { init: init_any(a)? }, a, input, text, session)
+        },
     },
     LinModel {
         name: "cas-register",
         summary: "read, write, cas [from to]; --init any value (default nil)",
-        run: |a, input, text| generic(&CasRegister { init: init_any(a)? }, a, input, text),
+        run: |a, input, text, session| {
+            generic(&CasRegister { init: init_any(a)? }, a, input, text, session)
+        },
     },
     LinModel {
         name: "multi-register",
         summary: "txn [[:read k v] [:write k v]]; --init a map such as {:x 0 :y 0} (default {})",
-        run: |a, input, text| {
+        run: |a, input, text, session| {
             let init = match init_value(a)? {
                 None => Default::default(),
                 Some(Edn::Map(entries)) => entries.into_iter().collect(),
@@ -46,13 +55,13 @@ pub const LIN_MODELS: &[LinModel] = &[
                     excerpt(other)
                 ),
             };
-            generic(&MultiRegister { init }, a, input, text)
+            generic(&MultiRegister { init }, a, input, text, session)
         },
     },
     LinModel {
         name: "mutex",
         summary: "acquire, release; --init free or held (default free)",
-        run: |a, input, text| {
+        run: |a, input, text, session| {
             let held = match init_value(a)? {
                 None => false,
                 Some(v) => match v.name() {
@@ -61,13 +70,13 @@ pub const LIN_MODELS: &[LinModel] = &[
                     _ => bail!("--init for mutex must be free or held, not {}", excerpt(v)),
                 },
             };
-            generic(&Mutex { held }, a, input, text)
+            generic(&Mutex { held }, a, input, text, session)
         },
     },
     LinModel {
         name: "set",
         summary: "add x, read #{...}; --init a vector or set (default empty)",
-        run: |a, input, text| {
+        run: |a, input, text, session| {
             let init = match init_value(a)? {
                 None => Default::default(),
                 Some(v) => match v.items() {
@@ -80,13 +89,13 @@ pub const LIN_MODELS: &[LinModel] = &[
                     }
                 },
             };
-            generic(&Set { init }, a, input, text)
+            generic(&Set { init }, a, input, text, session)
         },
     },
     LinModel {
         name: "fifo-queue",
         summary: "enqueue x, dequeue -> x; --init a vector, front first (default empty)",
-        run: |a, input, text| {
+        run: |a, input, text, session| {
             let init = match init_value(a)? {
                 None => Vec::new(),
                 Some(Edn::Seq(items)) => items,
@@ -95,31 +104,31 @@ pub const LIN_MODELS: &[LinModel] = &[
                     excerpt(v)
                 ),
             };
-            generic(&FifoQueue { init }, a, input, text)
+            generic(&FifoQueue { init }, a, input, text, session)
         },
     },
     LinModel {
         name: "etcd",
         summary: "Porcupine's etcd: read (nil = absent), write, cas; starts absent",
-        run: |a, input, text| {
+        run: |a, input, text, session| {
             no_init(a)?;
             match input {
-                Input::EtcdLog => check_history(
-                    &Etcd,
-                    &read_etcd_log(&a.name(), text)?,
-                    &a.settings(input),
-                    input,
-                ),
-                _ => generic(&Etcd, a, input, text),
+                Input::EtcdLog => {
+                    let progress = Some(&*session.progress);
+                    let ops = read_etcd_log_with_progress(&a.name(), &text, progress)?;
+                    drop(text);
+                    check_history_in(&Etcd, &ops, &a.settings(input), input, session)
+                }
+                _ => generic(&Etcd, a, input, text, session),
             }
         },
     },
     LinModel {
         name: "kv",
         summary: "Porcupine's kv: get, put, append on string registers per :key, starting \"\"",
-        run: |a, input, text| {
+        run: |a, input, text, session| {
             no_init(a)?;
-            generic(&Kv, a, input, text)
+            generic(&Kv, a, input, text, session)
         },
     },
 ];
@@ -134,19 +143,29 @@ pub fn names() -> Vec<&'static str> {
     LIN_MODELS.iter().map(|m| m.name).collect()
 }
 
-/// Reads an EDN or JSON Lines history and checks it against `model`.
-fn generic<M: ReadOp>(model: &M, args: &LinArgs, input: Input, text: &str) -> Result<LinReport> {
+/// Reads an EDN or JSON Lines history and checks it against `model`. What each step has
+/// read is dropped before the next, so that the search does not hold the text too.
+fn generic<M: ReadOp>(
+    model: &M,
+    args: &LinArgs,
+    input: Input,
+    text: String,
+    session: &Session,
+) -> Result<LinReport> {
     let name = args.name();
+    let progress = Some(&*session.progress);
     let events = match input {
-        Input::Edn | Input::KvLog => read_edn_events(&name, text)?,
-        Input::Jsonl => read_jsonl_events(&name, text)?,
+        Input::Edn | Input::KvLog => read_edn_events_with_progress(&name, &text, progress)?,
+        Input::Jsonl => read_jsonl_events_with_progress(&name, &text, progress)?,
         Input::EtcdLog => bail!(
             "model {} cannot read etcd-log histories (only etcd can); pass --input edn or jsonl if {name} is one",
             args.model
         ),
     };
-    let history = history_from_events(model, &name, &events)?;
-    check_history(model, &history, &args.settings(input), input)
+    drop(text);
+    let history = history_from_events_with_progress(model, &name, &events, progress)?;
+    drop(events);
+    check_history_in(model, &history, &args.settings(input), input, session)
 }
 
 /// `--init` parsed as one EDN value, if given.

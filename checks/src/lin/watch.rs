@@ -1,5 +1,6 @@
-//! The thread that watches running checks: it prints their progress lines and enforces
-//! `--memory` against the process's resident memory.
+//! The thread that watches running checks: it prints their progress lines, enforces
+//! `--memory` against the process's resident memory, and, while a history is read,
+//! `--timeout` (the search keeps its own deadline).
 //!
 //! The search itself only counts (see [`linearizability::Progress`]); everything that
 //! costs time (reading the clock for the line, reading `/proc`, writing to stderr) happens
@@ -10,6 +11,7 @@
 use crate::engine::text::count;
 use crate::engine::Progress as Line;
 use linearizability::{Budget, Progress};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, LazyLock, Mutex, Once};
 use std::time::{Duration, Instant};
 
@@ -26,6 +28,11 @@ pub(super) struct Watch {
     pub memory: Option<usize>,
     /// The time budget, for "left" on the line.
     pub timeout: Option<Duration>,
+    /// Stop the check (through its progress record) at this instant: what bounds reading
+    /// and parsing, which have no clock of their own.
+    pub deadline: Option<Instant>,
+    /// Bytes of the history read so far, while it is read, for the line.
+    pub read: Option<Arc<AtomicUsize>>,
 }
 
 /// A check being watched.
@@ -50,9 +57,17 @@ impl Job {
                 self.progress.stop(Budget::Memory);
             }
         }
+        // An allocation failed: whatever the budget, there is no memory to go on with.
+        if crate::reserve::spent() {
+            self.progress.stop(Budget::Memory);
+        }
+        if self.watch.deadline.is_some_and(|d| Instant::now() >= d) {
+            self.progress.stop(Budget::Time);
+        }
         let (progress, timeout) = (&self.progress, self.watch.timeout);
+        let read = self.watch.read.as_ref().map(|r| r.load(Ordering::Relaxed));
         self.line.show(self.started, |label, elapsed| {
-            describe(label, &progress.snapshot(), rss, elapsed, timeout)
+            describe(label, &progress.snapshot(), read, rss, elapsed, timeout)
         });
     }
 }
@@ -128,16 +143,25 @@ fn run() {
 }
 
 /// The progress line: `c50-ok.txt: partition 1 of 1, 604 of 1712 operations linearized,
-/// 2,313,447 states, 812 MiB, 21 s (9 s left)`.
+/// 2,313,447 states, 812 MiB, 21 s (9 s left)`; before the search, `h.edn: reading, 120
+/// MiB read, ...` and then `h.edn: parsing, line 1,200,000, ...`.
 fn describe(
     label: &str,
     s: &linearizability::Snapshot,
+    read: Option<usize>,
     rss: Option<usize>,
     elapsed: Duration,
     timeout: Option<Duration>,
 ) -> String {
     let mut line = format!("{label}: ");
-    if s.partitions > 1 {
+    if s.partitions == 0 && s.read > 0 {
+        line.push_str(&format!("parsing, line {}", count(s.read)));
+    } else if s.partitions == 0 && read.is_some() {
+        line.push_str(&format!(
+            "reading, {} MiB read",
+            read.unwrap_or_default() >> 20
+        ));
+    } else if s.partitions > 1 {
         line.push_str(&format!(
             "partition {} of {} ({} done), ",
             s.partition, s.partitions, s.finished
@@ -145,12 +169,14 @@ fn describe(
     } else {
         line.push_str("partition 1 of 1, ");
     }
-    line.push_str(&format!(
-        "{} of {} operations linearized, {} states",
-        s.linearized,
-        s.partition_operations,
-        count(s.explored)
-    ));
+    if s.partitions > 0 || read.is_none() {
+        line.push_str(&format!(
+            "{} of {} operations linearized, {} states",
+            s.linearized,
+            s.partition_operations,
+            count(s.explored)
+        ));
+    }
     if let Some(bytes) = rss {
         line.push_str(&format!(", {} MiB", bytes >> 20));
     }
@@ -167,10 +193,20 @@ fn describe(
 
 /// The process's resident memory, where the system says (Linux's `/proc/self/status`).
 pub(crate) fn resident_bytes() -> Option<usize> {
+    status_bytes("VmRSS:")
+}
+
+/// The process's peak resident memory so far, where the system says.
+pub(crate) fn peak_resident_bytes() -> Option<usize> {
+    status_bytes("VmHWM:")
+}
+
+/// A size in `/proc/self/status`, given in kB there.
+fn status_bytes(field: &str) -> Option<usize> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kib: usize = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .find_map(|l| l.strip_prefix(field))?
         .trim()
         .strip_suffix("kB")?
         .trim()
@@ -192,10 +228,12 @@ mod tests {
             partition_operations: 1712,
             linearized: 604,
             explored: 2_313_447,
+            read: 0,
         };
         let line = describe(
             "c50-ok.txt",
             &s,
+            Some(283_726),
             Some(812 << 20),
             Duration::from_secs(21),
             Some(Duration::from_secs(30)),
@@ -205,6 +243,36 @@ mod tests {
             "c50-ok.txt: partition 1 of 1, 604 of 1712 operations linearized, \
              2,313,447 states, 812 MiB, 21 s (9 s left)"
         );
+    }
+
+    #[test]
+    fn before_the_search_the_line_says_how_far_reading_got() {
+        let reading = linearizability::Snapshot::default();
+        let line = describe(
+            "h.edn",
+            &reading,
+            Some(120 << 20),
+            Some(300 << 20),
+            Duration::from_secs(3),
+            None,
+        );
+        assert_eq!(
+            line,
+            "h.edn: reading, 120 MiB read, 300 MiB, 3 s (no time limit)"
+        );
+        let parsing = linearizability::Snapshot {
+            read: 1_200_000,
+            ..reading
+        };
+        let line = describe(
+            "h.edn",
+            &parsing,
+            Some(120 << 20),
+            None,
+            Duration::from_secs(4),
+            Some(Duration::from_secs(20)),
+        );
+        assert_eq!(line, "h.edn: parsing, line 1,200,000, 4 s (16 s left)");
     }
 
     #[test]

@@ -8,6 +8,53 @@ mod search;
 
 pub use progress::{Progress, Snapshot};
 
+/// Measures the memory the whole process holds, in bytes (its resident set, say), or
+/// `None` where it cannot: how [`CheckOptions::gauge`] and [`Progress::limit_memory`]
+/// bound a process rather than the search's own tables. Called every few milliseconds at
+/// most, so it may read a file such as `/proc/self/status`.
+pub type Gauge = fn() -> Option<usize>;
+
+/// The search's units of work on this thread (steps, and words of bitsets looked at), and
+/// its looks at the clock within a partition, counted in this crate's tests only: a test
+/// holds them to a multiple of a history's length, where a time limit would be a flaky
+/// measure of the same thing.
+mod work {
+    #[cfg(test)]
+    thread_local! {
+        static WORK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        static POLLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Counts `n` units (in tests; nothing otherwise).
+    #[inline]
+    pub(super) fn tally(n: usize) {
+        #[cfg(test)]
+        WORK.with(|w| w.set(w.get() + n));
+        #[cfg(not(test))]
+        let _ = n;
+    }
+
+    /// Counts one look at the clock and the stop requests from within a partition's search
+    /// (in tests; nothing otherwise).
+    #[inline]
+    pub(super) fn polled() {
+        #[cfg(test)]
+        POLLS.with(|p| p.set(p.get() + 1));
+    }
+
+    /// The units counted on this thread since the last call, which starts a new count.
+    #[cfg(test)]
+    pub(super) fn take() -> usize {
+        WORK.with(|w| w.replace(0))
+    }
+
+    /// The looks counted on this thread since the last call, which starts a new count.
+    #[cfg(test)]
+    pub(super) fn take_polls() -> usize {
+        POLLS.with(|p| p.replace(0))
+    }
+}
+
 use crate::{Model, Operation};
 use search::{check_partition, Limits, Outcome};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -40,13 +87,25 @@ pub enum Budget {
 pub struct CheckOptions {
     /// Give up (with [`CheckResult::Unknown`]) after this long.
     pub timeout: Option<Duration>,
-    /// Give up (with [`CheckResult::Unknown`]) when one partition's table of explored
-    /// configurations would need more than this many bytes, counting the next time the
-    /// table doubles. This bounds the table only: heap memory that states point to is not
-    /// counted (for the key-value model it is most of the total), and partitions checked
-    /// at once each have their own table. To bound the whole process, measure it from
-    /// another thread and call [`Progress::stop`], as `check lin --memory` does.
+    /// Give up (with [`CheckResult::Unknown`]) before one partition's table of explored
+    /// configurations would take more than this many bytes, counting the old table and
+    /// its replacement while the table doubles. Without a [`CheckOptions::gauge`] this
+    /// bounds the table only: heap memory that states point to is not counted (for the
+    /// key-value model it is most of the total), and partitions checked at once each have
+    /// their own table. To bound the whole process, give a gauge, and measure it from
+    /// another thread between growths and call [`Progress::stop`], as `check lin
+    /// --memory` does.
+    ///
+    /// With or without a budget, a growth of the table that the allocator cannot serve
+    /// ends the search with [`Budget::Memory`] instead of aborting the process.
     pub memory: Option<usize>,
+    /// Measures the whole process's memory in bytes (its resident set, say), or `None`
+    /// where it cannot. With [`CheckOptions::memory`], the search measures before each
+    /// growth of a table and refuses the growth (ending with [`Budget::Memory`]) if the
+    /// process as measured plus the new block would exceed the budget: a doubling table is
+    /// the one allocation large enough to carry the process far past its budget between
+    /// two looks from another thread. Called a few dozen times per partition.
+    pub gauge: Option<Gauge>,
     /// Threads that check partitions concurrently.
     pub threads: usize,
     /// A counter of the search's progress, for a progress line that another thread reads
@@ -65,6 +124,7 @@ impl Default for CheckOptions {
         CheckOptions {
             timeout: None,
             memory: None,
+            gauge: None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             placed: None,
             progress: None,
@@ -145,6 +205,7 @@ pub fn check_operations<M: Model>(
     let limits = Limits {
         deadline: options.timeout.map(|t| Instant::now() + t),
         memory: options.memory,
+        gauge: options.gauge,
         cancel: &cancel,
         placed: options.placed.as_deref(),
         progress: options.progress.as_deref(),
@@ -473,11 +534,14 @@ mod tests {
         h.push(op(99, RegisterOp::Read, 200, Some(201), Some(Some(9))));
         let options = CheckOptions {
             timeout: Some(Duration::from_nanos(1)),
+            // Should the deadline be missed, the search ends anyway, and says why.
+            memory: Some(256 << 20),
             threads: 1,
             ..CheckOptions::default()
         };
         let v = check_operations(&Register { init: 0 }, &h, &options);
         assert_eq!(v.result, CheckResult::Unknown);
+        assert_eq!(v.exhausted, Some(Budget::Time));
     }
 
     /// Without the pruning under test these searches would run for hours: fail instead.
@@ -576,6 +640,71 @@ mod tests {
         let v = check_operations(&Kv, &h, &options);
         assert_eq!(v.result, CheckResult::Unknown);
         assert_eq!(v.exhausted, Some(Budget::Time));
+    }
+
+    /// A history of `n` operations of one process, one after another: write, read it back,
+    /// write the next value, and so on.
+    fn sequential(n: u64) -> Vec<Operation<RegisterOp<u8>, Option<u8>>> {
+        (0..n)
+            .map(|i| {
+                let (call, ret) = (2 * i, Some(2 * i + 1));
+                let value = (i / 2 % 256) as u8;
+                match i % 2 {
+                    0 => op(0, RegisterOp::Write(value), call, ret, Some(None)),
+                    _ => op(0, RegisterOp::Read, call, ret, Some(Some(value))),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn item7_sequential_history_is_linear() {
+        // Issue item 7: 400,000 sequential operations took 1.7 s and 2,000,000 did not
+        // finish in 20 s, because each step re-scanned the whole set of linearized
+        // operations. Sequential is the easiest case there is: each operation is placed
+        // once, at a cost that must not grow with the history's length.
+        let n = 2_000_000;
+        let h = sequential(n);
+        let options = CheckOptions {
+            threads: 1,
+            ..CheckOptions::default()
+        };
+        work::take();
+        let v = check_operations(&Register { init: 0 }, &h, &options);
+        let work = work::take();
+        assert_eq!(v.result, CheckResult::Ok);
+        assert_eq!(v.explored, n as usize);
+        assert!(
+            work <= 8 * n as usize,
+            "{work} units of work for {n} operations"
+        );
+    }
+
+    #[test]
+    fn item7_a_history_that_backtracks_at_every_level_is_linear() {
+        // Groups of two overlapping writes and a later read of the first value: the search
+        // places the writes in call order, meets the read's return with the wrong value,
+        // records how deep it got, and backtracks to the other order. Recording the deepest
+        // prefix must not cost its whole length each time, or this is quadratic too.
+        let groups = 300_000u64;
+        let mut h = Vec::new();
+        for g in 0..groups {
+            let t = 10 * g;
+            let (a, b) = ((2 * g % 251) as u8 + 1, (2 * g % 251) as u8 + 2);
+            h.push(op(0, RegisterOp::Write(a), t, Some(t + 3), Some(None)));
+            h.push(op(1, RegisterOp::Write(b), t + 1, Some(t + 2), Some(None)));
+            h.push(op(2, RegisterOp::Read, t + 4, Some(t + 5), Some(Some(a))));
+        }
+        let options = CheckOptions {
+            threads: 1,
+            ..CheckOptions::default()
+        };
+        work::take();
+        let v = check_operations(&Register { init: 0 }, &h, &options);
+        let work = work::take();
+        assert_eq!(v.result, CheckResult::Ok);
+        let n = h.len();
+        assert!(work <= 16 * n, "{work} units of work for {n} operations");
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! What a running check has done so far, shared with another thread: for a progress line,
-//! and to stop the search from outside (a memory budget measured by the caller).
+//! and to stop the search from outside (a memory budget measured by the caller), or from
+//! inside (a memory budget it measures itself, see [`Progress::limit_memory`]).
 //!
 //! The search writes a handful of relaxed atomics: the explored count once every few
 //! thousand steps, the deepest prefix only when it grows. Reading never blocks the search.
 
-use super::Budget;
+use super::{Budget, Gauge};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 /// Live counters of one [`check_operations`](crate::check_operations) call, and a way to
 /// stop it. Pass one in [`CheckOptions::progress`](crate::CheckOptions::progress) and read
@@ -23,8 +25,18 @@ pub struct Progress {
     current_operations: AtomicUsize,
     deepest: AtomicUsize,
     explored: AtomicUsize,
+    read: AtomicUsize,
     stop: AtomicU8,
+    /// The budget and gauge of [`Progress::limit_memory`].
+    memory: OnceLock<(usize, Gauge)>,
+    /// Polls so far, to measure memory on every [`MEASURE_EVERY`]th.
+    polls: AtomicUsize,
 }
+
+/// How many polls pass between measures of memory under [`Progress::limit_memory`]:
+/// a measure (reading `/proc` for `check lin`) costs tens of microseconds, a poll comes
+/// every millisecond or so.
+const MEASURE_EVERY: usize = 4;
 
 /// A reading of a [`Progress`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,6 +55,9 @@ pub struct Snapshot {
     pub linearized: usize,
     /// Configurations (set of linearized operations, state) explored, over all partitions.
     pub explored: usize,
+    /// The line a reader given this progress (the `_with_progress` readers) has reached,
+    /// as it last said: 0 before it starts.
+    pub read: usize,
 }
 
 const RUNNING: u8 = 0;
@@ -64,12 +79,15 @@ impl Progress {
             partition_operations: self.current_operations.load(Ordering::Relaxed),
             linearized: self.deepest.load(Ordering::Relaxed),
             explored: self.explored.load(Ordering::Relaxed),
+            read: self.read.load(Ordering::Relaxed),
         }
     }
 
     /// Asks the check to give up with [`CheckResult::Unknown`](crate::CheckResult::Unknown),
     /// reporting `budget` as the one that ran out. The search notices within a few thousand
-    /// steps (about a millisecond). A verdict already reached is kept.
+    /// steps (about a millisecond), and a reader given this progress within about a
+    /// thousand lines, where it ends with a [`ReadError`](crate::ReadError) whose
+    /// `stopped` says so. A verdict already reached is kept.
     pub fn stop(&self, budget: Budget) {
         let code = match budget {
             Budget::Time => STOP_TIME,
@@ -80,6 +98,34 @@ impl Progress {
             .compare_exchange(RUNNING, code, Ordering::Relaxed, Ordering::Relaxed);
     }
 
+    /// Bounds the process's memory from within: readers and searches given this progress
+    /// measure the process with `gauge` every few of their polls (every few milliseconds)
+    /// and stop, as if [`Progress::stop`] had been called for [`Budget::Memory`], once it
+    /// holds more than `budget` bytes. Unlike a watcher thread that calls `stop`, this does
+    /// not depend on another thread being scheduled in time, which on a loaded machine it
+    /// may not be. Only the first call counts.
+    pub fn limit_memory(&self, budget: usize, gauge: Gauge) {
+        let _ = self.memory.set((budget, gauge));
+    }
+
+    /// What readers and searches call when they poll: the budget to stop for, if the check
+    /// was stopped or (see [`Progress::limit_memory`]) has just been found over its memory
+    /// budget.
+    pub(crate) fn poll(&self) -> Option<Budget> {
+        if let Some(budget) = self.stopped() {
+            return Some(budget);
+        }
+        let &(budget, gauge) = self.memory.get()?;
+        if self.polls.fetch_add(1, Ordering::Relaxed) % MEASURE_EVERY != 0 {
+            return None;
+        }
+        if gauge().is_some_and(|held| held > budget) {
+            self.stop(Budget::Memory);
+            return self.stopped();
+        }
+        None
+    }
+
     /// The budget a caller stopped the check for, if it did.
     pub fn stopped(&self) -> Option<Budget> {
         match self.stop.load(Ordering::Relaxed) {
@@ -87,6 +133,11 @@ impl Progress {
             STOP_MEMORY => Some(Budget::Memory),
             _ => None,
         }
+    }
+
+    /// A reader has reached `line`.
+    pub(crate) fn read_to(&self, line: usize) {
+        self.read.fetch_max(line, Ordering::Relaxed);
     }
 
     pub(super) fn set_partitions(&self, n: usize) {
@@ -119,5 +170,36 @@ impl Progress {
 
     pub(super) fn finish(&self) {
         self.finished.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn over() -> Option<usize> {
+        Some(2_000)
+    }
+
+    fn under() -> Option<usize> {
+        Some(500)
+    }
+
+    #[test]
+    fn item7_a_memory_limit_is_measured_by_the_polls_themselves() {
+        let p = Progress::new();
+        p.limit_memory(1_000, under);
+        assert!((0..100).all(|_| p.poll().is_none()));
+        assert_eq!(p.stopped(), None);
+        let p = Progress::new();
+        p.limit_memory(1_000, over);
+        let polls = (1..=100).find(|_| p.poll().is_some()).expect("stopped");
+        assert!(polls <= MEASURE_EVERY, "seen after {polls} polls");
+        assert_eq!(p.stopped(), Some(Budget::Memory));
+        // A stop for time asked before is kept.
+        let p = Progress::new();
+        p.stop(Budget::Time);
+        p.limit_memory(1_000, over);
+        assert_eq!(p.poll(), Some(Budget::Time));
     }
 }
