@@ -161,15 +161,7 @@ fn edn_reader_survives_mutated_histories() {
         |case: Mutated| {
             let text = case.text();
             if let Err((line, message)) = parse_all(&text) {
-                let file = NAME.to_string();
-                check_error(
-                    &ReadError {
-                        file,
-                        line,
-                        message,
-                    },
-                    &text,
-                )?;
+                check_error(&ReadError::new(NAME, line, message), &text)?;
             }
             match read_edn_events(NAME, &text) {
                 Ok(events) => read_ops_of_every_model(&events, &text),
