@@ -196,8 +196,10 @@ fn item7_a_file_larger_than_the_memory_budget_is_refused_up_front() {
         err.contains("give more with --memory, or --memory none"),
         "{err}"
     );
-    // Refused, not read: nothing on stdout, and no memory to speak of.
-    assert_eq!(stdout(&o), "");
+    // Refused, not read: stdout has only the error object that --format json asks for.
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON object");
+    assert_eq!(v["schema"], "check-error/1");
+    assert!(v["error"].as_str().unwrap().contains("huge.edn is 3GiB"));
 }
 
 #[test]
