@@ -438,15 +438,20 @@ mod tests {
         assert_eq!(f.reason, "in the initial state 0, this read returned 3");
     }
 
+    /// A kv log shipped in `testdata/porcupine/test_data/kv`, read.
+    fn porcupine_kv_log(name: &str) -> Vec<Operation<crate::kv::KvOp, crate::kv::KvOutput>> {
+        let path = format!(
+            "{}/testdata/porcupine/test_data/kv/{name}.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        crate::kv::read_kv_log(name, &text).unwrap()
+    }
+
     #[test]
     fn progress_counts_what_the_verdict_reports_and_a_stop_gives_unknown() {
         use crate::kv::Kv;
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/testdata/porcupine/test_data/kv/c10-ok.txt"
-        ))
-        .unwrap();
-        let h = crate::kv::read_kv_log("c10-ok", &text).unwrap();
+        let h = porcupine_kv_log("c10-ok");
         let progress = Arc::new(Progress::new());
         let options = CheckOptions {
             progress: Some(progress.clone()),
@@ -478,12 +483,7 @@ mod tests {
     #[test]
     fn partitions_found_linearizable_keep_their_order_when_another_fails() {
         use crate::kv::Kv;
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/testdata/porcupine/test_data/kv/c10-bad.txt"
-        ))
-        .unwrap();
-        let h = crate::kv::read_kv_log("c10-bad", &text).unwrap();
+        let h = porcupine_kv_log("c10-bad");
         let options = CheckOptions {
             threads: 1,
             ..CheckOptions::default()
