@@ -7,7 +7,7 @@ use crate::args::Format;
 use crate::engine::report::{RunReport, Verdict};
 use crate::engine::{interrupt, text};
 use crate::engine::{Outcome, RunOptions};
-use crate::exercises::{DeadAction, Selection, EXERCISES};
+use crate::exercises::{Pin, Selection, EXERCISES};
 use anyhow::Result;
 use serde::Serialize;
 use std::time::Instant;
@@ -73,11 +73,7 @@ pub fn all(format: Format, threads: usize) -> Result<Outcome> {
             let (bug, liveness) = (selection.bug, selection.liveness);
             let report = selection.check(e, &opts)?;
             let problems = match (bug, liveness) {
-                (None, false) => {
-                    let mut problems = dead_action_problems(selection.model.dead_actions, &report);
-                    problems.extend(pin_problem(selection.model.pinned_states, &report));
-                    problems
-                }
+                (None, false) => pin_problems(selection.model.pin, &report),
                 _ => Vec::new(),
             };
             let (expected, ok) = match bug {
@@ -158,53 +154,19 @@ pub fn all(format: Format, threads: usize) -> Result<Outcome> {
     Ok(Outcome::holds_if(failed == 0))
 }
 
-/// What is wrong with a default run's dead actions: one it found that the row does not
-/// declare, or one the row declares that fired.
-fn dead_action_problems(declared: &[DeadAction], report: &RunReport) -> Vec<String> {
+/// What is wrong with a default run against its model's pin (see
+/// [`Pin::problems`]), or that the model has none. An unexhausted run fails on its
+/// coverage already, and says nothing about the pin.
+fn pin_problems(pin: Option<Pin>, report: &RunReport) -> Vec<String> {
     if !report.coverage.is_exhausted() {
-        return Vec::new(); // the run fails on its coverage already
+        return Vec::new();
     }
-    let mut problems: Vec<String> = report
-        .dead_actions
-        .iter()
-        .filter(|kind| !declared.iter().any(|d| d.kind == kind.as_str()))
-        .map(|kind| {
-            format!(
-                "dead action {kind}: it never fired in the exhausted space, and the registry row does not declare it"
-            )
-        })
-        .collect();
-    problems.extend(
-        declared
-            .iter()
-            .filter(|d| !report.dead_actions.iter().any(|k| k == d.kind))
-            .map(|d| {
-                format!(
-                    "action {} fired, though the registry row declares it dead ({})",
-                    d.kind, d.reason
-                )
-            }),
-    );
-    problems
-}
-
-/// What is wrong with a default run's state count: none pinned, or another one.
-fn pin_problem(pinned: Option<u64>, report: &RunReport) -> Option<String> {
-    if !report.coverage.is_exhausted() {
-        return None;
-    }
-    let found = report.unique_states as u64;
-    match pinned {
-        None => Some(format!(
-            "unique states {}: the registry row pins no count (with_pinned_states)",
+    match pin {
+        None => vec![format!(
+            "unique states {}: the model declares no pin (ModelChoice::pinned)",
             text::count(report.unique_states)
-        )),
-        Some(p) if p != found => Some(format!(
-            "unique states {}, pinned {}: the model's behaviour changed; if on purpose, update the pin in its registry row",
-            text::count(report.unique_states),
-            text::count(p as usize)
-        )),
-        Some(_) => None,
+        )],
+        Some(pin) => pin.problems(report.unique_states as u64, &report.dead_actions),
     }
 }
 
@@ -253,7 +215,7 @@ fn gate_line(exercise: &str, selection: &Selection, ok: bool, r: &RunReport) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exercises::find;
+    use crate::exercises::{find, DeadAction};
 
     /// TCommit with three managers: 34 states, every action fires.
     fn tcommit_report() -> RunReport {
@@ -271,19 +233,22 @@ mod tests {
         let mut report = tcommit_report();
         assert!(report.coverage.is_exhausted());
         assert!(report.dead_actions.is_empty());
-        assert!(dead_action_problems(&[], &report).is_empty());
-        let declared = [DeadAction {
-            kind: "Commit",
-            reason: "for the test",
-        }];
-        let problems = dead_action_problems(&declared, &report);
+        assert!(pin_problems(Some(Pin::states(34)), &report).is_empty());
+        let declared = Pin {
+            unique_states: 34,
+            dead_actions: &[DeadAction {
+                kind: "Commit",
+                reason: "for the test",
+            }],
+        };
+        let problems = pin_problems(Some(declared), &report);
         assert_eq!(problems.len(), 1);
         assert!(
             problems[0].starts_with("action Commit fired, though"),
             "{problems:?}"
         );
         report.dead_actions = vec!["Abort".to_string()];
-        let problems = dead_action_problems(&[], &report);
+        let problems = pin_problems(Some(Pin::states(34)), &report);
         assert_eq!(problems.len(), 1);
         assert!(
             problems[0].starts_with("dead action Abort: it never fired"),
@@ -295,14 +260,12 @@ mod tests {
     fn a_state_count_other_than_the_pin_is_named_with_both_numbers() {
         let report = tcommit_report();
         assert_eq!(report.unique_states, 34);
-        assert_eq!(pin_problem(Some(34), &report), None);
-        let problem = pin_problem(Some(35), &report).unwrap();
+        let problems = pin_problems(Some(Pin::states(35)), &report);
+        assert_eq!(problems.len(), 1);
         assert!(
-            problem.starts_with("unique states 34, pinned 35"),
-            "{problem}"
+            problems[0].starts_with("unique states 34, but the model pins 35"),
+            "{problems:?}"
         );
-        assert!(pin_problem(None, &report)
-            .unwrap()
-            .contains("pins no count"));
+        assert!(pin_problems(None, &report)[0].contains("declares no pin"));
     }
 }

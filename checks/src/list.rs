@@ -130,9 +130,10 @@ fn listed(e: &'static Exercise) -> ListedExercise {
             .map(|m| ListedModel {
                 name: m.name,
                 flag: m.flag.name(),
-                pinned_states: m.pinned_states,
+                pinned_states: m.pin.map(|p| p.unique_states),
                 dead_actions: m
-                    .dead_actions
+                    .pin
+                    .map_or(&[][..], |p| p.dead_actions)
                     .iter()
                     .map(|d| ListedDeadAction {
                         kind: d.kind,

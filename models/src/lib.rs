@@ -18,12 +18,41 @@
 //! ([`Variant::of`]); the model adds only the properties it breaks.
 #![deny(missing_docs)]
 
+pub mod coverage;
 pub mod kv;
 pub mod msi;
 pub mod raft;
 pub mod twopc;
+pub mod wrap;
 
 use stateright::Model;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// What a model needs for the harness to check it, explain it and replay its traces: the
+/// protocol words, and states and actions that threads can share.
+pub trait Checkable:
+    Protocol<
+        State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
+        Action: Clone + Debug + PartialEq + Send + Sync + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+/// A model's symmetry reduction: maps a state to the canonical member of its class under
+/// renaming of interchangeable processes. Properties must not depend on those names.
+pub type Representative<M> = fn(&<M as Model>::State) -> <M as Model>::State;
+
+impl<M> Checkable for M
+where
+    M: Protocol + Clone + Send + Sync + 'static,
+    M::State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
+    M::Action: Clone + Debug + PartialEq + Send + Sync + 'static,
+{
+}
 
 /// The kinds of a model's actions, as the engine's action coverage counts them: the
 /// variant names of the action enum (`Timeout`, `Crash`, `Deliver`, ...).

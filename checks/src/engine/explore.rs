@@ -7,7 +7,6 @@
 //! (BFS bounded to 0, 1, 2, ... steps) finds a counterexample of minimal length: the
 //! first bound at which any safety property fails is the length of the shortest one.
 
-use super::coverage::{never_fired, Counted};
 use super::interrupt::{self, Watch};
 use super::replay::{replay, replay_shortest};
 use super::report::{Coverage, PropertyOutcome, RunReport, Status, Trace, Verdict, SCHEMA};
@@ -17,6 +16,7 @@ use super::{
     SIMULATION_DEFAULT_TIMEOUT,
 };
 use anyhow::{anyhow, Result};
+use models::coverage::{never_fired, Counted};
 use stateright::{Checker, Expectation, HasDiscoveries, Model, Path, Property};
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};

@@ -8,9 +8,9 @@
 //! `#/steps/<initial state index>/<action index>/...`; [`explorer_path`] gives that
 //! address for a trace, so `check ... --explore ADDR` can print a link that opens at it.
 
-use super::wrap::{check_forwardable, forwarded, Wrapper};
 use super::Checkable;
 use anyhow::{anyhow, Result};
+use models::wrap::{check_forwardable, forwarded, Wrapper};
 use stateright::{Model, Property};
 use std::fmt;
 use std::net::SocketAddr;

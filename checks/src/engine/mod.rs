@@ -10,7 +10,6 @@
 //! `shortest` use only what is here (and `replay` the leaf `delta`), and `text` and
 //! `html` render what `report` holds.
 
-pub mod coverage;
 pub mod delta;
 pub mod explore;
 pub mod explorer;
@@ -23,16 +22,13 @@ pub mod report;
 pub mod shortest;
 pub mod simulate;
 pub mod text;
-pub mod wrap;
 
 pub use outcome::Outcome;
 pub use progress::Progress;
 
-use models::Protocol;
-use stateright::{Expectation, Model};
+use stateright::Expectation;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::hash::Hash;
 use std::time::Duration;
 
 /// How to explore the state space.
@@ -102,29 +98,7 @@ pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// What a model needs for the harness to check it, explain it and replay its traces.
-pub trait Checkable:
-    Protocol<
-        State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
-        Action: Clone + Debug + PartialEq + Send + Sync + 'static,
-    > + Clone
-    + Send
-    + Sync
-    + 'static
-{
-}
-
-impl<M> Checkable for M
-where
-    M: Protocol + Clone + Send + Sync + 'static,
-    M::State: Clone + Debug + Hash + PartialEq + Send + Sync + 'static,
-    M::Action: Clone + Debug + PartialEq + Send + Sync + 'static,
-{
-}
-
-/// A model's symmetry reduction: maps a state to the canonical member of its class under
-/// renaming of interchangeable processes. Properties must not depend on those names.
-pub type Representative<M> = fn(&<M as Model>::State) -> <M as Model>::State;
+pub use models::{Checkable, Representative};
 
 /// Identifies a run in reports: the exercise, its bounds and its bug variant.
 #[derive(Clone, Debug)]

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub use super::coverage::ActionCoverage;
+pub use models::coverage::ActionCoverage;
 pub use models::{Arrow, ArrowKind};
 
 /// The version of the JSON report documented in docs/check.md.

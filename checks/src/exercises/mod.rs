@@ -23,6 +23,7 @@ use crate::engine::report::RunReport;
 use crate::engine::{Checkable, Outcome, Representative, RunLabel, RunOptions, Strategy};
 use anyhow::Result;
 use clap::{ArgMatches, Command as Cli};
+pub use models::coverage::{DeadAction, Pin};
 use models::Variant;
 use stateright::Expectation;
 use std::collections::BTreeMap;
@@ -106,24 +107,12 @@ pub struct ModelChoice {
     /// Serves stateright's Explorer for the model built from a selection; never returns
     /// unless the address cannot be bound.
     pub explore: fn(&Selection, SocketAddr, usize) -> Result<()>,
-    /// The action kinds that never fire under the default bounds, each with why: the gate
-    /// refuses any other dead action, and a declared one that fires after all.
-    pub dead_actions: &'static [DeadAction],
-    /// The unique-state count of an exhaustive run under the default bounds. A model that
-    /// loses behaviour passes its safety properties, but not this: the gate fails on any
-    /// other count. `None` only while a model is being written; the registry test refuses
-    /// it for a registered model.
-    pub pinned_states: Option<u64>,
-}
-
-/// An action kind declared dead under a model's default bounds: behaviour that the
-/// default configuration cannot show by design, not by accident.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DeadAction {
-    /// The kind, a variant name of the model's action enum.
-    pub kind: &'static str,
-    /// One line: why it cannot fire under the default bounds.
-    pub reason: &'static str,
+    /// The model's pinned unique-state count and dead actions under the default bounds
+    /// (declared with the model, e.g. `models::kv::PIN`). A model that loses behaviour
+    /// passes its safety properties, but not this: the gate fails on any other count, on a
+    /// dead action the pin does not declare, and on a declared one that fires. `None` only
+    /// while a model is being written; the registry test refuses it for a registered model.
+    pub pin: Option<Pin>,
 }
 
 /// A model type the registry can build from a [`Selection`]. Implemented in each
@@ -151,23 +140,14 @@ impl ModelChoice {
             properties: properties_of::<M>,
             check: check_model::<M>,
             explore: serve_model::<M>,
-            dead_actions: &[],
-            pinned_states: None,
+            pin: None,
         }
     }
 
-    /// Pins the unique-state count of an exhaustive run under the default bounds.
-    pub const fn with_pinned_states(self, unique: u64) -> ModelChoice {
+    /// Holds the default configuration to `pin`: its unique-state count and dead actions.
+    pub const fn pinned(self, pin: Pin) -> ModelChoice {
         ModelChoice {
-            pinned_states: Some(unique),
-            ..self
-        }
-    }
-
-    /// Declares these action kinds dead under the default bounds.
-    pub const fn with_dead_actions(self, dead_actions: &'static [DeadAction]) -> ModelChoice {
-        ModelChoice {
-            dead_actions,
+            pin: Some(pin),
             ..self
         }
     }

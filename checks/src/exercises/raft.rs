@@ -36,9 +36,7 @@ pub static EXERCISE: Exercise = Exercise {
         "elections and replication as atomic steps (after Vanlightly's and Ongaro's specs)",
     )
     .with_variants(&VARIANTS)
-    // 3 servers, max term 4, max log 2, DFS with symmetry reduction over servers; changes
-    // only with the model (checks/tests/raft.rs pins the same number).
-    .with_pinned_states(6_659_569)],
+    .pinned(models::raft::PIN)],
     ..Exercise::DEFAULT
 };
 

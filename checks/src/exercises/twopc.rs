@@ -2,7 +2,7 @@
 //! [`models::twopc::design`]; `check twopc --spec twophase --rms N` (or `tcommit`) runs a
 //! faithful port of Lamport's TLA+ spec instead, whose state counts are compared with TLC's.
 
-use super::{Bound, DeadAction, Exercise, ExerciseModel, Liveness, ModelChoice, Selection};
+use super::{Bound, Exercise, ExerciseModel, Liveness, ModelChoice, Selection};
 use models::twopc::design::{Bug, Termination, TwoPcModel, VARIANTS};
 use models::twopc::tcommit::TCommit;
 use models::twopc::twophase::TwoPhase;
@@ -45,32 +45,18 @@ pub static EXERCISE: Exercise = Exercise {
         ModelChoice::of::<TwoPcModel>("design", "the model of our design")
             .with_variants(&VARIANTS)
             .reading(&["participants", "crashes", "drops"])
-            // Changes with the cores' protocol or the model's environment; the module doc
-            // of models::twopc::design says why it differs from the hand-written 128,003.
-            .with_pinned_states(216_632)
-            .with_dead_actions(&[
-                DeadAction {
-                    kind: "CrashMidStep",
-                    reason: "explored only for decide-before-logging, the one core whose step persists after a send",
-                },
-                DeadAction {
-                    kind: "CoordinatorStaysDown",
-                    reason: "only --liveness asks whether everyone decides while the coordinator stays down",
-                },
-            ]),
+            .pinned(models::twopc::design::PIN),
         ModelChoice::of::<TwoPhase>(
             "twophase",
             "Lamport's TwoPhase TLA+ spec, ported faithfully",
         )
         .spec()
         .reading(&["rms"])
-        // TLC's count for RM = 3 (models/src/twopc/twophase.rs checks 3 to 6 managers).
-        .with_pinned_states(288),
+        .pinned(models::twopc::twophase::PIN),
         ModelChoice::of::<TCommit>("tcommit", "Lamport's TCommit TLA+ spec, ported faithfully")
             .spec()
             .reading(&["rms"])
-            // TLC's count for RM = 3 (models/src/twopc/tcommit.rs checks 3 to 8).
-            .with_pinned_states(34),
+            .pinned(models::twopc::tcommit::PIN),
     ],
     liveness: Some(LIVENESS),
     ..Exercise::DEFAULT

@@ -288,6 +288,10 @@ impl Bug {
     }
 }
 
+/// What `check all` and this crate's tests hold [`KvModel::default`] to. Changes only when
+/// the protocol core (`impls::kv::core`) or the model's environment or reductions change.
+pub const PIN: crate::coverage::Pin = crate::coverage::Pin::states(181_588);
+
 /// Every bug variant's description, for the registry and `check list`.
 pub const VARIANTS: [Variant; 4] = [
     Bug::ALL[0].variant(),

@@ -228,6 +228,11 @@ impl Bug {
     }
 }
 
+/// What `check all` and this crate's tests hold [`RaftModel::default`] to: 3 servers, max
+/// term 4, max log 2, explored depth-first with symmetry reduction over servers
+/// ([`RaftState::representative`]). Changes only with the model's actions or state.
+pub const PIN: crate::coverage::Pin = crate::coverage::Pin::states(6_659_569);
+
 /// Every bug variant's description, for the registry and `check list`.
 pub const VARIANTS: [Variant; 5] = [
     Bug::ALL[0].variant(),

@@ -29,6 +29,10 @@ pub enum TCommitAction {
     Abort(usize),
 }
 
+/// What `check all` and this crate's tests hold the default, three resource managers, to:
+/// TLC's count for `RM = {r1, r2, r3}`. It changes only if the port stops being faithful.
+pub const PIN: crate::coverage::Pin = crate::coverage::Pin::states(34);
+
 /// The specification with `rms` resource managers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TCommit {

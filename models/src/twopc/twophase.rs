@@ -22,6 +22,10 @@
 
 use stateright::{Model, Property};
 
+/// What `check all` and this crate's tests hold the default, three resource managers, to:
+/// TLC's count for `RM = {r1, r2, r3}`. It changes only if the port stops being faithful.
+pub const PIN: crate::coverage::Pin = crate::coverage::Pin::states(288);
+
 /// The most resource managers a state can hold (two bits each in a `u32`).
 pub const MAX_RMS: usize = 16;
 

@@ -58,8 +58,7 @@ pub static EXERCISE: Exercise = Exercise {
     ],
     models: &[ModelChoice::of::<KvModel>("abd", "the ABD register per key over quorum replicas")
         .with_variants(&VARIANTS)
-        // Changes with the replica core's protocol, the model's faults or its bounds.
-        .with_pinned_states(181_588)],
+        .pinned(models::kv::PIN)],
     // The new-then-old inversion needs three operations with two reads; two clients with two
     // operations each and no faults (638,000 states) is the smallest space that holds it.
     variant_bounds: &[(

@@ -48,8 +48,7 @@ pub static EXERCISE: Exercise = Exercise {
         )
         .protocol()
         .with_variants(&models::msi::snooping::VARIANTS)
-        // 3 caches, 2 addresses, 2 values; changes only with the model.
-        .with_pinned_states(3_136),
+        .pinned(models::msi::snooping::PIN),
         ModelChoice::of::<DirModel>(
             "directory",
             "the primer's directory MSI: transient states, Inv-Acks, forwarded \
@@ -60,8 +59,7 @@ pub static EXERCISE: Exercise = Exercise {
         // One address: the protocol keeps addresses independent, and two of them
         // multiply 459,248 states by themselves.
         .with_defaults(&[("addresses", 1)])
-        // Changes with the controllers in impls::msi::core or the model's networks.
-        .with_pinned_states(459_248),
+        .pinned(models::msi::directory::PIN),
     ],
     strategy: Strategy::Bfs,
     modes: &[Mode {

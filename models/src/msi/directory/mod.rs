@@ -48,6 +48,10 @@ pub const BUGS: [Bug; 5] = [
     Bug::UnorderedForwards,
 ];
 
+/// What `check all` and this crate's tests hold [`DirModel::default`] (one address) to.
+/// Changes only with the directory core (`impls::msi`) or the model's network.
+pub const PIN: crate::coverage::Pin = crate::coverage::Pin::states(459_248);
+
 /// The variants `check msi --protocol directory` takes: [`BUGS`] with what each breaks.
 pub const VARIANTS: [Variant; 5] = super::variants(&BUGS);
 

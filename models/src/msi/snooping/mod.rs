@@ -30,6 +30,10 @@ pub const BUGS: [Bug; 2] = [Bug::NoInvalidate, Bug::NoWriteback];
 /// The variants `check msi --protocol snooping` takes: [`BUGS`] with what each breaks.
 pub const VARIANTS: [Variant; 2] = variants(&BUGS);
 
+/// What `check all` and this crate's tests hold [`SnoopModel::default`] to. Changes only
+/// with the bus model's actions or state.
+pub const PIN: crate::coverage::Pin = crate::coverage::Pin::states(3_136);
+
 /// The most caches a state holds.
 pub const MAX_CACHES: usize = 4;
 /// The most addresses a state holds.

@@ -3,12 +3,12 @@
 //! A stateright `Property` holds a plain function pointer over the model type, which
 //! cannot capture the wrapped model's property. So a wrapper forwards its `I`th property
 //! through a function monomorphised per index, `forward::<W, I>`, for up to [`FORWARDED`]
-//! properties. [`explorer::Worded`](super::explorer::Worded) and
-//! [`coverage::Counted`](super::coverage::Counted) share this.
+//! properties. [`coverage::Counted`](crate::coverage::Counted) and the `check` binary's
+//! Explorer wrapper share this.
 
-use super::Checkable;
-use anyhow::{bail, Result};
+use crate::Checkable;
 use stateright::{Model, Property};
+use std::fmt;
 
 /// A model that wraps another, with the same states, and can evaluate its properties.
 pub trait Wrapper: Model<State = <Self::Inner as Model>::State> + Sized {
@@ -23,13 +23,29 @@ pub trait Wrapper: Model<State = <Self::Inner as Model>::State> + Sized {
 /// How many properties a wrapper can forward.
 pub const FORWARDED: usize = 32;
 
-/// Refuses a model with more properties than a wrapper can forward.
-pub fn check_forwardable<M: Model>(properties: &[Property<M>]) -> Result<()> {
-    if properties.len() > FORWARDED {
-        bail!(
+/// A model with more properties than a wrapper can forward: how many it has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooManyProperties(pub usize);
+
+impl fmt::Display for TooManyProperties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
             "a wrapped model forwards at most {FORWARDED} properties; this model has {}",
-            properties.len()
-        );
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for TooManyProperties {}
+
+/// Refuses a model with more properties than a wrapper can forward.
+///
+/// # Errors
+/// [`TooManyProperties`] if there are more than [`FORWARDED`].
+pub fn check_forwardable<M: Model>(properties: &[Property<M>]) -> Result<(), TooManyProperties> {
+    if properties.len() > FORWARDED {
+        return Err(TooManyProperties(properties.len()));
     }
     Ok(())
 }

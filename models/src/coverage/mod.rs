@@ -4,22 +4,93 @@
 //! A safety property can only fail in states the model reaches, so a change that makes a
 //! model do less (a guard too strict, an action that can no longer fire) passes every
 //! `always` property. The coverage table makes such a loss visible: a kind that never
-//! fired in an exhausted space is a *dead action*, and the gate refuses one unless the
-//! exercise's registry row declares it (see `exercises::Exercise::dead_actions`).
+//! fired in an exhausted space is a *dead action*, and `check all` refuses one unless the
+//! model's [`Pin`] declares it.
 //!
-//! [`Counted`] wraps any [`Checkable`] model and counts as the engine explores it; the
-//! kinds are the variant names of the model's action enum ([`models::ActionKind`]), so
-//! every model gets the table without code of its own. Counting stops when the
-//! exploration ends, so shortening and replay do not inflate the counts.
+//! [`Counted`] wraps any [`Checkable`] model and counts as it is explored; the kinds are
+//! the variant names of the model's action enum ([`ActionKind`]), so every model gets the
+//! table without code of its own. Counting stops when the exploration ends, so shortening
+//! and replay do not inflate the counts.
+//!
+//! A model's [`Pin`] is the other half: the unique-state count of its default bounds and
+//! the action kinds that cannot fire there. Both `check all` and the models crate's own
+//! tests hold every default configuration to its pin, so a model that loses states or
+//! actions fails a test before it reaches the gate.
 
-use super::wrap::{check_forwardable, forwarded, Wrapper};
-use super::Checkable;
-use anyhow::Result;
-use models::{ActionKind, Protocol};
+#[cfg(test)]
+mod tests;
+
+use crate::wrap::{check_forwardable, forwarded, TooManyProperties, Wrapper};
+use crate::{ActionKind, Checkable, Protocol};
 use serde::Serialize;
 use stateright::{Model, Property};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+
+/// What a model's default configuration is held to: the size of its state space and the
+/// action kinds that cannot fire in it. A change to either is a change to the model, to be
+/// explained where the pin is declared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pin {
+    /// Unique states of an exhaustive run under the default bounds (with the model's
+    /// symmetry reduction, if `check` applies one).
+    pub unique_states: u64,
+    /// The action kinds that never fire under the default bounds, by design.
+    pub dead_actions: &'static [DeadAction],
+}
+
+/// An action kind that cannot fire under a model's default bounds, and why: something the
+/// default configuration cannot show by design, not by accident.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeadAction {
+    /// The kind, a variant name of the model's action enum.
+    pub kind: &'static str,
+    /// One line: why it cannot fire under the default bounds.
+    pub reason: &'static str,
+}
+
+impl Pin {
+    /// A pin with no dead action.
+    pub const fn states(unique_states: u64) -> Pin {
+        Pin {
+            unique_states,
+            dead_actions: &[],
+        }
+    }
+
+    /// What is wrong with an exhaustive run that found `unique_states` and in which the
+    /// kinds `dead` never fired: a count other than the pinned one, a dead kind the pin
+    /// does not declare, a declared one that fired. Empty if the run matches the pin.
+    pub fn problems(&self, unique_states: u64, dead: &[String]) -> Vec<String> {
+        let mut problems = Vec::new();
+        if unique_states != self.unique_states {
+            problems.push(format!(
+                "unique states {unique_states}, but the model pins {}: the model explores {} than it did",
+                self.unique_states,
+                if unique_states < self.unique_states { "less" } else { "more" }
+            ));
+        }
+        problems.extend(
+            dead.iter()
+                .filter(|kind| !self.dead_actions.iter().any(|d| d.kind == kind.as_str()))
+                .map(|kind| {
+                    format!("dead action {kind}: it never fired in the exhausted space, and the model's pin does not declare it")
+                }),
+        );
+        problems.extend(
+            self.dead_actions
+                .iter()
+                .filter(|d| !dead.iter().any(|k| k == d.kind))
+                .map(|d| {
+                    format!(
+                        "action {} fired, though the model's pin declares it dead ({})",
+                        d.kind, d.reason
+                    )
+                }),
+        );
+        problems
+    }
+}
 
 /// One kind of action's coverage in a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -139,7 +210,7 @@ impl<M: Checkable> Counted<M> {
     ///
     /// # Errors
     /// If the model has more properties than a wrapper can forward.
-    pub fn new(model: M) -> Result<Self> {
+    pub fn new(model: M) -> Result<Self, TooManyProperties> {
         let properties = model.properties();
         check_forwardable(&properties)?;
         Ok(Counted {
@@ -230,12 +301,7 @@ impl<M: Checkable> Protocol for Counted<M> {
         self.inner.actor(state, action)
     }
 
-    fn arrows(
-        &self,
-        before: &M::State,
-        action: &M::Action,
-        after: &M::State,
-    ) -> Vec<models::Arrow> {
+    fn arrows(&self, before: &M::State, action: &M::Action, after: &M::State) -> Vec<crate::Arrow> {
         self.inner.arrows(before, action, after)
     }
 }
