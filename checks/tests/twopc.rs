@@ -90,7 +90,7 @@ fn every_bug_exits_1_with_a_numbered_trace() {
 /// hand-written model's 128,003 states and 5, 10, 10 and 12 steps).
 #[test]
 fn the_design_models_state_count_and_shortest_traces_are_pinned() {
-    assert_eq!(unique_states(&[]), 216_632);
+    assert_eq!(unique_states(&[]), models::twopc::design::PIN.unique_states);
     for (bug, property, steps) in [
         ("commit-without-all-votes", "Validity", 4),
         ("abort-after-prepared", "Atomicity", 9),

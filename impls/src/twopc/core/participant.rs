@@ -338,7 +338,12 @@ impl Participant {
         }
         match (self.decided.get(&tx), decision) {
             // A repeat of what it already knows: its acknowledgement was lost.
-            (Some(known), _) if *known == decision => {}
+            (Some(known), _) if *known == decision => {
+                if cfg!(feature = "demo-no-reack") {
+                    // The vacuity demonstration's loss of behaviour (see Cargo.toml).
+                    return;
+                }
+            }
             (None, Decision::Abort) => {
                 // It never voted yes (or it would have a prepare record), so there is
                 // nothing to undo; a waiting Prepare is dropped.

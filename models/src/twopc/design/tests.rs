@@ -12,7 +12,7 @@ use std::time::Instant;
 /// The model of the design before it ran the implementation's cores had 128,003, and
 /// each trace below one step more: there the coordinator counted the last yes vote and
 /// decided in two steps, where the core decides on the vote that completes the count.
-const DEFAULT_STATES: usize = 216_632;
+const DEFAULT_STATES: usize = PIN.unique_states as usize;
 
 /// The shortest counterexample of each variant, in steps, and the property it breaks.
 const SHORTEST: [(Bug, &str, usize); 4] = [

@@ -343,6 +343,12 @@ impl Protocol for TwoPcModel {
             set(g.unapplied, n),
         ));
         out.push(field("history", "voted-yes", set(g.voted_yes, n)));
+        out.push(field(
+            "history",
+            "recovered-prepared",
+            set(g.recovered_prepared, n),
+        ));
+        out.push(field("history", "reacknowledged", set(g.reacknowledged, n)));
         out
     }
 
@@ -372,6 +378,21 @@ impl Protocol for TwoPcModel {
             "Stability" => {
                 vec!["the coordinator decided Commit and, after a crash, Abort".to_string()]
             }
+            "TimeoutAbortsPrepared" => vec![format!(
+                "{} voted yes and then learnt Abort, with no crash and no no vote: the \
+                 coordinator's vote timeout decided it",
+                set(self.timeout_aborted_prepared(s), n)
+            )],
+            "PreparedSurvivesCrash" => vec![format!(
+                "{} crashed after voting yes and recovered in doubt from its prepare record, \
+                 still holding its promise",
+                set(g.recovered_prepared, n)
+            )],
+            "LostAckReacknowledged" => vec![format!(
+                "the network lost the acknowledgement of {}, and a repeated decision made it \
+                 acknowledge again",
+                set(g.reacknowledged, n)
+            )],
             "EveryParticipantDecides" => {
                 let mut why = Vec::new();
                 for i in 0..n {
