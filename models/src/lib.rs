@@ -42,6 +42,21 @@ pub trait Checkable:
 {
 }
 
+/// Whether `state` satisfies `model`'s property named `name`, evaluated through the
+/// model's own property table, as the checker evaluates it (for threshold tests).
+///
+/// # Panics
+/// If the model has no such property.
+#[cfg(test)]
+pub(crate) fn holds<M: Model>(model: &M, name: &str, state: &M::State) -> bool {
+    let properties = model.properties();
+    let property = properties
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no property {name}"));
+    (property.condition)(model, state)
+}
+
 /// A model's symmetry reduction: maps a state to the canonical member of its class under
 /// renaming of interchangeable processes. Properties must not depend on those names.
 pub type Representative<M> = fn(&<M as Model>::State) -> <M as Model>::State;

@@ -132,4 +132,25 @@ mod tests {
             assert_eq!(checker.unique_state_count(), tlc, "{rms} resource managers");
         }
     }
+
+    #[test]
+    fn tc_consistent_breaks_on_one_commit_beside_one_abort() {
+        use RmState::*;
+        let m = TCommit::new(3);
+        let holds = |s: Vec<RmState>| crate::holds(&m, "TCConsistent", &s);
+        assert!(holds(vec![Committed, Committed, Prepared]));
+        assert!(holds(vec![Aborted, Working, Prepared]));
+        assert!(!holds(vec![Committed, Aborted, Prepared]));
+        assert!(!holds(vec![Working, Aborted, Committed]));
+    }
+
+    #[test]
+    fn commit_needs_every_manager_prepared_and_abort_needs_none_committed() {
+        use RmState::*;
+        assert!(can_commit(&vec![Prepared, Committed, Prepared]));
+        assert!(!can_commit(&vec![Prepared, Working, Prepared]));
+        assert!(!can_commit(&vec![Prepared, Aborted, Prepared]));
+        assert!(not_committed(&vec![Prepared, Aborted, Working]));
+        assert!(!not_committed(&vec![Prepared, Aborted, Committed]));
+    }
 }

@@ -298,4 +298,25 @@ mod tests {
         s = m.next_state(&s, TwoPhaseAction::RmRcvCommitMsg(0)).unwrap();
         assert!(!tc_consistent(&m, &s));
     }
+
+    #[test]
+    fn tc_consistent_breaks_on_one_commit_beside_one_abort() {
+        let m = TwoPhase::new(3);
+        let with = |states: [RmState; 3]| {
+            let mut s = m.init_states()[0];
+            for (r, state) in states.into_iter().enumerate() {
+                s.set_rm_state(r, state);
+            }
+            crate::holds(&m, "TCConsistent", &s)
+        };
+        use RmState::*;
+        assert!(with([Committed, Committed, Committed]));
+        assert!(with([Committed, Prepared, Working]));
+        assert!(with([Aborted, Aborted, Working]));
+        assert!(!with([Committed, Aborted, Prepared]));
+        assert!(
+            !with([Prepared, Aborted, Committed]),
+            "any two managers, not just the first"
+        );
+    }
 }

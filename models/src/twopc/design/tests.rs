@@ -214,3 +214,127 @@ fn arrows_join_coordinator_and_participants() {
     );
     assert_eq!(model.actor(&next, &deliver).as_deref(), Some("p1"));
 }
+
+/// The initial state of the default model with the history variables `ghost`: threshold
+/// tests judge the properties on these alone.
+fn with_history(ghost: Ghost) -> (TwoPcModel, TwoPcState) {
+    let m = TwoPcModel::default();
+    let mut s = m.init_states().remove(0);
+    s.ghost = ghost;
+    (m, s)
+}
+
+const P1: Set = 0b001;
+const P2: Set = 0b010;
+const ALL: Set = 0b111;
+
+#[test]
+fn atomicity_breaks_on_one_commit_beside_one_abort_or_one_unapplied_commit() {
+    let holds = |g| {
+        let (m, s) = with_history(g);
+        crate::holds(&m, "Atomicity", &s)
+    };
+    let committed = |c, aborted, unapplied| Ghost {
+        committed: c,
+        aborted,
+        unapplied,
+        ..Ghost::default()
+    };
+    assert!(holds(committed(ALL, 0, 0)), "everyone committed");
+    assert!(holds(committed(0, ALL, 0)), "everyone aborted");
+    assert!(
+        holds(committed(P1, 0, 0)),
+        "one committed, the rest undecided"
+    );
+    assert!(
+        !holds(committed(P1, P2, 0)),
+        "p1 committed while p2 aborted"
+    );
+    assert!(
+        !holds(committed(P1, 0, P2)),
+        "p2 acknowledged Commit without applying it"
+    );
+    assert!(
+        holds(committed(0, 0, P2)),
+        "no commit: nothing to contradict"
+    );
+}
+
+#[test]
+fn validity_breaks_on_a_commit_that_one_participant_never_voted_for() {
+    let holds = |committed, voted_yes| {
+        let (m, s) = with_history(Ghost {
+            committed,
+            voted_yes,
+            ..Ghost::default()
+        });
+        crate::holds(&m, "Validity", &s)
+    };
+    assert!(holds(P1, ALL));
+    assert!(!holds(P1, ALL & !P2), "p2 never voted yes");
+    assert!(!holds(ALL, 0));
+    assert!(holds(0, 0), "nothing committed, nothing to justify");
+    assert!(holds(0, P1));
+}
+
+#[test]
+fn stability_breaks_only_when_the_coordinator_decided_both_ways() {
+    let holds = |decided_commit, decided_abort| {
+        let (m, s) = with_history(Ghost {
+            decided_commit,
+            decided_abort,
+            ..Ghost::default()
+        });
+        crate::holds(&m, "Stability", &s)
+    };
+    assert!(holds(false, false));
+    assert!(holds(true, false));
+    assert!(holds(false, true));
+    assert!(!holds(true, true));
+}
+
+#[test]
+fn the_witnesses_read_their_history_and_the_timeout_witness_excludes_other_causes() {
+    let m = TwoPcModel::default();
+    let witness = |name, s: &TwoPcState| crate::holds(&m, name, s);
+    let (_, mut s) = with_history(Ghost {
+        voted_yes: P1,
+        aborted: P1,
+        ..Ghost::default()
+    });
+    assert!(witness("TimeoutAbortsPrepared", &s));
+    assert_eq!(m.timeout_aborted_prepared(&s), P1);
+    s.crashes_left -= 1;
+    assert!(
+        !witness("TimeoutAbortsPrepared", &s),
+        "a crash may explain it"
+    );
+    s.crashes_left += 1;
+    s.short = P2;
+    assert!(
+        !witness("TimeoutAbortsPrepared", &s),
+        "a no vote explains it"
+    );
+    s.short = 0;
+    s.ghost.aborted = P2;
+    assert!(!witness("TimeoutAbortsPrepared", &s), "p2 never voted yes");
+    for (name, ghost) in [
+        (
+            "PreparedSurvivesCrash",
+            Ghost {
+                recovered_prepared: P2,
+                ..Ghost::default()
+            },
+        ),
+        (
+            "LostAckReacknowledged",
+            Ghost {
+                reacknowledged: P1,
+                ..Ghost::default()
+            },
+        ),
+    ] {
+        assert!(witness(name, &with_history(ghost).1), "{name}");
+        assert!(!witness(name, &with_history(Ghost::default()).1), "{name}");
+    }
+}
