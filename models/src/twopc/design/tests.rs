@@ -319,3 +319,10 @@ fn the_witnesses_read_their_history_and_the_timeout_witness_excludes_other_cause
         assert!(!witness(name, &with_history(Ghost::default()).1), "{name}");
     }
 }
+
+#[test]
+fn members_lists_a_sets_participants_in_order_within_the_count() {
+    assert_eq!(members(0b101, 3).collect::<Vec<_>>(), [0, 2]);
+    assert_eq!(members(0b111, 2).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(members(0, 4).count(), 0);
+}
