@@ -326,3 +326,61 @@ fn members_lists_a_sets_participants_in_order_within_the_count() {
     assert_eq!(members(0b111, 2).collect::<Vec<_>>(), [0, 1]);
     assert_eq!(members(0, 4).count(), 0);
 }
+
+/// Takes `actions` from the default model's initial state, each of which must be enabled.
+fn run(m: &TwoPcModel, actions: &[TwoPcAction]) -> TwoPcState {
+    let mut s = m.init_states().remove(0);
+    for &a in actions {
+        let mut enabled = Vec::new();
+        m.actions(&s, &mut enabled);
+        assert!(enabled.contains(&a), "{a:?} not enabled");
+        s = m
+            .next_state(&s, a)
+            .unwrap_or_else(|| panic!("{a:?} changed nothing"));
+    }
+    s
+}
+
+#[test]
+fn a_down_participant_is_where_its_durable_records_put_it() {
+    use TwoPcAction::*;
+    let m = TwoPcModel::default();
+    let prepare = |p| Step(super::Step::Deliver(Msg::Prepare(p)));
+    // p1 votes yes (prepare record durable), then crashes: it recovers in doubt.
+    let s = run(&m, &[Begin, prepare(0), Crash(0)]);
+    assert!(!s.is_up(NodeId::Participant(0)));
+    assert!(s.is_up(NodeId::Participant(1)));
+    assert_eq!(s.participant_tx(0), ParticipantTx::Prepared);
+    assert_eq!(s.participant_tx(1), ParticipantTx::Unknown);
+    // p2 never heard of tx1 when it crashed.
+    let s = run(&m, &[Begin, Crash(1)]);
+    assert_eq!(s.participant_tx(1), ParticipantTx::Unknown);
+    // p1 prepared and learnt Abort, then crashed: its Decided record wins.
+    let abort = Step(super::Step::Deliver(Msg::Decision(0, Decision::Abort)));
+    let s = run(
+        &m,
+        &[
+            Begin,
+            prepare(0),
+            Step(super::Step::Tick(NodeId::Coordinator)),
+            abort,
+            Crash(0),
+        ],
+    );
+    assert_eq!(s.participant_tx(0), ParticipantTx::Decided(Decision::Abort));
+}
+
+#[test]
+fn the_coordinators_progress_is_known_only_while_it_is_up() {
+    use TwoPcAction::*;
+    let m = TwoPcModel::default();
+    let s = run(&m, &[Begin]);
+    assert!(matches!(
+        s.coordinator_tx(),
+        Some(CoordinatorTx::Preparing { .. })
+    ));
+    assert!(s.is_up(NodeId::Coordinator));
+    let s = run(&m, &[Begin, CrashCoordinator]);
+    assert_eq!(s.coordinator_tx(), None);
+    assert!(!s.is_up(NodeId::Coordinator));
+}
