@@ -139,8 +139,9 @@ fn leaders(s: &RaftState) -> impl Iterator<Item = (ServerId, &Server)> {
 /// index of the first conflict.
 ///
 /// This is a state from which the overwriting step is enabled, and the step is taken with
-/// the model's own [`Model::next_state`], so a model that stops truncating (as under
-/// `skip-prev-log-check`, which appends past the conflict) never reaches the witness.
+/// the model's own [`Model::next_state`], so a step that stops truncating does not count
+/// (as under `skip-prev-log-check` with a shorter follower, which appends past the
+/// conflict and keeps it).
 pub(super) fn conflict_overwritten(
     m: &RaftModel,
     s: &RaftState,
