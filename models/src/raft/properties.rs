@@ -203,7 +203,7 @@ pub(super) fn stale_leader_steps_down(
                 continue;
             };
             let after = &next.servers[i];
-            if after.role == Role::Follower && after.current_term == other.current_term {
+            if (after.role, after.current_term) == (Role::Follower, other.current_term) {
                 return Some((i, j, other.current_term));
             }
         }
@@ -228,12 +228,12 @@ pub(super) fn committed_entry_in_later_leader(s: &RaftState) -> Option<(ServerId
 
 /// A leader with an entry of an earlier term that a quorum acknowledged but that §5.4.2
 /// does not let it commit by counting replicas (the situation of Figure 8): leader and
-/// index.
+/// index. With a quorum, the only refusal left is §5.4.2's, and a leader's entries are
+/// never of a later term than its own, so the entry is of an earlier term.
 pub(super) fn earlier_term_entry_waits(m: &RaftModel, s: &RaftState) -> Option<(ServerId, Index)> {
     for (id, srv) in leaders(s) {
         for k in srv.commit_index + 1..=srv.log.len() {
-            let earlier = srv.log[k - 1] < srv.current_term;
-            if earlier && m.acknowledged_by_quorum(s, id, k) && !m.can_commit(s, id, k) {
+            if m.acknowledged_by_quorum(s, id, k) && !m.can_commit(s, id, k) {
                 return Some((id, k));
             }
         }
@@ -249,9 +249,10 @@ pub(super) fn indirect_commit(s: &RaftState) -> Option<(Index, Commit, Index)> {
         if c.entry_term >= c.in_term {
             continue;
         }
+        // From k on: entry k itself is of an earlier term, so it never matches.
         let own = s
             .committed
-            .range(k + 1..)
+            .range(k..)
             .find(|(_, later)| later.in_term == c.in_term && later.entry_term == c.in_term);
         if let Some((&later, _)) = own {
             return Some((k, c, later));

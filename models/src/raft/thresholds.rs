@@ -470,6 +470,11 @@ fn conflicting_entry_overwritten_needs_a_conflict_and_a_repairing_step() {
     // A follower that appends without checking its previous entry keeps the conflict.
     let skip = with_bug(Bug::SkipPrevLogCheck);
     assert!(!holds(&skip, "ConflictingEntryOverwritten", &s));
+    // ... but only a shorter follower: one as long as the leader's log has no next
+    // entry to append blindly, and is repaired as usual.
+    let mut level = s.clone();
+    level.servers[0].log = vec![2];
+    assert_eq!(conflict_overwritten(&skip, &level), Some((0, 1, 1)));
     // The conflict is found after a common prefix, and numbered 1-based.
     s.servers[0].log = vec![1, 2];
     s.servers[1].log = vec![1, 1];
@@ -646,5 +651,11 @@ fn indirect_commit_needs_an_own_term_entry_after_it_in_the_same_term() {
     assert!(
         !holds(&m, "EarlierTermEntryCommittedIndirectly", &s),
         "nothing earlier"
+    );
+    // The own-term entry must come after the earlier one.
+    s.committed.insert(2, commit(1, 2));
+    assert!(
+        !holds(&m, "EarlierTermEntryCommittedIndirectly", &s),
+        "own-term entry before it"
     );
 }
