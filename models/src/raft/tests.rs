@@ -258,3 +258,92 @@ fn arrows_join_servers() {
         ]
     );
 }
+
+#[test]
+fn a_quorum_is_a_strict_majority() {
+    // Only 3 servers are explored by default, where `n / 2 + 1` and `n % 2 + 1` agree.
+    let quorum = |servers| {
+        RaftModel {
+            servers,
+            ..RaftModel::default()
+        }
+        .quorum()
+    };
+    assert_eq!((1..=5).map(quorum).collect::<Vec<_>>(), vec![1, 2, 2, 3, 3]);
+}
+
+/// The action table promises that an AppendEntries round trip is enabled only if it
+/// changes the follower or the leader's `matchIndex`; a no-op would be a self-loop that no
+/// state count notices.
+#[test]
+fn an_append_entries_round_trip_that_changes_nothing_is_not_enabled() {
+    let model = RaftModel::default();
+    let mut s = model.init_states().remove(0);
+    for a in [
+        RaftAction::Timeout(0),
+        RaftAction::BecomeLeader {
+            candidate: 0,
+            voters: vec![0, 1],
+        },
+        RaftAction::ClientRequest(0),
+        RaftAction::AppendEntries {
+            leader: 0,
+            follower: 1,
+        },
+    ] {
+        s = model.next_state(&s, a).unwrap();
+    }
+    let again = RaftAction::AppendEntries {
+        leader: 0,
+        follower: 1,
+    };
+    assert_eq!(s.servers[0].match_index, vec![0, 1, 0]);
+    assert!(model.append_entries(&s, 0, 1).is_none());
+    let mut enabled = Vec::new();
+    model.actions(&s, &mut enabled);
+    assert!(!enabled.contains(&again));
+    // Once the leader has committed, the same heartbeat carries news: enabled again.
+    let s = model
+        .next_state(
+            &s,
+            RaftAction::AdvanceCommit {
+                leader: 0,
+                index: 1,
+            },
+        )
+        .unwrap();
+    let (f, matched) = model.append_entries(&s, 0, 1).expect("commitIndex news");
+    assert_eq!((f.commit_index, matched), (1, 1));
+}
+
+#[test]
+fn the_explorer_names_actions_and_steps_in_protocol_words() {
+    let model = RaftModel::default();
+    let s = model.init_states().remove(0);
+    assert_eq!(model.format_action(&RaftAction::Timeout(0)), "n1 times out");
+    let step = model
+        .format_step(&s, RaftAction::Timeout(0))
+        .expect("a timeout is a step");
+    assert!(
+        step.starts_with("n1 times out and starts an election for term 1\n\n"),
+        "{step}"
+    );
+    assert!(step.contains("n1.currentTerm = 1\n"), "{step}");
+    assert!(step.contains("n1.role = candidate\n"), "{step}");
+    // A step the model refuses has no view: a heartbeat to a follower that has nothing
+    // to learn.
+    let elected = [
+        RaftAction::Timeout(0),
+        RaftAction::BecomeLeader {
+            candidate: 0,
+            voters: vec![0, 1],
+        },
+    ]
+    .into_iter()
+    .fold(s, |s, a| model.next_state(&s, a).unwrap());
+    let refused = RaftAction::AppendEntries {
+        leader: 0,
+        follower: 1,
+    };
+    assert_eq!(model.format_step(&elected, refused), None);
+}
