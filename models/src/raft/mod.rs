@@ -40,14 +40,39 @@
 //! | `Restart(i)` | `Restart` | the restart loses something |
 //!
 //! Always: `ElectionSafety`, `LogMatching`, `LeaderCompleteness`, `StateMachineSafety`,
-//! `LeaderAppendOnly` (Figure 3 of the paper). Sometimes: `LeaderElected`,
-//! `EntryCommitted`, `LaterTermCommit`, `RestartedServerCatchesUp`: they show that the
-//! bounds reach the states in which the safety properties have something to say.
+//! `LeaderAppendOnly` (Figure 3 of the paper).
+//!
+//! Sometimes: witnesses that the bounds reach the states in which the safety properties
+//! have something to say. A model that silently loses one of these behaviours (a bound
+//! too small, a step that no longer fires, a rule that no longer refuses) fails the run
+//! instead of passing vacuously. Each is reached at the default bounds and at 3 servers,
+//! max term 2, max log 2 (the unit tests' configuration).
+//!
+//! | witness | behaviour | the safety property that needs it |
+//! |---|---|---|
+//! | `LeaderElected` | some server leads | all: without a leader nothing happens |
+//! | `EntryCommitted` | an index is committed | `StateMachineSafety`, `LeaderCompleteness` |
+//! | `LaterTermCommit` | leaders of two terms commit | `LeaderCompleteness` across terms |
+//! | `RestartedServerCatchesUp` | a restarted server re-learns its commits | `StateMachineSafety` over restarts |
+//! | `ConflictingEntryOverwritten` | a leader's AppendEntries truncates a follower's conflicting entry and replaces it (Figure 7) | `LogMatching`, `StateMachineSafety`: the repair must keep them |
+//! | `VoteRefusedForStaleLog` | a voter free to vote refuses a candidate whose log is less up to date (§5.4.1) | `LeaderCompleteness` |
+//! | `StaleLeaderStepsDown` | a deposed leader learns a higher term and becomes a follower | `LeaderAppendOnly`: only a leader that stepped down may have its log rewritten |
+//! | `CommittedEntryInLaterLeader` | a leader of a later term, not the server that committed it, holds an entry committed in an earlier term | `LeaderCompleteness` (its non-vacuous case) |
+//! | `EarlierTermEntryWaits` | a leader has an earlier term's entry on a quorum and §5.4.2 refuses to commit it by counting (Figure 8) | `LeaderCompleteness`, `StateMachineSafety` |
+//! | `EarlierTermEntryCommittedIndirectly` | that entry is committed with a later entry of the leader's own term | `StateMachineSafety`: the earlier entry is applied |
+//!
+//! The witnesses that name a step (`ConflictingEntryOverwritten`, `StaleLeaderStepsDown`)
+//! are states from which the step is enabled, with its result computed by
+//! [`Model::next_state`]; the exhaustive search takes every enabled step, so the result
+//! is reached too. They are state predicates rather than history flags so that they
+//! add no states.
 
 mod properties;
 mod symmetry;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod thresholds;
 mod words;
 
 use crate::Variant;
@@ -294,13 +319,23 @@ impl RaftModel {
         self.bug == Some(bug)
     }
 
+    /// Whether `voter` has no vote in the candidate's term that rules the candidate out:
+    /// its term is older, or it has not voted in this term, or it voted for the candidate.
+    /// Split from [`Self::grants_vote`] so that the `VoteRefusedForStaleLog` witness can
+    /// tell a refusal by the log check from one by the term.
+    fn vote_free(&self, s: &RaftState, candidate: ServerId, voter: ServerId) -> bool {
+        let c = &s.servers[candidate];
+        let v = &s.servers[voter];
+        v.current_term < c.current_term
+            || (v.current_term == c.current_term && v.voted_for.is_none_or(|id| id == candidate))
+    }
+
     /// Whether `voter` may grant `candidate` its vote for the candidate's current term.
     fn grants_vote(&self, s: &RaftState, candidate: ServerId, voter: ServerId) -> bool {
         let c = &s.servers[candidate];
         let v = &s.servers[voter];
-        let free = v.current_term < c.current_term
-            || (v.current_term == c.current_term && v.voted_for.is_none_or(|id| id == candidate));
-        free && (self.has(Bug::VoteWithoutLogCheck) || at_least_as_up_to_date(&c.log, &v.log))
+        self.vote_free(s, candidate, voter)
+            && (self.has(Bug::VoteWithoutLogCheck) || at_least_as_up_to_date(&c.log, &v.log))
     }
 
     /// What `AppendEntries{leader, follower}` does: the follower's new state and the index
@@ -356,8 +391,10 @@ impl RaftModel {
         (next != *f || learns).then_some((next, matched))
     }
 
-    /// Whether the leader may mark index `k` committed.
-    fn can_commit(&self, s: &RaftState, leader: ServerId, k: Index) -> bool {
+    /// Whether a quorum, the leader included, has acknowledged the leader's index `k`.
+    /// Split from [`Self::can_commit`] so that the `EarlierTermEntryWaits` witness can tell
+    /// a refusal by §5.4.2 from a missing quorum.
+    fn acknowledged_by_quorum(&self, s: &RaftState, leader: ServerId, k: Index) -> bool {
         let l = &s.servers[leader];
         // The leader holds entry k itself; the others count once they acknowledged it.
         let acknowledged = l
@@ -366,10 +403,15 @@ impl RaftModel {
             .enumerate()
             .filter(|&(j, &m)| j != leader && m >= k)
             .count();
-        let replicas = 1 + acknowledged;
+        1 + acknowledged >= self.quorum()
+    }
+
+    /// Whether the leader may mark index `k` committed.
+    fn can_commit(&self, s: &RaftState, leader: ServerId, k: Index) -> bool {
+        let l = &s.servers[leader];
         // §5.4.2: only entries of the leader's own term are committed by counting replicas.
         let own_term = l.log[k - 1] == l.current_term;
-        replicas >= self.quorum() && (own_term || self.has(Bug::CommitPreviousTerm))
+        self.acknowledged_by_quorum(s, leader, k) && (own_term || self.has(Bug::CommitPreviousTerm))
     }
 
     fn restart(&self, srv: &Server) -> Server {

@@ -218,6 +218,63 @@ impl Protocol for RaftModel {
                     s.servers[id].commit_index
                 )
             }),
+            "ConflictingEntryOverwritten" => conflict_overwritten(self, s).map(|(l, f, k)| {
+                format!(
+                    "{} (leader, term {}, log {}) overwrites {}'s conflicting term-{} entry at index {} with its term-{} entry",
+                    name(l),
+                    s.servers[l].current_term,
+                    show_log(&s.servers[l].log),
+                    name(f),
+                    s.servers[f].log[k - 1],
+                    k,
+                    s.servers[l].log[k - 1]
+                )
+            }),
+            "VoteRefusedForStaleLog" => vote_refused_for_log(self, s).map(|(c, v)| {
+                format!(
+                    "{} (log {}) refuses its vote to candidate {} of term {} (log {}): the candidate's log is less up to date",
+                    name(v),
+                    show_log(&s.servers[v].log),
+                    name(c),
+                    s.servers[c].current_term,
+                    show_log(&s.servers[c].log)
+                )
+            }),
+            "StaleLeaderStepsDown" => stale_leader_steps_down(self, s).map(|(i, j, t)| {
+                format!(
+                    "{} leads term {} while {} is in term {}; learning it, {} steps down",
+                    name(i),
+                    s.servers[i].current_term,
+                    name(j),
+                    t,
+                    name(i)
+                )
+            }),
+            "CommittedEntryInLaterLeader" => committed_entry_in_later_leader(s).map(|(id, k, c)| {
+                format!(
+                    "{} leads term {} and holds the term-{} entry committed at index {} in term {} by another leader",
+                    name(id),
+                    s.servers[id].current_term,
+                    c.entry_term,
+                    k,
+                    c.in_term
+                )
+            }),
+            "EarlierTermEntryWaits" => earlier_term_entry_waits(self, s).map(|(id, k)| {
+                format!(
+                    "{} (leader, term {}) has its term-{} entry at index {} on a quorum but may not commit it by counting replicas",
+                    name(id),
+                    s.servers[id].current_term,
+                    s.servers[id].log[k - 1],
+                    k
+                )
+            }),
+            "EarlierTermEntryCommittedIndirectly" => indirect_commit(s).map(|(k, c, later)| {
+                format!(
+                    "the term-{} entry at index {} was committed in term {} with the term-{} entry at index {}",
+                    c.entry_term, k, c.in_term, c.in_term, later
+                )
+            }),
             _ => None,
         };
         line.into_iter().collect()
