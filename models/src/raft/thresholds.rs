@@ -10,15 +10,9 @@ use super::properties::*;
 use super::*;
 use crate::Protocol;
 
-/// The verdict of the property called `name` in `model.properties()` on `s`: for an
-/// `always` property, whether it holds; for a `sometimes` one, whether `s` is an example.
+/// The verdict of the property called `name` on `s` (see [`crate::holds`]).
 fn holds(model: &RaftModel, name: &str, s: &RaftState) -> bool {
-    let p = model
-        .properties()
-        .into_iter()
-        .find(|p| p.name == name)
-        .unwrap_or_else(|| panic!("no property named {name}"));
-    (p.condition)(model, s)
+    crate::holds(model, name, s)
 }
 
 /// A server of `term` in `role` with `log` and `commit_index`; a leader starts with an
