@@ -65,9 +65,14 @@ impl Pin {
         let mut problems = Vec::new();
         if unique_states != self.unique_states {
             problems.push(format!(
-                "unique states {unique_states}, but the model pins {}: the model explores {} than it did",
-                self.unique_states,
-                if unique_states < self.unique_states { "less" } else { "more" }
+                "unique states {}, but the model pins {}: the model explores {} than it did",
+                grouped(unique_states),
+                grouped(self.unique_states),
+                if unique_states < self.unique_states {
+                    "less"
+                } else {
+                    "more"
+                }
             ));
         }
         problems.extend(
@@ -90,6 +95,19 @@ impl Pin {
         );
         problems
     }
+}
+
+/// `n` with its digits in groups of three, as every report prints counts: `289,412`.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 /// One kind of action's coverage in a run.

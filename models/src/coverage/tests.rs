@@ -126,6 +126,20 @@ fn a_pin_names_a_changed_count_an_undeclared_dead_action_and_a_declared_one_that
 }
 
 #[test]
+fn counts_in_problems_are_grouped_in_threes() {
+    assert_eq!(super::grouped(0), "0");
+    assert_eq!(super::grouped(999), "999");
+    assert_eq!(super::grouped(1_000), "1,000");
+    assert_eq!(super::grouped(289_412), "289,412");
+    assert_eq!(super::grouped(6_659_569), "6,659,569");
+    let problems = Pin::states(289_412).problems(165_257, &[]);
+    assert_eq!(
+        problems,
+        ["unique states 165,257, but the model pins 289,412: the model explores less than it did"]
+    );
+}
+
+#[test]
 fn counters_add_per_kind_across_threads_and_stop_when_told() {
     let counts = std::sync::Arc::new(ActionCounts::new(&["A", "B", "C"]));
     let threads: Vec<_> = (0..4)
