@@ -24,9 +24,34 @@ fn config(bug: Option<Bug>) -> KvModel {
     }
 }
 
+/// The states the correct model generates at the default bounds (repeats included), each
+/// unique state once expanded: deterministic for an exhaustive run.
+const GENERATED: usize = 880_816;
+
+/// The default model's checker, stopped at twice what the correct model generates, so that
+/// a change that blows the space up fails in seconds rather than exploring it all;
+/// `assert_exhausted` then fails it, so every run the tests judge is exhaustive.
+fn capped() -> stateright::CheckerBuilder<KvModel> {
+    config(None)
+        .checker()
+        .threads(2)
+        .target_state_count(2 * GENERATED)
+}
+
+/// Fails unless `checker` ran out of states before its cap.
+fn assert_exhausted(checker: &impl Checker<KvModel>) {
+    assert!(
+        checker.state_count() < 2 * GENERATED,
+        "the run reached its cap of {} generated states (the correct model generates \
+         {GENERATED})",
+        2 * GENERATED
+    );
+}
+
 #[test]
 fn default_bounds_hold_and_reach_the_interesting_states() {
-    let checker = config(None).checker().threads(2).spawn_dfs().join();
+    let checker = capped().spawn_dfs().join();
+    assert_exhausted(&checker);
     checker.assert_properties();
     // A changed count is a question for review: the protocol or the reductions changed.
     assert_eq!(checker.unique_state_count(), 181_588);
@@ -36,7 +61,8 @@ fn default_bounds_hold_and_reach_the_interesting_states() {
 /// that a run that needs only the pinned count (a mutation run) can skip it.
 #[test]
 fn bfs_finds_the_default_count_too() {
-    let bfs = config(None).checker().threads(2).spawn_bfs().join();
+    let bfs = capped().spawn_bfs().join();
+    assert_exhausted(&bfs);
     assert_eq!(bfs.unique_state_count(), 181_588, "BFS and DFS disagree");
 }
 

@@ -5,9 +5,44 @@ use super::*;
 use impls::msi::core::{CacheState, DirState};
 use stateright::{Checker, HasDiscoveries};
 
+/// The states the correct model generates (repeats included) with 3 and 2 caches, each
+/// unique state once expanded: deterministic for an exhaustive run.
+fn generated(caches: usize) -> usize {
+    match caches {
+        3 => 1_888_777,
+        2 => 31_265,
+        _ => unreachable!("only 3 and 2 caches are pinned"),
+    }
+}
+
+/// Stops a run at twice what the correct model generates, so that a change that blows the
+/// space up fails in seconds rather than exploring it all; `assert_exhausted` then fails
+/// it, so every run the tests judge is exhaustive.
+fn capped(caches: usize) -> stateright::CheckerBuilder<DirModel> {
+    DirModel {
+        caches,
+        ..DirModel::default()
+    }
+    .checker()
+    .threads(2)
+    .target_state_count(2 * generated(caches))
+}
+
+/// Fails unless `checker` ran out of states before its cap.
+fn assert_exhausted(checker: &impl Checker<DirModel>, caches: usize) {
+    assert!(
+        checker.state_count() < 2 * generated(caches),
+        "{caches} caches: the run reached its cap of {} generated states (the correct model \
+         generates {})",
+        2 * generated(caches),
+        generated(caches)
+    );
+}
+
 #[test]
 fn default_bounds_hold_and_reach_the_interesting_states() {
-    let checker = DirModel::default().checker().threads(2).spawn_dfs().join();
+    let checker = capped(3).spawn_dfs().join();
+    assert_exhausted(&checker, 3);
     checker.assert_properties();
 }
 
@@ -37,14 +72,8 @@ fn the_controllers_behind_core_step_give_the_pinned_state_counts() {
     // The counts `check msi --protocol directory` pins: stepping the controllers through
     // `Core::step` must explore exactly the states the free functions did.
     for (caches, unique) in [(3, 459_248), (2, 10_608)] {
-        let checker = DirModel {
-            caches,
-            ..DirModel::default()
-        }
-        .checker()
-        .threads(2)
-        .spawn_bfs()
-        .join();
+        let checker = capped(caches).spawn_bfs().join();
+        assert_exhausted(&checker, caches);
         assert_eq!(checker.unique_state_count(), unique, "{caches} caches");
     }
 }

@@ -4,17 +4,45 @@
 use super::*;
 use stateright::{Checker, HasDiscoveries};
 
+/// The states the correct model generates (repeats included) with 2 and 1 addresses,
+/// each unique state once expanded: deterministic for an exhaustive run.
+fn generated(addrs: usize) -> usize {
+    match addrs {
+        2 => 129_025,
+        1 => 2_305,
+        _ => unreachable!("only 2 and 1 addresses are pinned"),
+    }
+}
+
+/// Stops a run at twice what the correct model generates, so that a change that blows the
+/// space up fails in seconds rather than exploring it all; `assert_exhausted` then fails
+/// it, so every run the tests judge is exhaustive.
+fn capped(addrs: usize) -> stateright::CheckerBuilder<SnoopModel> {
+    SnoopModel {
+        addrs,
+        ..SnoopModel::default()
+    }
+    .checker()
+    .threads(2)
+    .target_state_count(2 * generated(addrs))
+}
+
+/// Fails unless `checker` ran out of states before its cap.
+fn assert_exhausted(checker: &impl Checker<SnoopModel>, addrs: usize) {
+    assert!(
+        checker.state_count() < 2 * generated(addrs),
+        "{addrs} addresses: the run reached its cap of {} generated states (the correct \
+         model generates {})",
+        2 * generated(addrs),
+        generated(addrs)
+    );
+}
+
 #[test]
 fn default_bounds_hold_and_reach_the_interesting_states() {
     for addrs in [1, 2] {
-        let checker = SnoopModel {
-            addrs,
-            ..SnoopModel::default()
-        }
-        .checker()
-        .threads(2)
-        .spawn_dfs()
-        .join();
+        let checker = capped(addrs).spawn_dfs().join();
+        assert_exhausted(&checker, addrs);
         checker.assert_properties();
     }
 }
@@ -228,14 +256,8 @@ fn each_witness_is_shown_by_its_own_short_run() {
 #[test]
 fn default_bounds_give_the_pinned_state_counts() {
     for (addrs, unique) in [(2, 6_272), (1, 224)] {
-        let checker = SnoopModel {
-            addrs,
-            ..SnoopModel::default()
-        }
-        .checker()
-        .threads(2)
-        .spawn_bfs()
-        .join();
+        let checker = capped(addrs).spawn_bfs().join();
+        assert_exhausted(&checker, addrs);
         assert_eq!(checker.unique_state_count(), unique, "{addrs} addresses");
     }
 }
