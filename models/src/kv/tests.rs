@@ -412,3 +412,138 @@ fn a_hint_held_is_a_hint_not_a_value() {
     });
     assert!(holds(&m, "HintHeld", &s));
 }
+
+/// Values are unique across clients and operations, start at 1 (0 is no value), and name
+/// their writer: for every bound the model takes, not only the default single operation.
+#[test]
+fn every_value_is_unique_and_names_its_writer() {
+    for clients in 1..=3 {
+        for ops in 1..=3 {
+            let m = KvModel {
+                clients,
+                ops,
+                ..KvModel::default()
+            };
+            let mut seen = std::collections::BTreeSet::new();
+            for c in 0..clients {
+                for k in 0..ops {
+                    let v = m.value_of(c, k);
+                    assert!(v >= 1, "{v} is not a value");
+                    assert!(seen.insert(v), "{v} twice");
+                    assert_eq!(m.writer_of(v), c, "v{v} of c{}", c + 1);
+                }
+            }
+        }
+    }
+}
+
+/// The consistency levels: QUORUM needs 2 of 3 replicas, ONE needs 1; the quorum
+/// `NoLostAckedWrite` asks for is 2 whatever the level.
+#[test]
+fn required_and_quorum_follow_the_level() {
+    let quorum = KvModel::default();
+    assert_eq!(
+        (quorum.consistency(), quorum.required()),
+        (Consistency::Quorum, 2)
+    );
+    let one = config(Some(Bug::One));
+    assert_eq!((one.consistency(), one.required()), (Consistency::One, 1));
+    assert_eq!((quorum.quorum(), one.quorum()), (2, 2));
+}
+
+/// `c1`'s wall clock runs `CLOCK_SKEW` ahead of the others, which count the operations
+/// invoked so far.
+#[test]
+fn the_clock_counts_invocations_and_c1_runs_ahead() {
+    let m = config(Some(Bug::WallClockLww));
+    let s = m.init_states().remove(0);
+    assert_eq!((m.clock(&s, 0), m.clock(&s, 1)), (CLOCK_SKEW, 0));
+    let s = m.next_state(&s, KvAction::Put { client: 1 }).unwrap();
+    let s = m.next_state(&s, KvAction::Get { client: 0 }).unwrap();
+    assert_eq!((m.clock(&s, 0), m.clock(&s, 1)), (2 + CLOCK_SKEW, 2));
+}
+
+/// A hint goes to a live node other than the replica: outside the replica set first, else
+/// the first live replica; with every other node down there is none.
+#[test]
+fn the_fallback_is_a_live_node_other_than_the_replica() {
+    let four = KvModel {
+        nodes: 4,
+        ..KvModel::default()
+    };
+    let mut s = four.init_states().remove(0);
+    s.nodes[2].up = false;
+    assert_eq!(four.fallback(&s, 2), Some(3));
+    s.nodes[3].up = false;
+    assert_eq!(four.fallback(&s, 2), Some(0));
+    s.nodes[0].up = false;
+    assert_eq!(four.fallback(&s, 2), Some(1));
+    s.nodes[1].up = false;
+    assert_eq!(four.fallback(&s, 2), None);
+    let three = KvModel::default();
+    let mut s = three.init_states().remove(0);
+    s.nodes[0].up = false;
+    assert_eq!(three.fallback(&s, 0), Some(1));
+}
+
+/// `ReadSeesOtherClientsWrite` needs another client's value: a client that reads back its
+/// own put is not a witness (at one operation per client it cannot, so only this test
+/// shows the difference).
+#[test]
+fn reading_ones_own_write_is_not_a_witness() {
+    let m = KvModel {
+        ops: 2,
+        ..KvModel::default()
+    };
+    let mut s = m.init_states().remove(0);
+    let get = |v| OpRecord {
+        request: Request::Get,
+        op: 2,
+        status: OpStatus::Returned(Some(v)),
+    };
+    let own = m.value_of(0, 0);
+    s.clients[0].ops.push(get(own));
+    assert!(!holds(&m, "ReadSeesOtherClientsWrite", &s));
+    s.clients[1].ops.push(get(own));
+    assert!(holds(&m, "ReadSeesOtherClientsWrite", &s));
+}
+
+/// The Explorer names an action by its `Debug` form and shows a step as the action in
+/// protocol words followed by the next state's fields.
+#[test]
+fn the_explorer_shows_the_step_and_the_next_state() {
+    use crate::Protocol;
+    let m = KvModel::default();
+    let s = m.init_states().remove(0);
+    let put = KvAction::Put { client: 0 };
+    assert_eq!(m.format_action(&put), "Put { client: 0 }");
+    let step = m.format_step(&s, put.clone()).unwrap();
+    let next = m.next_state(&s, put.clone()).unwrap();
+    assert!(step.starts_with(&m.describe_action(&s, &put)), "{step}");
+    for (k, v) in m.fields(&next) {
+        assert!(step.contains(&format!("{k} = {v}")), "{step}");
+    }
+}
+
+/// A write in flight to one replica does not keep another replica from missing the put:
+/// the in-flight check is per replica.
+#[test]
+fn a_write_in_flight_elsewhere_does_not_cover_a_missing_replica() {
+    let m = KvModel::default();
+    let mut s = acked_v1_on(&m, &[0, 1]);
+    let value = s.nodes[0].store.get(&()).unwrap().clone();
+    s.network.insert(Envelope {
+        client: 0,
+        node: 0,
+        msg: Msg::Write {
+            op: 1,
+            key: (),
+            value,
+            hint_for: None,
+        },
+    });
+    assert!(
+        holds(&m, "AckedPutMissesAReplica", &s),
+        "n3 misses it; the write is to n1"
+    );
+}

@@ -342,6 +342,11 @@ fn each_witness_is_shown_by_its_own_short_run() {
     let s = cpu(&m, &init, 0, CpuOp::Load);
     let s = deliver(&m, &s, Node::Dir, get_s);
     let s = deliver(&m, &s, C0, data);
+    assert_eq!(
+        witnesses_holding(&m, &s),
+        Vec::<&str>::new(),
+        "one sharer is not many"
+    );
     let s = cpu(&m, &s, 1, CpuOp::Load);
     let s = deliver(&m, &s, Node::Dir, get_s);
     let shared = deliver(&m, &s, C1, data);
@@ -366,4 +371,38 @@ fn each_witness_is_shown_by_its_own_short_run() {
             "InvalidatedWhileEvicting"
         ]
     );
+}
+
+/// Under `unordered-forwards` a Fwd-GetM travels on the unordered network, and
+/// `OwnershipForwarded` sees it there too, so that the witness reads the same in every
+/// variant.
+#[test]
+fn ownership_forwarded_sees_an_unordered_fwd_get_m() {
+    let m = model(2, Some(Bug::UnorderedForwards));
+    let s = cpu(&m, &c1_owns_1(&m), 1, CpuOp::Store(0));
+    let s = deliver(&m, &s, Node::Dir, get_m);
+    assert!(s.forwards.iter().flatten().all(Vec::is_empty));
+    assert!(holds(&m, "OwnershipForwarded", &s));
+}
+
+/// The ordered network carries the directory's forwarded requests (Fwd-GetS, Fwd-GetM, Inv,
+/// Put-Ack) and nothing else: data from the directory is a response, and what a cache
+/// sends never is. (Were data from the directory ordered too, the space would not change,
+/// because a cache stalls every forwarded request while it waits for data; this pins the
+/// primer's networks, which the traces name.)
+#[test]
+fn only_the_directorys_forwarded_requests_are_ordered() {
+    let from = |from, msg| Envelope { to: C0, from, msg };
+    for msg in [Msg::FwdGetS(1), Msg::FwdGetM(1), Msg::Inv(1), Msg::PutAck] {
+        assert!(is_forward(&from(Node::Dir, msg)), "{msg:?}");
+        assert!(!is_forward(&from(C1, msg)), "{msg:?} from a cache");
+    }
+    let data = Msg::Data {
+        value: 0,
+        acks: 0,
+        from_owner: false,
+    };
+    for msg in [data, Msg::InvAck, Msg::WriteBack(Some(0))] {
+        assert!(!is_forward(&from(Node::Dir, msg)), "{msg:?}");
+    }
 }

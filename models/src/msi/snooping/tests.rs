@@ -222,6 +222,11 @@ fn each_witness_is_shown_by_its_own_short_run() {
     };
     use SnoopAction::{Evict, Load, Store};
     assert_eq!(run(&[Store(0, 0, 0)]), ["ModifiedReached"]);
+    assert_eq!(
+        run(&[Load(0, 0)]),
+        Vec::<&str>::new(),
+        "one sharer is not many"
+    );
     assert_eq!(run(&[Load(0, 0), Load(1, 0)]), ["ManySharers"]);
     assert_eq!(
         run(&[Load(0, 0), Load(1, 0), Store(0, 0, 0)]),
@@ -260,4 +265,13 @@ fn default_bounds_give_the_pinned_state_counts() {
         assert_exhausted(&checker, addrs);
         assert_eq!(checker.unique_state_count(), unique, "{addrs} addresses");
     }
+}
+
+/// The stable states print under the names the traces and the primer use.
+#[test]
+fn stable_states_have_their_one_letter_names() {
+    assert_eq!(
+        [Stable::I, Stable::S, Stable::M].map(Stable::name),
+        ["I", "S", "M"]
+    );
 }
