@@ -72,8 +72,25 @@ fn the_smallest_space_for_the_inversion_holds_without_the_bug() {
         bug: None,
         ..config(Some(Bug::AsyncReadRepair))
     };
-    let checker = model.checker().threads(2).spawn_dfs().join();
-    checker.assert_properties();
+    let checker = model.clone().checker().threads(2).spawn_dfs().join();
+    // This space has no crash, no lost message and no client that gives up, so the
+    // witnesses of those faults cannot be reached here (the default bounds reach them);
+    // the safety properties must hold and the fault-free witnesses must be reached.
+    for p in model.properties() {
+        match (p.expectation, p.name) {
+            (stateright::Expectation::Always, name) => checker.assert_no_discovery(name),
+            (
+                stateright::Expectation::Sometimes,
+                "AckedPutMissesAReplica"
+                | "GivenUpPutLands"
+                | "CrashedReplicaKeepsItsStore"
+                | "HintHeld",
+            ) => {}
+            (_, name) => {
+                checker.assert_any_discovery(name);
+            }
+        }
+    }
     assert_eq!(checker.unique_state_count(), 638_167);
 }
 
