@@ -35,8 +35,25 @@
 //! Always: `Linearizable` (stateright's linearizability tester, register semantics, with
 //! indeterminate requests left open) and `NoLostAckedWrite` (every acknowledged put is held
 //! by a quorum of replicas, or superseded there by a put that did not finish before it
-//! began). Sometimes: `ReadSeesOtherClientsWrite` and `ReadRepairHappens`, which show that
-//! the bounds reach the states the safety properties are about.
+//! began).
+//!
+//! Sometimes: witnesses that the bounds reach the behaviours the safety properties are
+//! about. A change that makes the model lose one (a bound set to 0, an action that no
+//! longer fires, a fault that no longer bites) fails `check` instead of letting the safety
+//! properties pass vacuously:
+//!
+//! | witness | behaviour | safety property that depends on it |
+//! |---|---|---|
+//! | `ReadSeesOtherClientsWrite` | a get returns another client's put | `Linearizable` (reads that cross clients) |
+//! | `ReadRepairHappens` | a get writes its value back to a stale replica | `Linearizable` (a read's value reaches a quorum) |
+//! | `AckedPutMissesAReplica` | an acknowledged put lacks a replica whose write was lost or refused by a crash | `NoLostAckedWrite` (the quorum, not every replica, holds it) |
+//! | `GivenUpPutLands` | a put the client gave up on is stored anyway | `Linearizable` (indeterminate operations left open) |
+//! | `CrashedReplicaKeepsItsStore` | a crashed node still holds its value | `NoLostAckedWrite` (crashed replicas count: their store is durable) |
+//! | `HintHeld` | a fallback holds a hint for a crashed replica | `NoLostAckedWrite` (a hint never counts towards the quorum) |
+//!
+//! Handing the hint over is not a witness: `DeliverHint` is enabled exactly when a hint is
+//! held and its replica is up, and `check`'s action coverage refuses an action that never
+//! fires, so a state predicate (no history variable, no extra states) is enough here.
 //!
 //! # Reductions
 //!

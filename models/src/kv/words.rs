@@ -1,7 +1,10 @@
 //! Protocol words: how the key-value model names its actions and fields in
 //! counterexamples.
 
-use super::properties::{lost_acked_write, read_of_other_clients_write};
+use super::properties::{
+    acked_put_missing_a_replica, crashed_node_holding, given_up_put_held, hint_held,
+    lost_acked_write, read_of_other_clients_write,
+};
 use super::{Envelope, Index, KvAction, KvModel, KvState, OpStatus, Value};
 use crate::{Arrow, ArrowKind, Protocol};
 use impls::kv::core::{Msg, Phase, ReplicaEffect, ReplicaInput, Request, Versioned};
@@ -365,6 +368,33 @@ impl Protocol for KvModel {
                         client(self.writer_of(v))
                     )]
                 })
+                .unwrap_or_default(),
+            "ReadRepairHappens" if s.read_repaired => {
+                vec!["a get found a replica stale and wrote its value back to it".to_string()]
+            }
+            "AckedPutMissesAReplica" => acked_put_missing_a_replica(s)
+                .map(|(v, n)| {
+                    vec![format!(
+                        "put(v{v}) was acknowledged, but {} does not hold it and no write of it to {} is in flight",
+                        node(n),
+                        node(n)
+                    )]
+                })
+                .unwrap_or_default(),
+            "GivenUpPutLands" => given_up_put_held(s)
+                .map(|(c, v, n)| {
+                    vec![format!(
+                        "{} gave up on put(v{v}), yet {} holds it",
+                        client(c),
+                        node(n)
+                    )]
+                })
+                .unwrap_or_default(),
+            "CrashedReplicaKeepsItsStore" => crashed_node_holding(s)
+                .map(|(n, v)| vec![format!("{} is down and still holds v{v}", node(n))])
+                .unwrap_or_default(),
+            "HintHeld" => hint_held(s)
+                .map(|(h, r)| vec![format!("{} holds a hint for {}", node(h), node(r))])
                 .unwrap_or_default(),
             _ => Vec::new(),
         }

@@ -77,3 +77,30 @@ const fn variants<const N: usize>(bugs: &[Bug]) -> [Variant; N] {
     }
     out
 }
+
+/// Whether the property named `name` in `model`'s table holds in `state`: the threshold
+/// tests of both models evaluate the very condition the checker evaluates, found by name,
+/// so that a weakened table entry fails them even if the helpers behind it are intact.
+#[cfg(test)]
+fn holds<M: stateright::Model>(model: &M, name: &str, state: &M::State) -> bool {
+    let property = model
+        .properties()
+        .into_iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("the model has no property {name}"));
+    (property.condition)(model, state)
+}
+
+/// The names of `model`'s `sometimes` properties that hold in `state`: a test asks that
+/// none holds initially, since a witness that held everywhere would be reached without
+/// the model showing its behaviour.
+#[cfg(test)]
+fn witnesses_holding<M: stateright::Model>(model: &M, state: &M::State) -> Vec<&'static str> {
+    model
+        .properties()
+        .into_iter()
+        .filter(|p| p.expectation == stateright::Expectation::Sometimes)
+        .filter(|p| (p.condition)(model, state))
+        .map(|p| p.name)
+        .collect()
+}

@@ -23,6 +23,24 @@
 //!                     send its messages
 //! Quiescent        == net = {} /\ every line stable /\ no directory entry in S^D
 //! ```
+//!
+//! # Witnesses
+//!
+//! The safety properties (SWMR, DataValue, NoDeadlock: see [`super`]) are only as strong as
+//! the behaviours the bounds reach. Each `sometimes` property below must be reached, so a
+//! change that makes the model lose the behaviour fails `check`. All are predicates on the
+//! state except the three shared with the snooping model, which read its history variables.
+//!
+//! | witness | behaviour | safety property that depends on it |
+//! |---|---|---|
+//! | `ModifiedReached` | a cache holds a line in M | SWMR (the single writer) |
+//! | `DowngradeMToS` | an owner takes a Fwd-GetS and drops from M to S | SWMR, DataValue (the reader and memory get the owner's data) |
+//! | `UpgradeInvalidatesSharers` | a store in S reaches M after invalidating other sharers | SWMR (Inv-Acks counted before writing) |
+//! | `ManySharers` | two or more caches share a line in S | SWMR (many readers are allowed) |
+//! | `OwnershipForwarded` | the directory forwards a GetM to the owner (Fwd-GetM) | SWMR, DataValue (the owner invalidates and hands its data over) |
+//! | `AcksOvertakeData` | an Inv-Ack reaches a requester before the data (acks below 0) | SWMR (the unordered response network) |
+//! | `InvalidatedWhileEvicting` | an Inv or Fwd-GetM reaches a cache waiting for its Put-Ack (II^A) | SWMR, NoDeadlock (the directory acknowledges the stale Put) |
+//! | `DirtyDataReachesMemory` | memory holds a stored value, put there by an owner's data | DataValue (a later miss reads memory) |
 
 mod words;
 
@@ -233,6 +251,62 @@ impl DirModel {
         })
     }
 
+    /// The first address that two or more caches share in S: (address, sharers).
+    pub fn many_sharers(&self, s: &DirModelState) -> Option<(usize, Vec<usize>)> {
+        (0..self.addrs).find_map(|a| {
+            let sharers: Vec<usize> = (0..self.caches)
+                .filter(|&c| s.caches[c][a].state == CacheState::S)
+                .collect();
+            (sharers.len() > 1).then_some((a, sharers))
+        })
+    }
+
+    /// A Fwd-GetM on its way to an owner, on the ordered network or (under
+    /// `unordered-forwards`) the unordered one: (address, owner, requester).
+    pub fn ownership_forwarded(&self, s: &DirModelState) -> Option<(usize, usize, u8)> {
+        let queued = (0..self.caches).find_map(|c| {
+            (0..self.addrs).find_map(|a| {
+                s.forwards[c][a].iter().find_map(|m| match m {
+                    Msg::FwdGetM(req) => Some((a, c, *req)),
+                    _ => None,
+                })
+            })
+        });
+        queued.or_else(|| {
+            s.net.iter().find_map(|(a, e)| match (e.to, e.msg) {
+                (Node::Cache(c), Msg::FwdGetM(req)) => Some((*a as usize, c as usize, req)),
+                _ => None,
+            })
+        })
+    }
+
+    /// A requester that has counted more Inv-Acks than it knows to expect: an Inv-Ack
+    /// overtook the data that says how many to wait for. (cache, address, acks).
+    pub fn acks_before_data(&self, s: &DirModelState) -> Option<(usize, usize, i8)> {
+        (0..self.caches).find_map(|c| {
+            (0..self.addrs).find_map(|a| {
+                let line = s.caches[c][a];
+                (line.acks < 0).then_some((c, a, line.acks))
+            })
+        })
+    }
+
+    /// A cache invalidated while it waited for the Put-Ack of its replacement (II^A):
+    /// (cache, address). The directory resolves the race by acknowledging the stale Put.
+    pub fn invalidated_while_evicting(&self, s: &DirModelState) -> Option<(usize, usize)> {
+        (0..self.caches).find_map(|c| {
+            (0..self.addrs)
+                .find_map(|a| (s.caches[c][a].state == CacheState::IiA).then_some((c, a)))
+        })
+    }
+
+    /// The first address whose memory holds a stored value: (address, value). Memory
+    /// starts at 0 and only an owner's data (a Put-M or the write-back after a Fwd-GetS)
+    /// changes it.
+    pub fn written_back(&self, s: &DirModelState) -> Option<(usize, u8)> {
+        (0..self.addrs).find_map(|a| (s.dirs[a].memory != 0).then_some((a, s.dirs[a].memory)))
+    }
+
     /// Steps the controller `action` touches: the state with its line stored back and the
     /// message removed from the network, and what the controller asked for. `None` if the
     /// controller stalls, or the message is not deliverable.
@@ -389,6 +463,23 @@ impl Model for DirModel {
             Property::sometimes(
                 "UpgradeInvalidatesSharers",
                 |_: &DirModel, s: &DirModelState| s.ghost.upgraded_over_sharers,
+            ),
+            Property::sometimes("ManySharers", |m: &DirModel, s: &DirModelState| {
+                m.many_sharers(s).is_some()
+            }),
+            Property::sometimes("OwnershipForwarded", |m: &DirModel, s: &DirModelState| {
+                m.ownership_forwarded(s).is_some()
+            }),
+            Property::sometimes("AcksOvertakeData", |m: &DirModel, s: &DirModelState| {
+                m.acks_before_data(s).is_some()
+            }),
+            Property::sometimes(
+                "InvalidatedWhileEvicting",
+                |m: &DirModel, s: &DirModelState| m.invalidated_while_evicting(s).is_some(),
+            ),
+            Property::sometimes(
+                "DirtyDataReachesMemory",
+                |m: &DirModel, s: &DirModelState| m.written_back(s).is_some(),
             ),
         ]
     }

@@ -174,6 +174,49 @@ impl Protocol for DirModel {
                 }
                 why
             }
+            "ManySharers" => self
+                .many_sharers(s)
+                .map(|(a, sharers)| {
+                    let names: Vec<String> = sharers.iter().map(|&c| cache(c)).collect();
+                    vec![format!("{} share {} in S", names.join(" and "), addr(a))]
+                })
+                .unwrap_or_default(),
+            "OwnershipForwarded" => self
+                .ownership_forwarded(s)
+                .map(|(a, owner, req)| {
+                    vec![format!(
+                        "the directory forwarded {}'s GetM for {} to the owner {}",
+                        cache(req as usize),
+                        addr(a),
+                        cache(owner)
+                    )]
+                })
+                .unwrap_or_default(),
+            "AcksOvertakeData" => self
+                .acks_before_data(s)
+                .map(|(c, a, acks)| {
+                    vec![format!(
+                        "{} counted {} Inv-Ack(s) for {} before the data said how many to expect",
+                        cache(c),
+                        -acks,
+                        addr(a)
+                    )]
+                })
+                .unwrap_or_default(),
+            "InvalidatedWhileEvicting" => self
+                .invalidated_while_evicting(s)
+                .map(|(c, a)| {
+                    vec![format!(
+                        "{} was invalidated while it waited for the Put-Ack of its replacement of {}",
+                        cache(c),
+                        addr(a)
+                    )]
+                })
+                .unwrap_or_default(),
+            "DirtyDataReachesMemory" => self
+                .written_back(s)
+                .map(|(a, v)| vec![format!("memory holds {}={v}, written back", addr(a))])
+                .unwrap_or_default(),
             _ => Vec::new(),
         }
     }

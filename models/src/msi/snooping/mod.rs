@@ -12,6 +12,21 @@
 //!
 //! Values are small (`--values`), and a store may write any of them, so the state space is
 //! finite without bounding the number of operations.
+//!
+//! # Witnesses
+//!
+//! The safety properties (SWMR, DataValue, NoDeadlock: see [`super`]) are only as strong as
+//! the behaviours the bounds reach. Each `sometimes` property below must be reached, so a
+//! change that makes the model lose the behaviour fails `check`:
+//!
+//! | witness | behaviour | safety property that depends on it |
+//! |---|---|---|
+//! | `ModifiedReached` | a cache holds a line in M | SWMR (the single writer) |
+//! | `DowngradeMToS` | a read miss downgrades the owner from M to S, which writes back | SWMR, DataValue (the reader gets the owner's data) |
+//! | `UpgradeInvalidatesSharers` | a store in S (BusUpgr) invalidates the other sharers | SWMR |
+//! | `WriteMissInvalidates` | a store in I (BusRdX) invalidates another cache's S or M copy | SWMR, DataValue (the owner hands its data over) |
+//! | `ManySharers` | two or more caches share a line in S | SWMR (many readers are allowed) |
+//! | `DirtyDataReachesMemory` | memory holds a stored value, put there by a write-back | DataValue (a later miss reads memory) |
 
 pub(crate) mod words;
 
@@ -72,6 +87,10 @@ pub struct Ghost {
     pub downgraded: bool,
     /// A cache upgraded S to M and invalidated at least one other sharer.
     pub upgraded_over_sharers: bool,
+    /// A store that missed (the line was I) invalidated another cache's copy, S or M.
+    /// Only the snooping model sets it: the directory shows the same behaviour in its
+    /// state (an Inv or a Fwd-GetM in flight).
+    pub write_miss_invalidated: bool,
 }
 
 /// One state of the model.
@@ -214,7 +233,7 @@ impl Model for SnoopModel {
                 let was = s.lines[c][a].state;
                 if was != Stable::M {
                     // BusUpgr from S, BusRdX from I: every other copy goes.
-                    self.take_from_owner(&mut n, c, a, Stable::I);
+                    let owner = self.take_from_owner(&mut n, c, a, Stable::I);
                     let sharers = self.others(&n, c, a, Stable::S);
                     if self.bug != Some(Bug::NoInvalidate) {
                         for &o in &sharers {
@@ -222,6 +241,9 @@ impl Model for SnoopModel {
                         }
                         if was == Stable::S && !sharers.is_empty() {
                             n.ghost.upgraded_over_sharers = true;
+                        }
+                        if was == Stable::I && (owner.is_some() || !sharers.is_empty()) {
+                            n.ghost.write_miss_invalidated = true;
                         }
                     }
                 }
@@ -264,11 +286,38 @@ impl Model for SnoopModel {
                 "UpgradeInvalidatesSharers",
                 |_: &SnoopModel, s: &SnoopState| s.ghost.upgraded_over_sharers,
             ),
+            Property::sometimes("WriteMissInvalidates", |_: &SnoopModel, s: &SnoopState| {
+                s.ghost.write_miss_invalidated
+            }),
+            Property::sometimes("ManySharers", |m: &SnoopModel, s: &SnoopState| {
+                m.many_sharers(s).is_some()
+            }),
+            Property::sometimes(
+                "DirtyDataReachesMemory",
+                |m: &SnoopModel, s: &SnoopState| m.written_back(s).is_some(),
+            ),
         ]
     }
 }
 
 impl SnoopModel {
+    /// The first address that two or more caches share in S: (address, sharers).
+    pub fn many_sharers(&self, s: &SnoopState) -> Option<(usize, Vec<usize>)> {
+        (0..self.addrs).find_map(|a| {
+            let sharers: Vec<usize> = (0..self.caches)
+                .filter(|&c| s.lines[c][a].state == Stable::S)
+                .collect();
+            (sharers.len() > 1).then_some((a, sharers))
+        })
+    }
+
+    /// The first address whose memory holds a stored value: (address, value). Memory
+    /// starts at 0 and only a write-back (an eviction from M, or an owner downgraded by a
+    /// read) changes it, so a non-zero value there was written back.
+    pub fn written_back(&self, s: &SnoopState) -> Option<(usize, u8)> {
+        (0..self.addrs).find_map(|a| (s.memory[a] != 0).then_some((a, s.memory[a])))
+    }
+
     /// The first address whose copies break SWMR, with the caches holding it in M and in S.
     pub fn swmr_violation(&self, s: &SnoopState) -> Option<(usize, Vec<usize>, Vec<usize>)> {
         (0..self.addrs).find_map(|a| {

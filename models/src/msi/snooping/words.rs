@@ -151,6 +151,20 @@ impl Protocol for SnoopModel {
                 })
                 .unwrap_or_default(),
             "DataValue" => s.ghost.stale_load.map(stale_load).into_iter().collect(),
+            "WriteMissInvalidates" if s.ghost.write_miss_invalidated => {
+                vec!["a store that missed invalidated another cache's copy".to_string()]
+            }
+            "ManySharers" => self
+                .many_sharers(s)
+                .map(|(a, sharers)| {
+                    let names: Vec<String> = sharers.iter().map(|&c| cache(c)).collect();
+                    vec![format!("{} share {} in S", names.join(" and "), addr(a))]
+                })
+                .unwrap_or_default(),
+            "DirtyDataReachesMemory" => self
+                .written_back(s)
+                .map(|(a, v)| vec![format!("memory holds {}={v}, written back", addr(a))])
+                .unwrap_or_default(),
             _ => Vec::new(),
         }
     }
