@@ -1,6 +1,6 @@
 //! The directory model in protocol words: the primer's state and message names.
 
-use super::super::snooping::words::{addr, cache, stale_load};
+use super::super::snooping::words::{addr, cache, many_sharers, stale_load, written_back};
 use super::{DirAction, DirModel, DirModelState};
 use crate::{Arrow, ArrowKind, Protocol};
 use impls::msi::core::{CacheState, CpuOp, DirState, Envelope, Msg, Node};
@@ -174,13 +174,7 @@ impl Protocol for DirModel {
                 }
                 why
             }
-            "ManySharers" => self
-                .many_sharers(s)
-                .map(|(a, sharers)| {
-                    let names: Vec<String> = sharers.iter().map(|&c| cache(c)).collect();
-                    vec![format!("{} share {} in S", names.join(" and "), addr(a))]
-                })
-                .unwrap_or_default(),
+            "ManySharers" => many_sharers(self.many_sharers(s)),
             "OwnershipForwarded" => self
                 .ownership_forwarded(s)
                 .map(|(a, owner, req)| {
@@ -213,10 +207,7 @@ impl Protocol for DirModel {
                     )]
                 })
                 .unwrap_or_default(),
-            "DirtyDataReachesMemory" => self
-                .written_back(s)
-                .map(|(a, v)| vec![format!("memory holds {}={v}, written back", addr(a))])
-                .unwrap_or_default(),
+            "DirtyDataReachesMemory" => written_back(self.written_back(s)),
             _ => Vec::new(),
         }
     }

@@ -21,6 +21,23 @@ pub(crate) fn stale_load(l: super::StaleLoad) -> String {
     )
 }
 
+/// `ManySharers`' explanation, in both protocols: the caches sharing an address in S.
+pub(crate) fn many_sharers(found: Option<(usize, Vec<usize>)>) -> Vec<String> {
+    found
+        .map(|(a, sharers)| {
+            let names: Vec<String> = sharers.iter().map(|&c| cache(c)).collect();
+            vec![format!("{} share {} in S", names.join(" and "), addr(a))]
+        })
+        .unwrap_or_default()
+}
+
+/// `DirtyDataReachesMemory`' explanation, in both protocols: the value written back.
+pub(crate) fn written_back(found: Option<(usize, u8)>) -> Vec<String> {
+    found
+        .map(|(a, v)| vec![format!("memory holds {}={v}, written back", addr(a))])
+        .unwrap_or_default()
+}
+
 pub(crate) fn addr(a: usize) -> &'static str {
     ["x", "y"][a]
 }
@@ -154,17 +171,8 @@ impl Protocol for SnoopModel {
             "WriteMissInvalidates" if s.ghost.write_miss_invalidated => {
                 vec!["a store that missed invalidated another cache's copy".to_string()]
             }
-            "ManySharers" => self
-                .many_sharers(s)
-                .map(|(a, sharers)| {
-                    let names: Vec<String> = sharers.iter().map(|&c| cache(c)).collect();
-                    vec![format!("{} share {} in S", names.join(" and "), addr(a))]
-                })
-                .unwrap_or_default(),
-            "DirtyDataReachesMemory" => self
-                .written_back(s)
-                .map(|(a, v)| vec![format!("memory holds {}={v}, written back", addr(a))])
-                .unwrap_or_default(),
+            "ManySharers" => many_sharers(self.many_sharers(s)),
+            "DirtyDataReachesMemory" => written_back(self.written_back(s)),
             _ => Vec::new(),
         }
     }
