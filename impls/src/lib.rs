@@ -19,6 +19,7 @@
 
 pub mod kv;
 pub mod msi;
+pub mod raft;
 pub mod sansio;
 pub mod sim;
 pub mod twopc;
