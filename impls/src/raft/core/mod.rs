@@ -5,11 +5,13 @@
 //! clock, a message, a client proposal, a request to compact) and returns [`Effect`]s in
 //! the order the driver must carry them out. Nothing here touches a file, a socket, a
 //! clock or a random number generator:
-//! - time is [`Input::Tick`]; a driver that wants an election *now* (the model, a test)
-//!   sends [`Input::Timeout`];
-//! - the election timeout is randomised in `[election_ticks, 2 * election_ticks)`, drawn
-//!   by expanding the `entropy` the caller supplies in [`Config`], so a seeded simulation
-//!   replays exactly and a real node seeds it from the operating system;
+//! - time is [`Input::Tick`]; a driver that wants an election or a heartbeat *now* (the
+//!   model, a test) sends [`Input::Timeout`] or [`Input::Heartbeat`];
+//! - the election timeout is randomised in `[election_ticks, 2 * election_ticks)`: each
+//!   draw mixes the `entropy` the caller supplies in [`Config`] with the node's id and the
+//!   number of ticks it has seen, so a seeded simulation replays exactly, a real node
+//!   seeds it from the operating system, and a model that never ticks keeps no changing
+//!   random state;
 //! - durability is an effect: [`Effect::Persist`] comes before every [`Effect::Send`] that
 //!   depends on it (a vote, an acknowledgement of appended entries), and a driver carries
 //!   out no later effect before the persist is fsynced.
@@ -160,10 +162,17 @@ pub enum Input {
     /// and, with CheckQuorum, steps down after an election timeout without hearing from a
     /// majority.
     Tick,
-    /// The election timer ran out now, whatever the tick count: the node campaigns (a
-    /// pre-vote first with PreVote) unless it is the leader. The model and tests use it to
-    /// explore elections without ticking.
+    /// A full election timeout has elapsed at this node now, whatever the tick count: the
+    /// node does what it does on the tick that crosses its timeout. A follower or
+    /// candidate campaigns (a pre-vote round first with PreVote) and no longer counts a
+    /// leader it heard from as current (CheckQuorum's lease); a leader with CheckQuorum
+    /// steps down unless it heard from a majority since the last check. The model and the
+    /// tests use it to explore elections without ticking.
     Timeout,
+    /// The heartbeat interval has elapsed at this node now: a leader sends every peer an
+    /// AppendEntries from its `nextIndex` (a heartbeat when it has nothing new), which is
+    /// also how a lost AppendEntries is retried. Others ignore it.
+    Heartbeat,
     /// A message from another server.
     Receive {
         /// The sender.
