@@ -38,8 +38,9 @@ pub struct Node {
     pub(super) election_elapsed: u32,
     /// Ticks since a leader last sent heartbeats.
     pub(super) heartbeat_elapsed: u32,
-    /// The randomised election timeout drawn at the last reset.
-    pub(super) election_timeout: u32,
+    /// The tick count when the election timer was last reset: the randomised timeout is
+    /// drawn from it (see `drawn_election_timeout`).
+    pub(super) timer_drawn_at: u64,
 
     // candidate and pre-candidate state
     /// Per server, its answer to this round's (pre-)vote request; empty unless campaigning.
@@ -110,7 +111,7 @@ impl Node {
             ticks: 0,
             election_elapsed: 0,
             heartbeat_elapsed: 0,
-            election_timeout: 0,
+            timer_drawn_at: 0,
             votes: Vec::new(),
             progress: Vec::new(),
         };
@@ -223,7 +224,7 @@ impl Node {
     }
     /// The randomised election timeout currently in force, in ticks.
     pub fn election_timeout(&self) -> u32 {
-        self.election_timeout
+        self.drawn_election_timeout()
     }
 
     /// The same node with every server id renamed by `rename` (server `i` becomes

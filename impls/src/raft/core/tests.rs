@@ -1087,6 +1087,35 @@ fn renaming_moves_every_id_and_round_trips() {
     assert_eq!(follower.renamed(&rename).renamed(&inverse), follower);
 }
 
+#[test]
+fn a_renamed_run_is_the_run_of_the_renamed_servers() {
+    let fresh = Node::new(Config::new(0, 3));
+    assert_eq!(fresh.renamed(&[1, 0, 2]), Node::new(Config::new(1, 3)));
+    let rename = [2, 0, 1];
+    let run = |leader: NodeId, isolated: NodeId| {
+        let mut c = Cluster::new(3, |_| {});
+        c.elect(leader);
+        c.isolate(isolated);
+        c.step(
+            leader,
+            Input::Propose {
+                command: b"x".to_vec(),
+            },
+        );
+        c.deliver_all();
+        c.nodes
+    };
+    let original = run(0, 1);
+    let renamed = run(rename[0], rename[1]);
+    for id in 0..3 {
+        assert_eq!(
+            original[id].renamed(&rename),
+            renamed[rename[id] as usize],
+            "server {id}"
+        );
+    }
+}
+
 // ---- random schedules ----
 
 /// SplitMix64, for the random driver.
