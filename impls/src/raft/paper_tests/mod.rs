@@ -41,13 +41,29 @@ pub(crate) const BUGS_CAUGHT: &[(Bug, &[&str])] = &[
         Bug::CommitPreviousTerm,
         &["leader_only_commits_log_from_current_term"],
     ),
-    (Bug::ForgetVoteOnRestart, &["follower_vote"]),
-    (Bug::SkipPrevLogCheck, &["follower_check_msg_app"]),
+    // The vote is never written, so a new candidate's own vote is not durable either.
+    (
+        Bug::ForgetVoteOnRestart,
+        &[
+            "follower_vote",
+            "follower_start_new_election",
+            "candidate_start_new_election",
+        ],
+    ),
+    // Figure 7's follower (e) takes the leader's entries after a mismatching index 7.
+    (
+        Bug::SkipPrevLogCheck,
+        &["follower_check_msg_app", "leader_sync_follower_log"],
+    ),
     (
         Bug::LeaderAcceptsStaleAppend,
         &["reject_stale_term_message"],
     ),
-    (Bug::TruncateWithoutConflict, &["follower_append_entries"]),
+    // A heartbeat after index 0 empties the follower's log.
+    (
+        Bug::TruncateWithoutConflict,
+        &["follower_append_entries", "follower_check_msg_app"],
+    ),
 ];
 
 /// [`BUGS_CAUGHT`] with each bug by its command-line name, for the README.
