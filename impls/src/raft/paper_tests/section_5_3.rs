@@ -6,7 +6,8 @@
 use super::harness::network::Network;
 use super::harness::{
     acknowledge, after_persists, append, applied, durable, elect, ensure, ensure_eq, entries_from,
-    entry_writes, fresh, heartbeat, log, log_of, receive, restarted, sends, step, Check, Outcome,
+    entry_writes, fresh, heartbeat, log, log_of, receive, restarted, sends, step, Check, Log,
+    Outcome,
 };
 use crate::raft::core::{Bug, Effect, Entry, Index, Input, Message, Node, Term};
 use crate::raft::NodeId;
@@ -173,7 +174,7 @@ pub(super) fn check_leader_commit_preceding_entries(bug: Option<Bug>) -> Outcome
         )?);
         effects.extend(acknowledge(&mut node, &effects.clone(), |_| true)?);
         let last = terms.len() as Index;
-        let mut want: Vec<(Index, Entry)> = (1..).zip(log(terms)).collect();
+        let mut want: Vec<(Index, Entry)> = (1..).zip(log(terms).0).collect();
         want.push((
             last + 1,
             Entry {
@@ -217,7 +218,12 @@ pub(super) fn check_follower_commit_entry(bug: Option<Bug>) -> Outcome {
             &mut node,
             receive(1, append(1, 0, 0, entries.clone(), commit)),
         )?;
-        ensure_eq!(node.commit_index(), commit, "{entries:?}: commit index");
+        ensure_eq!(
+            node.commit_index(),
+            commit,
+            "{:?}: commit index",
+            Log(entries.clone())
+        );
         let want: Vec<(Index, Entry)> = (1..)
             .zip(entries.iter().cloned())
             .take(commit as usize)
@@ -225,9 +231,15 @@ pub(super) fn check_follower_commit_entry(bug: Option<Bug>) -> Outcome {
         ensure_eq!(
             applied(&effects),
             want,
-            "{entries:?} committed to {commit}: applied"
+            "{:?} committed to {commit}: applied",
+            Log(entries.clone())
         );
-        ensure_eq!(node.applied_index(), commit, "{entries:?}: applied index");
+        ensure_eq!(
+            node.applied_index(),
+            commit,
+            "{:?}: applied index",
+            Log(entries.clone())
+        );
     }
     Ok(())
 }
@@ -269,7 +281,7 @@ pub(super) fn check_follower_check_msg_app(bug: Option<Bug>) -> Outcome {
         // either way the log, in memory and on disk, is what it was.
         ensure_eq!(log_of(&node), log(&[1, 2]), "{what}: the log");
         ensure_eq!(
-            after_persists(disk, &effects).entries,
+            Log(after_persists(disk, &effects).entries),
             log(&[1, 2]),
             "{what}: the disk"
         );
@@ -304,7 +316,10 @@ pub(super) fn check_follower_append_entries(bug: Option<Bug>) -> Outcome {
         (0, 0, entries_from(1, &[3]), &[3], Some((1, &[3]))),
     ];
     for (prev_index, prev_term, entries, want, write) in cases {
-        let what = format!("log [1, 2], prev ({prev_index}, term {prev_term}), {entries:?}");
+        let what = format!(
+            "log [1, 2], prev ({prev_index}, term {prev_term}), {:?}",
+            Log(entries.clone())
+        );
         let disk = durable(2, None, &[1, 2]);
         let mut node = Node::restart(super::harness::config(0, 3, bug), disk.clone());
         let count = entries.len() as Index;
@@ -314,7 +329,7 @@ pub(super) fn check_follower_append_entries(bug: Option<Bug>) -> Outcome {
         )?;
         ensure_eq!(log_of(&node), log(want), "{what}: the log");
         ensure_eq!(
-            after_persists(disk, &effects).entries,
+            Log(after_persists(disk, &effects).entries),
             log(want),
             "{what}: the disk"
         );
@@ -371,7 +386,7 @@ pub(super) fn check_follower_append_entries(bug: Option<Bug>) -> Outcome {
         "the log after the delayed shorter append"
     );
     ensure_eq!(
-        after_persists(disk, &effects).entries,
+        Log(after_persists(disk, &effects).entries),
         log(&[1, 2, 2]),
         "the disk after the delayed shorter append"
     );
@@ -402,66 +417,85 @@ const SYNC_ROUNDS_MAX: usize = 20;
 /// index and applied entries.
 pub(super) fn check_leader_sync_follower_log(bug: Option<Bug>) -> Outcome {
     for (name, follower_terms) in FIGURE_7_FOLLOWERS {
-        let leader = restarted(0, 3, bug, 8, None, FIGURE_7_LEADER);
-        let follower = restarted(1, 3, bug, 7, None, follower_terms);
-        let mut network = Network::new(vec![Some(leader), Some(follower), None]);
-        network.step(0, Input::Timeout)?;
-        network.deliver_all()?;
-        network.step(0, receive(2, super::harness::vote(9, true)))?;
-        network.deliver_all()?;
-        network.step(
-            0,
-            Input::Propose {
-                command: some_data(),
-            },
-        )?;
-        network.deliver_all()?;
-        let synced = |n: &Network| {
-            log_of(n.node(0)) == log_of(n.node(1))
-                && n.node(0).commit_index() == n.node(1).commit_index()
-        };
-        let mut rounds = 0;
-        while !synced(&network) && rounds < SYNC_ROUNDS_MAX {
-            network.step(0, Input::Heartbeat)?;
-            network.deliver_all()?;
-            rounds += 1;
-        }
-        let (lead, follow) = (network.node(0), network.node(1));
-        ensure_eq!(lead.term(), 9, "({name}): the leader's term");
-        ensure_eq!(lead.last_index(), 12, "({name}): the leader's log length");
-        ensure_eq!(
-            log_of(follow),
-            log_of(lead),
-            "({name}): the follower's log after {rounds} heartbeats"
-        );
-        ensure_eq!(
-            network.disk(1).entries,
-            network.disk(0).entries,
-            "({name}): the follower's disk"
-        );
-        ensure_eq!(
-            lead.commit_index(),
-            12,
-            "({name}): the leader's commit index"
-        );
-        ensure_eq!(
-            follow.commit_index(),
-            12,
-            "({name}): the follower's commit index"
-        );
-        ensure_eq!(
-            network.applied(1),
-            network.applied(0),
-            "({name}): what the follower applied"
-        );
+        sync_figure_7_follower(name, follower_terms, bug)?;
     }
     Ok(())
+}
+
+/// One follower of Figure 7 brought into line (see [`check_leader_sync_follower_log`]).
+/// Returns how many heartbeat rounds it took after the proposal, and how many messages
+/// were delivered in all.
+fn sync_figure_7_follower(
+    name: &str,
+    follower_terms: &[Term],
+    bug: Option<Bug>,
+) -> Result<(usize, usize), String> {
+    let leader = restarted(0, 3, bug, 8, None, FIGURE_7_LEADER);
+    let follower = restarted(1, 3, bug, 7, None, follower_terms);
+    let mut network = Network::new(vec![Some(leader), Some(follower), None]);
+    let mut delivered = 0;
+    network.step(0, Input::Timeout)?;
+    delivered += network.deliver_all()?;
+    network.step(0, receive(2, super::harness::vote(9, true)))?;
+    delivered += network.deliver_all()?;
+    network.step(
+        0,
+        Input::Propose {
+            command: some_data(),
+        },
+    )?;
+    delivered += network.deliver_all()?;
+    let synced = |n: &Network| {
+        log_of(n.node(0)) == log_of(n.node(1))
+            && n.node(0).commit_index() == n.node(1).commit_index()
+    };
+    let mut rounds = 0;
+    while !synced(&network) && rounds < SYNC_ROUNDS_MAX {
+        network.step(0, Input::Heartbeat)?;
+        delivered += network.deliver_all()?;
+        rounds += 1;
+    }
+    let (lead, follow) = (network.node(0), network.node(1));
+    ensure_eq!(lead.term(), 9, "({name}): the leader's term");
+    ensure_eq!(lead.last_index(), 12, "({name}): the leader's log length");
+    ensure_eq!(
+        log_of(follow),
+        log_of(lead),
+        "({name}): the follower's log after {rounds} heartbeats"
+    );
+    ensure_eq!(
+        Log(network.disk(1).entries.clone()),
+        Log(network.disk(0).entries.clone()),
+        "({name}): the follower's disk"
+    );
+    ensure_eq!(
+        lead.commit_index(),
+        12,
+        "({name}): the leader's commit index"
+    );
+    ensure_eq!(
+        follow.commit_index(),
+        12,
+        "({name}): the follower's commit index"
+    );
+    ensure_eq!(
+        network.applied(1),
+        network.applied(0),
+        "({name}): what the follower applied"
+    );
+    Ok((rounds, delivered))
 }
 
 /// §5.3, Figure 7: "the leader handles inconsistencies by forcing the followers' logs to
 /// duplicate its own."
 #[test]
 fn leader_sync_follower_log() {
+    for (name, follower_terms) in FIGURE_7_FOLLOWERS {
+        let (rounds, delivered) = sync_figure_7_follower(name, follower_terms, None).unwrap();
+        println!(
+            "Figure 7 ({name}): in line after {rounds} heartbeat rounds, {delivered} messages"
+        );
+    }
     check_leader_sync_follower_log(None).unwrap();
 }
 

@@ -19,7 +19,10 @@ pub(super) fn check_vote_request(bug: Option<Bug>) -> Outcome {
     let cases: &[(&[Term], Term)] = &[(&[1], 2), (&[1, 2], 3)];
     for &(terms, term) in cases {
         let mut node = fresh(0, 3, bug);
-        step(&mut node, receive(1, append(term - 1, 0, 0, log(terms), 0)))?;
+        step(
+            &mut node,
+            receive(1, append(term - 1, 0, 0, log(terms).0, 0)),
+        )?;
         let effects = step_all(&mut node, (1..2 * ELECTION_TICKS).map(|_| Input::Tick))?;
         let (last_index, last_term) = (terms.len() as Index, terms[terms.len() - 1]);
         let request = request_vote(term, last_index, last_term);

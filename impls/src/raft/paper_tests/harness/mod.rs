@@ -88,7 +88,7 @@ pub(super) fn durable(term: Term, voted_for: Option<NodeId>, terms: &[Term]) -> 
         term,
         voted_for,
         snapshot: None,
-        entries: log(terms),
+        entries: log(terms).0,
     }
 }
 
@@ -102,9 +102,30 @@ pub(super) fn entry(index: Index, term: Term) -> Entry {
     }
 }
 
+/// A log, compared entry by entry and printed readably (`term:"command"`), so that a
+/// failure shows where two logs part.
+#[derive(Clone, PartialEq, Eq)]
+pub(super) struct Log(pub(super) Vec<Entry>);
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(Shown)).finish()
+    }
+}
+
+/// One entry as `term:"command"`.
+struct Shown<'a>(&'a Entry);
+
+impl std::fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let command = String::from_utf8_lossy(&self.0.command);
+        write!(f, "{}:{command:?}", self.0.term)
+    }
+}
+
 /// A log from index 1 whose entries have `terms` (etcd's `index(1).terms(...)`).
-pub(super) fn log(terms: &[Term]) -> Vec<Entry> {
-    terms.iter().zip(1..).map(|(&t, i)| entry(i, t)).collect()
+pub(super) fn log(terms: &[Term]) -> Log {
+    Log(terms.iter().zip(1..).map(|(&t, i)| entry(i, t)).collect())
 }
 
 /// `entries` placed from index `from` on (etcd's `index(from).terms(...)`).
@@ -117,10 +138,10 @@ pub(super) fn entries_from(from: Index, terms: &[Term]) -> Vec<Entry> {
 }
 
 /// The log the node holds now, from its first index to its last.
-pub(super) fn log_of(node: &Node) -> Vec<Entry> {
-    (node.first_index()..=node.last_index())
+pub(super) fn log_of(node: &Node) -> Log {
+    Log((node.first_index()..=node.last_index())
         .filter_map(|i| node.entry(i).cloned())
-        .collect()
+        .collect())
 }
 
 /// Steps `node` on `input`, failing if the effects break the durability rule (a persist
