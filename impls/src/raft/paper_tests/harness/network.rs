@@ -34,7 +34,8 @@ pub(in crate::raft::paper_tests) struct Network {
 }
 
 impl Network {
-    /// Server `i` runs `peers[i]` (restarted from its disk) or, for `None`, is a black hole.
+    /// Server `i` runs `peers[i]`, its disk starting as what the node says a restart would
+    /// recover (`Node::durable`), or, for `None`, is a black hole.
     pub(in crate::raft::paper_tests) fn new(peers: Vec<Option<Node>>) -> Network {
         let peers = peers
             .into_iter()
