@@ -5,6 +5,8 @@
 //!   here run it.
 
 pub mod core;
+#[cfg(test)]
+mod paper_tests;
 
 /// A server's identity: its index in the cluster, `0..servers`.
 pub type NodeId = u8;
