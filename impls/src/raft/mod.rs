@@ -5,6 +5,7 @@
 //!   here run it.
 
 pub mod core;
+pub mod node;
 
 /// A server's identity: its index in the cluster, `0..servers`.
 pub type NodeId = u8;
