@@ -140,7 +140,7 @@ impl StateMachine for LogService {
             |c| String::from_utf8_lossy(c).into_owned(),
         );
         format!(
-            "count={} digest={:016x} last={}",
+            "count={} digest={:016x} latest={}",
             self.count,
             self.digest,
             last.replace(char::is_whitespace, "_")
@@ -184,7 +184,7 @@ mod tests {
         restored.restore(&s.snapshot()).unwrap();
         assert_eq!(restored, s);
         assert_eq!(restored.summary(), s.summary());
-        assert!(s.summary().contains("count=20") && s.summary().contains("last=cmd_19"));
+        assert!(s.summary().contains("count=20") && s.summary().contains("latest=cmd_19"));
         // And it goes on identically.
         assert_eq!(restored.apply(21, b"x"), s.apply(21, b"x"));
         assert_eq!(restored, s);

@@ -46,7 +46,7 @@
 //! status
 //!   -> status id=<n> role=<follower|pre-candidate|candidate|leader> term=<t>
 //!      leader=<n|-> commit=<i> applied=<i> snapshot=<i> first=<i> last=<i>
-//!      wal_bytes=<n> <state machine summary: count=<n> digest=<hex> last=<cmd>>
+//!      wal_bytes=<n> <state machine summary: count=<n> digest=<hex> latest=<cmd>>
 //! ```
 //!
 //! `snapshot` is the last index of the latest snapshot (0 for none), `first` and `last`
