@@ -145,6 +145,26 @@ impl Cluster {
         child.wait().unwrap();
     }
 
+    /// SIGTERM, then waits (at most 10 s) for the node to exit.
+    fn terminate(&mut self, id: usize) -> ExitStatus {
+        let mut child = self.children[id].take().expect("n{id} is running");
+        // SAFETY: kill(2) with a pid this test spawned and has not reaped.
+        let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        assert_eq!(sent, 0, "SIGTERM delivered");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("n{id} ignored SIGTERM for 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     fn logs(&self) -> String {
         (0..self.peers.len())
             .map(|id| {
@@ -390,7 +410,9 @@ fn damaged_or_locked_data_dirs_are_refused_with_exit_2() {
     for i in 0..5 {
         c.propose(&format!("cmd-{i}"));
     }
-    c.kill(0);
+    // SIGTERM stops the node cleanly.
+    let status = c.terminate(0);
+    assert_eq!(status.code(), Some(0), "{}", c.logs());
     // A clean restart vouches for the whole log in the hard-state file.
     c.start(0);
     wait_for(Duration::from_secs(10), "the restarted node", || {

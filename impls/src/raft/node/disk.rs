@@ -153,7 +153,7 @@ impl DataDir {
         let wal_min = hard.map_or(0, |h| h.wal_min_bytes);
         let (wal, recovered) =
             AnyWal::open(storage, &wal_path, wal_min).map_err(|e| match wal::corruption(&e) {
-                Some(c) => refuse(format!("write-ahead log {}: {c}", wal_path.display())),
+                Some(c) => refuse(format!("{}: {c}", wal_path.display())),
                 None => e,
             })?;
         if hard.is_none() && (!recovered.records.is_empty() || snapshot.is_some()) {
