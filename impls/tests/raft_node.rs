@@ -264,6 +264,17 @@ fn three_nodes_elect_replicate_fail_over_and_catch_up_from_the_log() {
         c.start(id);
     }
     let (old_leader, old_term) = wait_for(Duration::from_secs(15), "a leader", || c.leader());
+    // A follower points a client at the leader's client address.
+    let follower = (old_leader + 1) % 3;
+    let reply = request(
+        &c.clients[follower],
+        "propose misdirected",
+        Duration::from_secs(2),
+    );
+    assert_eq!(
+        reply.as_deref(),
+        Some(format!("not-leader {old_leader} {}", c.clients[old_leader]).as_str())
+    );
     for i in 0..20 {
         c.propose(&format!("first-{i}"));
     }

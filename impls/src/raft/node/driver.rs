@@ -343,3 +343,146 @@ impl<M: StateMachine> Driver<M> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::core::Config;
+    use crate::raft::node::codec::{self, PeerFrame};
+    use crate::raft::node::machine::LogService;
+    use crate::sim::net::Storage;
+
+    struct Setup {
+        driver: Driver<LogService>,
+        links: Vec<Option<mpsc::Receiver<Vec<u8>>>>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn driver(id: NodeId, servers: u8, snapshot_every: u64) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let (disk, durable, _) = DataDir::open(Storage::Files, dir.path()).unwrap();
+        let node = Node::restart(Config::new(id, servers), durable);
+        let mut senders = Vec::new();
+        let mut receivers = Vec::new();
+        for peer in 0..servers {
+            if peer == id {
+                senders.push(None);
+                receivers.push(None);
+            } else {
+                let (tx, rx) = mpsc::channel(64);
+                senders.push(Some(tx));
+                receivers.push(Some(rx));
+            }
+        }
+        let driver = Driver::new(
+            node,
+            disk,
+            LogService::new(),
+            snapshot_every,
+            senders,
+            vec![None; usize::from(servers)],
+            Log::new(id, true),
+        );
+        Setup {
+            driver,
+            links: receivers,
+            _dir: dir,
+        }
+    }
+
+    fn propose(d: &mut Driver<LogService>, command: &str) -> ProposeOutcome {
+        let (tx, mut rx) = oneshot::channel();
+        d.handle(Event::Propose {
+            command: command.as_bytes().to_vec(),
+            reply: tx,
+        })
+        .unwrap();
+        rx.try_recv().expect("a one-node cluster answers at once")
+    }
+
+    #[test]
+    fn a_single_node_applies_proposals_durably_and_compacts() {
+        let mut s = driver(0, 1, 3);
+        let d = &mut s.driver;
+        d.step(Input::Timeout, None).unwrap();
+        assert_eq!(d.node.role(), Role::Leader);
+        let first = propose(d, "a");
+        let ProposeOutcome::Applied { index, reply } = first else {
+            panic!("{first:?}");
+        };
+        assert_eq!(reply, b"1");
+        assert_eq!(d.disk.durable().term, d.node.term(), "the vote is durable");
+        assert_eq!(
+            d.disk.durable().entries.last().unwrap().command,
+            b"a",
+            "applied only once durable"
+        );
+        for (i, c) in ["b", "c", "d", "e"].iter().enumerate() {
+            match propose(d, c) {
+                ProposeOutcome::Applied { index: at, reply } => {
+                    assert_eq!(at, index + 1 + i as u64);
+                    assert_eq!(reply, (i + 2).to_string().into_bytes());
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let status = d.status();
+        assert_eq!(status.applied, index + 4);
+        assert!(status.snapshot >= 3, "compacted every 3: {status:?}");
+        assert_eq!(status.first, status.snapshot + 1);
+        let on_disk = d.disk.durable().snapshot.clone().unwrap();
+        assert_eq!(on_disk.last_index, status.snapshot);
+        let mut restored = LogService::new();
+        restored.restore(&on_disk.data).unwrap();
+        assert!(restored.count() >= 2);
+    }
+
+    #[test]
+    fn a_follower_points_clients_at_the_leader_and_sends_what_the_core_says() {
+        let mut s = driver(1, 3, 0);
+        s.driver
+            .handle(Event::Hello {
+                from: 0,
+                client_addr: "127.0.0.1:9000".into(),
+            })
+            .unwrap();
+        // Nobody leads yet.
+        assert_eq!(
+            propose(&mut s.driver, "x"),
+            ProposeOutcome::NotLeader {
+                leader: None,
+                client_addr: None
+            }
+        );
+        // A heartbeat from n0 as leader of term 1.
+        s.driver
+            .handle(Event::Receive {
+                from: 0,
+                message: Message::AppendEntries {
+                    term: 1,
+                    prev_log_index: 0,
+                    prev_log_term: 0,
+                    entries: Vec::new(),
+                    leader_commit: 0,
+                },
+            })
+            .unwrap();
+        assert_eq!(
+            propose(&mut s.driver, "x"),
+            ProposeOutcome::NotLeader {
+                leader: Some(0),
+                client_addr: Some("127.0.0.1:9000".into())
+            }
+        );
+        assert_eq!(s.driver.disk.durable().term, 1, "the new term is durable");
+        // The answer went to n0's link, as a frame.
+        let frame = s.links[0].as_mut().unwrap().try_recv().expect("a reply");
+        match codec::decode_peer(&frame[4..]).unwrap() {
+            PeerFrame::Raft(Message::AppendEntriesResponse { term, success, .. }) => {
+                assert_eq!((term, success), (1, true));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(s.links[2].as_mut().unwrap().try_recv().is_err());
+    }
+}
