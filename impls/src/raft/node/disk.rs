@@ -129,7 +129,17 @@ impl DataDir {
         let hard_path = dir.join(HARD_STATE_FILE);
         let wal_path = dir.join(WAL_FILE);
         let snapshot_path = dir.join(SNAPSHOT_FILE);
-        for path in [&hard_path, &wal_path, &snapshot_path] {
+        // The temporary files beside them too: a file is replaced by writing one of them
+        // and renaming it, and writing through a symlink would write somewhere else.
+        let temporaries = [
+            dir.join(format!("{HARD_STATE_FILE}.tmp")),
+            dir.join(format!("{SNAPSHOT_FILE}.tmp")),
+            dir.join(WAL_REWRITE_FILE),
+        ];
+        for path in [&hard_path, &wal_path, &snapshot_path]
+            .into_iter()
+            .chain(&temporaries)
+        {
             check_regular(storage, path)?;
         }
         let hard = match storage.read_file(&hard_path)? {
@@ -746,6 +756,16 @@ mod tests {
             e.contains(SNAPSHOT_FILE) && e.contains("not a regular file"),
             "{e}"
         );
+        std::fs::remove_dir(dir.path().join(SNAPSHOT_FILE)).unwrap();
+
+        #[cfg(unix)]
+        {
+            let elsewhere = dir.path().join("elsewhere");
+            std::os::unix::fs::symlink(&elsewhere, dir.path().join("raft.hardstate.tmp")).unwrap();
+            let e = refusal(dir.path());
+            assert!(e.contains("raft.hardstate.tmp"), "{e}");
+            assert!(!elsewhere.exists());
+        }
     }
 
     #[test]

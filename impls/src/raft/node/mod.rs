@@ -21,7 +21,7 @@
 //! the shared checksummed write-ahead log, the term and vote in a small file replaced
 //! atomically, the snapshot in its own file. Once every [`NodeConfig::snapshot_every`]
 //! applied entries the driver hands the core the state machine's state
-//! ([`Input::Compact`](crate::raft::core::Input::Compact)), and the log is rewritten with
+//! ([`Input::Compact`]), and the log is rewritten with
 //! only the entries after the snapshot, so a node that runs for hours keeps neither its
 //! whole history on disk nor in memory. A damaged or locked directory is a [`Refusal`]
 //! naming the file.
