@@ -1,0 +1,326 @@
+//! The Raft node runtime: one sans-IO [`core::Node`](crate::raft::core::Node) driven by a
+//! tick timer, TCP links to its peers, a client listener and a durable data directory,
+//! generic over [`Net`] and [`Storage`] so that the same code runs as a process on
+//! loopback TCP (`raft-node`) and inside turmoil's simulation.
+//!
+//! # Tasks
+//!
+//! - the **driver** (module `driver`) owns the core, the data directory and the state
+//!   machine. It steps the core on every tick (every [`NodeConfig::tick`]) and every event
+//!   the other tasks send it, and carries out the effects strictly in order: a persist is
+//!   durable before any later effect (consecutive persists of one step share one fsync),
+//!   then messages are queued, entries applied and clients answered;
+//! - one outgoing **link** per peer (module `peers`) connects, reconnects with exponential
+//!   backoff, and writes the queued messages in batches;
+//! - the **peer accept loop** reads the links the peers opened to this node;
+//! - the **client accept loop** (module `client`) serves the client protocol below.
+//!
+//! # Durability
+//!
+//! The data directory's files and their recovery are described in [`disk`]: the log in
+//! the shared checksummed write-ahead log, the term and vote in a small file replaced
+//! atomically, the snapshot in its own file. Once every [`NodeConfig::snapshot_every`]
+//! applied entries the driver hands the core the state machine's state
+//! ([`Input::Compact`]), and the log is rewritten with
+//! only the entries after the snapshot, so a node that runs for hours keeps neither its
+//! whole history on disk nor in memory. A damaged or locked directory is a [`Refusal`]
+//! naming the file.
+//!
+//! # Client protocol
+//!
+//! On the client address, one request per line (`\n`-terminated, at most
+//! [`client::MAX_LINE_BYTES`]), one reply line per request, in order:
+//!
+//! ```text
+//! propose <command>   the rest of the line is the command (1 to 16384 bytes)
+//!   -> ok <index> <reply>                applied at <index>; <reply> is the state
+//!                                        machine's (the log service: the command's
+//!                                        position in the list)
+//!   -> not-leader <id|-> <client-addr|-> this node is not the leader; the leader it knows
+//!                                        and where it serves clients, if known
+//!   -> lost <index>                      another entry was committed at <index>: the
+//!                                        command will never be applied (definite)
+//!   -> unknown <index> <why>             a snapshot replaced the entries around it
+//!   -> timeout <why>                     not applied within the wait (indefinite)
+//!   -> error <why>                       a malformed request
+//! status
+//!   -> status id=<n> role=<follower|pre-candidate|candidate|leader> term=<t>
+//!      leader=<n|-> commit=<i> applied=<i> snapshot=<i> first=<i> last=<i>
+//!      wal_bytes=<n> <state machine summary: count=<n> digest=<hex> latest=<cmd>>
+//! ```
+//!
+//! `snapshot` is the last index of the latest snapshot (0 for none), `first` and `last`
+//! the indices the log holds, `wal_bytes` the write-ahead log's length. A proposal is
+//! answered only once it is applied on this node (or known lost), so `ok` means
+//! committed.
+//!
+//! # Stopping
+//!
+//! [`run`] serves until an I/O error (the node must not go on after a failed persist) or
+//! until its future is dropped, which aborts the tasks it started. Nothing is left half
+//! done by a drop: the driver carries out a step's effects without yielding.
+
+pub mod cli;
+pub mod client;
+pub mod codec;
+pub mod disk;
+mod driver;
+pub mod machine;
+mod peers;
+
+pub use disk::{is_refusal, Refusal};
+pub use driver::{role_name, ProposeOutcome, StatusReport};
+pub use machine::{LogService, StateMachine};
+
+use crate::raft::core::{Bug, Config, Input, Node};
+use crate::raft::NodeId;
+use crate::sim::net::{Net, Storage};
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+/// How a node is set up. [`NodeConfig::new`] fills in the defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeConfig {
+    /// This server's id: its index in `peers`.
+    pub id: NodeId,
+    /// Every server's peer address (`host:port`), in id order; this node listens on its
+    /// own (under turmoil, on that port of its host).
+    pub peers: Vec<String>,
+    /// Where to serve clients.
+    pub client: String,
+    /// The node's own directory (created if missing).
+    pub data_dir: PathBuf,
+    /// One tick of the core's logical clock (default 10 ms).
+    pub tick: Duration,
+    /// The base election timeout in ticks; each is drawn from `[e, 2e)` (default 15).
+    pub election_ticks: u32,
+    /// The heartbeat interval in ticks (default a fifth of `election_ticks`, at least 1).
+    pub heartbeat_ticks: u32,
+    /// Compact after this many applied entries (0: never; default 1000).
+    pub snapshot_every: u64,
+    /// Seeds the election timeouts.
+    pub entropy: u64,
+    /// A known core bug to run with.
+    pub bug: Option<Bug>,
+    /// How long a proposal waits to be applied before the client is told `timeout`
+    /// (default 5 s).
+    pub propose_timeout: Duration,
+    /// Log nothing to stderr.
+    pub quiet: bool,
+}
+
+impl NodeConfig {
+    /// A configuration with the defaults above.
+    pub fn new(
+        id: NodeId,
+        peers: Vec<String>,
+        client: impl Into<String>,
+        data_dir: impl Into<PathBuf>,
+    ) -> NodeConfig {
+        NodeConfig {
+            id,
+            peers,
+            client: client.into(),
+            data_dir: data_dir.into(),
+            tick: Duration::from_millis(10),
+            election_ticks: 15,
+            heartbeat_ticks: 3,
+            snapshot_every: 1000,
+            entropy: 0,
+            bug: None,
+            propose_timeout: Duration::from_secs(5),
+            quiet: false,
+        }
+    }
+
+    /// The default heartbeat for an election timeout: a fifth of it, at least one tick.
+    pub fn heartbeat_for(election_ticks: u32) -> u32 {
+        (election_ticks / 5).max(1)
+    }
+
+    /// Checks the values against each other; the error names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.peers.is_empty() || self.peers.len() > usize::from(NodeId::MAX) {
+            return Err(format!(
+                "peers: a cluster has 1 to {} servers, not {}",
+                NodeId::MAX,
+                self.peers.len()
+            ));
+        }
+        if usize::from(self.id) >= self.peers.len() {
+            return Err(format!(
+                "id: {} is not an index into the {} peers (ids start at 0)",
+                self.id,
+                self.peers.len()
+            ));
+        }
+        if self.tick.is_zero() {
+            return Err("tick: must be positive".into());
+        }
+        if self.election_ticks < 2 {
+            return Err("election ticks: at least 2".into());
+        }
+        if self.heartbeat_ticks == 0 || self.heartbeat_ticks >= self.election_ticks {
+            return Err(format!(
+                "heartbeat ticks: 1 to {} (below the election timeout)",
+                self.election_ticks - 1
+            ));
+        }
+        Ok(())
+    }
+
+    /// The core's configuration.
+    pub fn core_config(&self) -> Config {
+        let mut c = Config::new(self.id, self.peers.len() as u8);
+        c.election_ticks = self.election_ticks;
+        c.heartbeat_ticks = self.heartbeat_ticks;
+        c.entropy = self.entropy;
+        c.bug = self.bug;
+        c
+    }
+}
+
+/// Where a node's log lines go: stderr, prefixed with the node's id, unless quiet.
+#[derive(Clone, Debug)]
+pub(crate) struct Log {
+    prefix: Arc<str>,
+    quiet: bool,
+}
+
+impl Log {
+    pub(crate) fn new(id: NodeId, quiet: bool) -> Log {
+        Log {
+            prefix: format!("raft-node n{id}").into(),
+            quiet,
+        }
+    }
+
+    pub(crate) fn say(&self, what: fmt::Arguments<'_>) {
+        if !self.quiet {
+            eprintln!("{}: {what}", self.prefix);
+        }
+    }
+}
+
+/// Runs a node with the log service as its state machine; see [`run_with`].
+pub async fn run<N: Net>(config: NodeConfig, net: N, storage: Storage) -> io::Result<()> {
+    run_with(config, net, storage, LogService::new()).await
+}
+
+/// Recovers the node from its data directory and serves until an I/O error or until the
+/// future is dropped. Fails with a [`Refusal`] on a damaged or locked directory and with
+/// [`io::ErrorKind::InvalidInput`] on an invalid configuration, before it serves.
+pub async fn run_with<N: Net, M: StateMachine>(
+    config: NodeConfig,
+    net: N,
+    storage: Storage,
+    mut machine: M,
+) -> io::Result<()> {
+    config
+        .validate()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let log = Log::new(config.id, config.quiet);
+    let (disk, durable, notes) = disk::DataDir::open(storage, &config.data_dir)?;
+    if notes.torn_bytes > 0 {
+        log.say(format_args!(
+            "cut a torn tail of {} bytes off {} (a write interrupted by a crash)",
+            notes.torn_bytes,
+            config.data_dir.join(disk::WAL_FILE).display()
+        ));
+    }
+    if let Some(s) = &durable.snapshot {
+        machine.restore(&s.data).map_err(|why| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                Refusal(format!(
+                    "snapshot file {} does not restore the state machine: {why}",
+                    config.data_dir.join(disk::SNAPSHOT_FILE).display()
+                )),
+            )
+        })?;
+    }
+    log.say(format_args!(
+        "recovered term {}, {} entries after index {}",
+        durable.term,
+        durable.entries.len(),
+        durable.snapshot.as_ref().map_or(0, |s| s.last_index)
+    ));
+    let node = Node::restart(config.core_config(), durable);
+
+    let peer_listener = net.bind(&config.peers[usize::from(config.id)]).await?;
+    let client_listener = net.bind(&config.client).await?;
+    let (events_tx, mut events) = mpsc::channel(4096);
+    let mut tasks = JoinSet::new();
+    let mut links = Vec::new();
+    let mut client_addrs = vec![None; config.peers.len()];
+    client_addrs[usize::from(config.id)] = Some(config.client.clone());
+    for (peer, addr) in config.peers.iter().enumerate() {
+        if peer == usize::from(config.id) {
+            links.push(None);
+            continue;
+        }
+        let (tx, rx) = mpsc::channel(peers::LINK_QUEUE_FRAMES);
+        links.push(Some(tx));
+        let setup = peers::LinkSetup {
+            net: net.clone(),
+            id: config.id,
+            peer: peer as NodeId,
+            addr: addr.clone(),
+            client_addr: config.client.clone(),
+            backoff_min: config.tick,
+            backoff_max: (config.tick * 50).min(Duration::from_millis(500)),
+            log: log.clone(),
+        };
+        tasks.spawn(peers::link(setup, rx));
+    }
+    tasks.spawn(peers::accept(
+        net.clone(),
+        peer_listener,
+        config.id,
+        config.peers.len() as u8,
+        events_tx.clone(),
+        log.clone(),
+    ));
+    tasks.spawn(client::accept(
+        net.clone(),
+        client_listener,
+        events_tx.clone(),
+        config.propose_timeout,
+        log.clone(),
+    ));
+    log.say(format_args!(
+        "serving peers on {} and clients on {}",
+        config.peers[usize::from(config.id)],
+        config.client
+    ));
+
+    let mut driver = driver::Driver::new(
+        node,
+        disk,
+        machine,
+        config.snapshot_every,
+        links,
+        client_addrs,
+        log,
+    );
+    let mut ticker = tokio::time::interval(config.tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => driver.step(Input::Tick, None)?,
+            event = events.recv() => match event {
+                Some(event) => driver.handle(event)?,
+                // The driver holds a sender, so the channel never closes.
+                None => return Ok(()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

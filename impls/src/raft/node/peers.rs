@@ -1,0 +1,186 @@
+//! Connections between servers: one outgoing link per peer, and the accept loop for the
+//! links other servers open to this one.
+//!
+//! Data flows one way on a connection: this node's messages to server `p` travel on the
+//! connection this node opened to `p`, and `p`'s messages to it on the one `p` opened.
+//! Raft tolerates lost messages (a leader retries on every heartbeat, a candidate on its
+//! next timeout), so a link never retries a message: while it is down, or while its queue
+//! is full, messages are dropped, and a reconnected link does not replay stale ones.
+
+use super::codec::{self, PeerFrame};
+use super::driver::Event;
+use super::Log;
+use crate::kv::wire::FrameReader;
+use crate::raft::NodeId;
+use crate::sim::net::Net;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+/// Frames queued for one peer before further ones are dropped.
+pub(crate) const LINK_QUEUE_FRAMES: usize = 1024;
+
+/// How long a connect may take before the link backs off and tries again.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What an outgoing link needs to know.
+pub(crate) struct LinkSetup<N: Net> {
+    pub(crate) net: N,
+    pub(crate) id: NodeId,
+    pub(crate) peer: NodeId,
+    pub(crate) addr: String,
+    pub(crate) client_addr: String,
+    /// The first wait after a failed connection; doubled per failure up to `backoff_max`.
+    pub(crate) backoff_min: Duration,
+    pub(crate) backoff_max: Duration,
+    pub(crate) log: Log,
+}
+
+/// Keeps a connection to one peer and writes the frames queued on `queue` to it, until
+/// the queue's sender is dropped.
+pub(crate) async fn link<N: Net>(setup: LinkSetup<N>, mut queue: mpsc::Receiver<Vec<u8>>) {
+    let LinkSetup {
+        net,
+        id,
+        peer,
+        addr,
+        client_addr,
+        backoff_min,
+        backoff_max,
+        log,
+    } = setup;
+    let mut hello = Vec::new();
+    codec::encode_peer(
+        &mut hello,
+        &PeerFrame::Hello {
+            from: id,
+            client_addr,
+        },
+    );
+    let mut backoff = backoff_min;
+    // Logged once per outage rather than once per attempt.
+    let mut reported = false;
+    loop {
+        match tokio::time::timeout(CONNECT_TIMEOUT, net.connect(&addr)).await {
+            Ok(Ok((_reader, mut writer))) => {
+                backoff = backoff_min;
+                log.say(format_args!("link to n{peer} at {addr} up"));
+                reported = false;
+                // Whatever waited while the link was down is stale.
+                while queue.try_recv().is_ok() {}
+                let mut batch = hello.clone();
+                let ended = loop {
+                    if let Err(e) = writer.write_all(&batch).await {
+                        break Some(e);
+                    }
+                    batch.clear();
+                    match queue.recv().await {
+                        Some(frame) => batch.extend_from_slice(&frame),
+                        None => break None,
+                    }
+                    // Everything already queued goes out in the same write.
+                    while let Ok(frame) = queue.try_recv() {
+                        batch.extend_from_slice(&frame);
+                        if batch.len() >= 1 << 20 {
+                            break;
+                        }
+                    }
+                };
+                match ended {
+                    None => return,
+                    Some(e) => log.say(format_args!("link to n{peer} at {addr} down: {e}")),
+                }
+            }
+            Ok(Err(e)) if !reported => {
+                log.say(format_args!("cannot connect to n{peer} at {addr}: {e}"));
+                reported = true;
+            }
+            Err(_) if !reported => {
+                log.say(format_args!("connecting to n{peer} at {addr} timed out"));
+                reported = true;
+            }
+            _ => {}
+        }
+        // Drop what cannot be delivered; stop if the node is gone.
+        loop {
+            match queue.try_recv() {
+                Ok(_) => {}
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => return,
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(backoff_max);
+    }
+}
+
+/// Accepts the links other servers open and passes their messages to the driver.
+pub(crate) async fn accept<N: Net>(
+    net: N,
+    listener: N::Listener,
+    id: NodeId,
+    servers: u8,
+    events: mpsc::Sender<Event>,
+    log: Log,
+) {
+    loop {
+        match net.accept(&listener).await {
+            Ok((reader, _writer)) => {
+                let events = events.clone();
+                let log = log.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = receive::<N>(reader, id, servers, events).await {
+                        log.say(format_args!("peer connection dropped: {e}"));
+                    }
+                });
+            }
+            Err(e) => {
+                log.say(format_args!("accepting a peer failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Reads one incoming link: a hello, then messages. Returns `Ok` when the peer closes it
+/// or the node stops.
+async fn receive<N: Net>(
+    reader: N::Reader,
+    id: NodeId,
+    servers: u8,
+    events: mpsc::Sender<Event>,
+) -> Result<(), String> {
+    let mut frames = FrameReader::new(reader);
+    let from = match frames.next_frame().await.map_err(|e| e.to_string())? {
+        None => return Ok(()),
+        Some(body) => match codec::decode_peer(body).map_err(|e| e.to_string())? {
+            PeerFrame::Hello { from, client_addr } => {
+                if from >= servers || from == id {
+                    return Err(format!(
+                        "a hello from n{from}, which is not a peer of n{id} in a cluster of {servers}"
+                    ));
+                }
+                if events
+                    .send(Event::Hello { from, client_addr })
+                    .await
+                    .is_err()
+                {
+                    return Ok(());
+                }
+                from
+            }
+            other => return Err(format!("the first frame is {other:?}, not a hello")),
+        },
+    };
+    while let Some(body) = frames.next_frame().await.map_err(|e| e.to_string())? {
+        match codec::decode_peer(body).map_err(|e| format!("from n{from}: {e}"))? {
+            PeerFrame::Raft(message) => {
+                if events.send(Event::Receive { from, message }).await.is_err() {
+                    return Ok(());
+                }
+            }
+            PeerFrame::Hello { .. } => return Err(format!("n{from} sent a second hello")),
+        }
+    }
+    Ok(())
+}
