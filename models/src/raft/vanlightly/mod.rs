@@ -1,9 +1,9 @@
 //! A faithful port of Jack Vanlightly's standard-raft TLA+ specification
 //! (<https://github.com/Vanlightly/raft-tlaplus>, `specifications/standard-raft/Raft.tla`
 //! at commit 69ad9d6, MIT licence), itself a model-checking fork of Diego Ongaro's
-//! `raft.tla`. Its distinct-state counts are compared with TLC's
-//! (`anchors/raft-tlc/run.sh`): equal counts are evidence that the port and the checker
-//! are both right.
+//! `raft.tla`. `check raft --spec vanlightly` runs it. Its distinct-state counts are
+//! compared with TLC's (`anchors/raft-tlc/run.sh`): equal counts are evidence that the
+//! port and the checker are both right.
 //!
 //! # What the spec models
 //!
@@ -89,7 +89,9 @@ use stateright::{Model, Property};
 
 /// What `check all` and this crate's tests hold the default configuration to: 3 servers,
 /// `MaxElections = 1`, `MaxRestarts = 0`, `Value = {v1}`, explored depth-first with the
-/// symmetry reduction over servers. Without symmetry the count is TLC's, [`TLC_STATES`].
+/// symmetry reduction over servers: the number of symmetry classes of the space, and
+/// TLC's count with `SYMMETRY symmServers` too. Without symmetry the count is
+/// [`TLC_STATES`].
 /// `Restart` cannot fire with `MaxRestarts = 0`, and nothing is ever rejected with one
 /// election: no request is stale and every leader starts with an empty log, so every
 /// AppendEntries has `prevLogIndex = 0`.
