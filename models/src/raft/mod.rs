@@ -73,6 +73,7 @@ mod symmetry;
 mod tests;
 #[cfg(test)]
 mod thresholds;
+pub mod vanlightly;
 mod words;
 
 use crate::Variant;
