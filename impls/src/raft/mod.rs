@@ -5,6 +5,9 @@
 //!   here run it.
 
 pub mod core;
+#[cfg(test)]
+mod lab_tests;
+pub mod sim;
 
 /// A server's identity: its index in the cluster, `0..servers`.
 pub type NodeId = u8;
