@@ -24,6 +24,13 @@ struct Cluster {
     next_apply: Vec<Index>,
     /// The leader of each term that had one: Election Safety says one per term.
     leaders: BTreeMap<Term, NodeId>,
+    /// Whether a broken Election Safety or State Machine Safety fails the test at once
+    /// (not with a bug on: then it is only recorded in `violations`).
+    check_safety: bool,
+    /// Every Election Safety or State Machine Safety violation seen.
+    violations: Vec<String>,
+    /// How many snapshots were installed (`Effect::Restore`), for coverage.
+    restores: usize,
 }
 
 impl Cluster {
@@ -44,6 +51,9 @@ impl Cluster {
             cut: BTreeSet::new(),
             applied: BTreeMap::new(),
             leaders: BTreeMap::new(),
+            check_safety: true,
+            violations: Vec::new(),
+            restores: 0,
         }
     }
 
@@ -66,9 +76,15 @@ impl Cluster {
                     assert_eq!(*index, self.next_apply[i], "node {id} applies in order");
                     self.next_apply[i] += 1;
                     let first = self.applied.entry(*index).or_insert_with(|| entry.clone());
-                    assert_eq!(first, entry, "two entries applied at index {index}");
+                    if first != entry {
+                        let v = format!("node {id} applied {entry:?} at {index}, not {first:?}");
+                        self.violations.push(v);
+                    }
                 }
-                Effect::Restore(snapshot) => self.next_apply[i] = snapshot.last_index + 1,
+                Effect::Restore(snapshot) => {
+                    self.next_apply[i] = snapshot.last_index + 1;
+                    self.restores += 1;
+                }
                 Effect::Proposed { .. } | Effect::NotLeader { .. } => {}
             }
         }
@@ -80,7 +96,13 @@ impl Cluster {
         let node = &self.nodes[i];
         if node.role() == Role::Leader {
             let first = *self.leaders.entry(node.term()).or_insert(id);
-            assert_eq!(first, id, "two leaders in term {}", node.term());
+            if first != id {
+                let v = format!("{first} and {id} both lead term {}", node.term());
+                self.violations.push(v);
+            }
+        }
+        if self.check_safety {
+            assert_eq!(self.violations, Vec::<String>::new());
         }
         effects
     }
@@ -993,11 +1015,22 @@ impl Rng {
     }
 }
 
+/// What a random run reached, for the tests that check it is not vacuous.
+#[derive(Debug)]
+struct RunStats {
+    /// The highest commit index any node reached.
+    committed: Index,
+    /// How many snapshots were installed.
+    restores: usize,
+    /// The safety violations seen (only a buggy node has any).
+    violations: Vec<String>,
+}
+
 /// Runs `steps` random steps: ticks, timeouts, heartbeats, proposals, compactions,
 /// restarts, and messages delivered out of order, dropped or duplicated. The cluster's
-/// checks (durability order, `durable()` against the disk, one leader per term, one entry
-/// applied per index) run on every step. Returns the highest commit index reached.
-fn random_run(seed: u64, servers: u8, steps: usize) -> Index {
+/// checks (durability order, `durable()` against the disk, and without a bug one leader
+/// per term and one entry applied per index) run on every step.
+fn random_run(seed: u64, servers: u8, steps: usize, bug: Option<Bug>) -> RunStats {
     let mut rng = Rng(seed);
     let flags = rng.next();
     let mut c = Cluster::new(servers, |cfg| {
@@ -1007,72 +1040,88 @@ fn random_run(seed: u64, servers: u8, steps: usize) -> Index {
         cfg.max_entries_per_message = 1 + (flags >> 2) as usize % 3;
         cfg.election_ticks = 4;
         cfg.heartbeat_ticks = 1;
+        cfg.bug = bug;
     });
-    let mut highest = 0;
+    c.check_safety = bug.is_none();
+    let mut committed = 0;
     for step in 0..steps {
         let id = rng.below(servers as usize) as NodeId;
-        match rng.below(20) {
-            0..=3 => {
+        let flying = c.in_flight.len();
+        match rng.below(100) {
+            0..=29 => {
                 c.step(id, Input::Tick);
             }
-            4 => {
+            30..=31 => {
                 c.step(id, Input::Timeout);
             }
-            5 => {
+            32..=34 => {
                 c.step(id, Input::Heartbeat);
             }
-            6 | 7 => {
-                c.step(
-                    id,
-                    Input::Propose {
-                        command: (step as u32).to_le_bytes().to_vec(),
-                    },
-                );
+            35..=44 => {
+                let command = (step as u32).to_le_bytes().to_vec();
+                c.step(id, Input::Propose { command });
             }
-            8 => {
-                let index = c.node(id).applied_index();
-                c.step(
-                    id,
-                    Input::Compact {
-                        index,
-                        data: index.to_le_bytes().to_vec(),
-                    },
-                );
+            45..=47 => {
+                let index = c
+                    .node(id)
+                    .applied_index()
+                    .saturating_sub(rng.below(3) as Index);
+                let data = index.to_le_bytes().to_vec();
+                c.step(id, Input::Compact { index, data });
             }
-            9 if rng.below(4) == 0 => c.restart(id),
-            10 if !c.in_flight.is_empty() => {
-                let k = rng.below(c.in_flight.len());
-                c.in_flight.remove(k);
+            48 => c.restart(id),
+            49..=51 if flying > 0 => {
+                c.in_flight.remove(rng.below(flying));
             }
-            11 if !c.in_flight.is_empty() => {
-                let k = rng.below(c.in_flight.len());
-                let copy = c.in_flight[k].clone();
+            52..=54 if flying > 0 => {
+                let copy = c.in_flight[rng.below(flying)].clone();
                 c.in_flight.push(copy);
             }
-            _ if !c.in_flight.is_empty() => {
-                let k = rng.below(c.in_flight.len());
-                c.deliver(k);
+            _ if flying > 0 => {
+                c.deliver(rng.below(flying));
             }
             _ => {}
         }
-        highest = highest.max(c.nodes.iter().map(Node::commit_index).max().unwrap());
+        committed = committed.max(c.nodes.iter().map(Node::commit_index).max().unwrap());
     }
-    highest
+    RunStats {
+        committed,
+        restores: c.restores,
+        violations: c.violations,
+    }
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn random_schedules_keep_durability_order_and_raft_safety(seed in any::<u64>(), servers in 1u8..=5) {
-        random_run(seed, servers, 600);
+    fn random_schedules_keep_durability_order_and_raft_safety(
+        seed in any::<u64>(),
+        servers in 1u8..=5,
+    ) {
+        random_run(seed, servers, 600, None);
+    }
+
+    #[test]
+    fn random_schedules_with_a_bug_keep_durability_order_and_never_panic(
+        seed in any::<u64>(),
+        servers in 2u8..=5,
+        bug in proptest::sample::select(<Bug as crate::sansio::BugSwitches>::ALL),
+    ) {
+        random_run(seed, servers, 600, Some(bug));
     }
 }
 
 #[test]
-fn random_schedules_make_progress() {
-    let committed: Vec<Index> = (0..10).map(|seed| random_run(seed, 3, 2000)).collect();
-    assert!(committed.iter().all(|&c| c > 3), "{committed:?}");
+fn random_schedules_commit_and_install_snapshots() {
+    let runs: Vec<RunStats> = (0..20)
+        .map(|seed| random_run(seed, 3, 2000, None))
+        .collect();
+    assert!(runs.iter().all(|r| r.committed >= 10), "{runs:?}");
+    assert!(
+        runs.iter().filter(|r| r.restores > 0).count() >= 5,
+        "{runs:?}"
+    );
 }
 
 // ---- bug switches: each test runs one scenario with and without the bug ----
@@ -1257,4 +1306,20 @@ fn bug_truncate_without_conflict_loses_acknowledged_entries_to_a_delayed_append(
     };
     assert_eq!(last_index(None), 2);
     assert_eq!(last_index(Some(Bug::TruncateWithoutConflict)), 1);
+}
+
+#[test]
+fn random_schedules_catch_the_bugs_that_break_safety_quickly() {
+    // Not every bug shows in a few hundred random steps (CommitPreviousTerm needs Figure
+    // 8's schedule, ForgetVoteOnRestart a restart between two votes of one term); these
+    // do, which shows the run's safety checks can fail.
+    for bug in [
+        Bug::VoteWithoutLogCheck,
+        Bug::SkipPrevLogCheck,
+        Bug::TruncateWithoutConflict,
+    ] {
+        let caught =
+            (0..100).find(|&seed| !random_run(seed, 3, 1000, Some(bug)).violations.is_empty());
+        assert!(caught.is_some(), "{bug:?}");
+    }
 }
