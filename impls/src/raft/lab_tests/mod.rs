@@ -17,7 +17,7 @@ mod persistence;
 mod snapshots;
 
 #[allow(unused_imports)]
-pub(crate) use bugs::{bug_table, BUG_CATCHERS};
+pub(crate) use bugs::{bug_table, BUG_CATCHERS, UNCAUGHT};
 
 use crate::raft::core::{Bug, Index};
 use crate::raft::sim::{Cluster, SimConfig, SimResult};

@@ -69,6 +69,14 @@ impl ApplyRecord {
         self.first.values().filter(|(c, _)| !c.is_empty()).count() as u64
     }
 
+    /// The lowest index at which some server applied `command`, if any did.
+    pub fn index_of(&self, command: &[u8]) -> Option<Index> {
+        self.first
+            .iter()
+            .find(|(_, (c, _))| c.as_slice() == command)
+            .map(|(&i, _)| i)
+    }
+
     /// The highest index any server applied.
     pub fn max_index(&self) -> Index {
         self.first.keys().next_back().copied().unwrap_or(0)

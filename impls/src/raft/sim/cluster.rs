@@ -34,7 +34,10 @@ pub struct SimConfig {
     pub pre_vote: bool,
     /// The nodes run CheckQuorum.
     pub check_quorum: bool,
-    /// The most entries one AppendEntries carries.
+    /// The most entries one AppendEntries carries (2). Small on purpose: a follower far
+    /// behind then catches up over several AppendEntries, so entries of an earlier term
+    /// can reach a majority before the new leader's no-op does, which is the situation of
+    /// the paper's Figure 8 (with whole-log messages the no-op always travels with them).
     pub max_entries_per_message: usize,
     /// Each server compacts its log every this many applied entries (at every index that
     /// is a multiple of it); 0 never compacts.
@@ -47,7 +50,8 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
-    /// `servers` servers with the defaults above, no snapshots, torn crashes, no bug.
+    /// `servers` servers with the defaults above, PreVote and CheckQuorum on (the node's
+    /// usual configuration), no snapshots, torn crashes, no bug.
     pub fn new(servers: u8, seed: u64) -> SimConfig {
         SimConfig {
             servers,
@@ -57,7 +61,7 @@ impl SimConfig {
             heartbeat_ticks: 10,
             pre_vote: true,
             check_quorum: true,
-            max_entries_per_message: 64,
+            max_entries_per_message: 2,
             snapshot_every: 0,
             torn_crashes: true,
             bug: None,
@@ -110,14 +114,16 @@ pub struct Failure {
     pub tick: u64,
     /// What went wrong, in 6.5840's words where it has some.
     pub message: String,
+    /// Every server's state when it was seen ([`Cluster::describe`]).
+    pub servers: String,
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "SEED={} at tick {}: {}",
-            self.seed, self.tick, self.message
+            "SEED={} at tick {}: {}\n{}",
+            self.seed, self.tick, self.message, self.servers
         )
     }
 }
@@ -129,7 +135,9 @@ pub type SimResult<T> = Result<T, Failure>;
 
 /// A simulated cluster. See the module doc.
 ///
-/// Guarantees, checked on every effect and reported as the run's [`Failure`]:
+/// Guarantees, checked on every step and effect and reported as the run's [`Failure`]:
+/// - no two servers ever lead in the same term, even one after the other (Election
+///   Safety; 6.5840's `checkOneLeader` checks it only when it samples the servers);
 /// - every node's effects keep the durability order ([`check_durability_order`]);
 /// - each server applies indices in order, without gaps or repeats, within one life;
 /// - no two servers (nor one server in two lives) ever apply different commands at one
@@ -158,6 +166,8 @@ pub struct Cluster {
     proposed: Option<(Index, Term)>,
     /// Every `one` call, running or done.
     calls: Vec<OneCall>,
+    /// The first server seen leading each term.
+    leaders: BTreeMap<Term, NodeId>,
 }
 
 /// A [`Cluster::one`] call in progress: its state between two ticks.
@@ -204,6 +214,7 @@ impl Cluster {
             failure: None,
             proposed: None,
             calls: Vec::new(),
+            leaders: BTreeMap::new(),
             now: 0,
             config,
         }
@@ -285,9 +296,43 @@ impl Cluster {
                 seed: self.config.seed,
                 tick: self.now,
                 message: message.into(),
+                servers: self.describe(),
             });
         }
         self.failure.clone().expect("just set")
+    }
+
+    /// One line per server: up or down, connected or not, role, term, vote, commit,
+    /// applied, log bounds, and its stored log's size.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        for i in 0..self.config.servers {
+            let link = if self.is_connected(i) {
+                "connected"
+            } else {
+                "cut off"
+            };
+            let line = match &self.nodes[i as usize] {
+                None => format!("server {i}: down, {link}, stored term {}", self.storage[i as usize].term),
+                Some(n) => format!(
+                    "server {i}: {}{:?}, {link}, term {} voted {:?}, commit {} applied {} log {}..={} (last term {}), stored entries {}",
+                    if self.dying[i as usize] { "crashing " } else { "" },
+                    n.role(),
+                    n.term(),
+                    n.voted_for(),
+                    n.commit_index(),
+                    n.applied_index(),
+                    n.first_index(),
+                    n.last_index(),
+                    n.last_term(),
+                    self.storage[i as usize].entries.len(),
+                ),
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out.push_str(&format!("{} messages in flight", self.network.in_flight()));
+        out
     }
 
     // ------------------------------------------------------------------------------------
@@ -299,6 +344,13 @@ impl Cluster {
             return;
         };
         let effects = node.step(input);
+        if node.role() == Role::Leader {
+            let term = node.term();
+            let first = *self.leaders.entry(term).or_insert(id);
+            if first != id {
+                self.fail(format!("term {term} has 2 (>1) leaders: {first} and {id}"));
+            }
+        }
         if let Err(v) = check_durability_order(&effects) {
             self.fail(format!("server {id} broke the durability order: {v}"));
         }
@@ -475,7 +527,20 @@ impl Cluster {
         Ok(())
     }
 
-    /// 6.5840's `one`: offers `command` to the servers in turn until one takes it as
+    /// Fails if some server applied `command` (at any index).
+    pub fn check_not_committed(&mut self, command: &[u8]) -> SimResult<()> {
+        self.check()?;
+        if let Some(index) = self.record.index_of(command) {
+            let (n, _) = self.record.n_committed(index);
+            return Err(self.fail(format!(
+                "{n} committed {} at index {index} but no majority",
+                show(command)
+            )));
+        }
+        Ok(())
+    }
+
+    /// 6.5840's `one`: offers `command` to the connected servers in turn until one takes it as
     /// leader, then waits up to 2 s for `expected` servers to apply it at that index;
     /// with `retry`, tries again on failure, for up to 10 s. Returns the index. Calls
     /// started with [`Cluster::spawn_one`] go on meanwhile.
@@ -544,6 +609,11 @@ impl Cluster {
                         let mut taken = None;
                         for _ in 0..n {
                             starts = (starts + 1) % n;
+                            // 6.5840's `one` offers only to connected servers: a leader
+                            // cut off would take the command and never commit it.
+                            if !self.network.is_connected(starts) {
+                                continue;
+                            }
                             if let Some((index, _)) = self.propose(starts, &command) {
                                 taken = Some(index);
                                 break;

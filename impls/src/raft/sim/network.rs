@@ -86,8 +86,9 @@ pub struct LinkConfig {
     /// Each copy is delayed uniformly in `0..=delay_ticks_max` ticks; zero delivers it in
     /// the tick it was sent, in send order.
     pub delay_ticks_max: u64,
-    /// labrpc's long reordering: two messages in three get an extra delay of 20 ticks plus
-    /// a skewed draw of up to 200 more, so old messages arrive long after newer ones.
+    /// labrpc's long reordering: two responses in three (labrpc delays only replies) get
+    /// an extra delay of 20 ticks plus a skewed draw of up to 200 more, so old answers
+    /// arrive long after newer ones.
     pub long_reordering: bool,
 }
 
@@ -187,8 +188,9 @@ impl Network {
         } else {
             1
         };
+        let kind = MessageKind::of(&message);
         for _ in 0..copies {
-            let due = now + self.delay();
+            let due = now + self.delay(kind);
             self.seq += 1;
             self.queue.insert(
                 (due, self.seq),
@@ -201,9 +203,9 @@ impl Network {
         }
     }
 
-    fn delay(&mut self) -> u64 {
+    fn delay(&mut self, kind: MessageKind) -> u64 {
         let mut ticks = self.rng.below(self.link.delay_ticks_max + 1);
-        if self.link.long_reordering && self.rng.below(3) < 2 {
+        if self.link.long_reordering && !kind.is_request() && self.rng.below(3) < 2 {
             let skew = self.rng.below(200);
             ticks += 20 + self.rng.below(skew + 1);
         }
@@ -337,7 +339,12 @@ mod tests {
                 ..LinkConfig::UNRELIABLE
             });
             for t in 0..1000 {
-                net.send(0, 0, 1, heartbeat(t));
+                let ack = Message::AppendEntriesResponse {
+                    term: t,
+                    success: true,
+                    index: 0,
+                };
+                net.send(0, 0, 1, ack);
             }
             let mut got = Vec::new();
             while let Some(m) = net.pop_due(u64::MAX) {
