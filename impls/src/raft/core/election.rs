@@ -21,7 +21,7 @@ impl Node {
                 self.heartbeat_elapsed = 0;
                 self.broadcast_append(out);
             }
-        } else if self.election_elapsed >= self.election_timeout {
+        } else if self.election_elapsed >= self.election_timeout() {
             self.campaign(out);
         }
     }
@@ -48,12 +48,21 @@ impl Node {
 
     /// Restarts the election timer with a fresh randomised timeout. The draw is a pure
     /// function of the entropy, the id and the ticks seen, so resets between two ticks
-    /// draw the same value and an untimed model sees no changing state.
+    /// draw the same value and an untimed model sees no changing state. Only the tick
+    /// count is stored: the timeout itself is recomputed from it, so renaming a node
+    /// (symmetry) gives exactly the state a server of the new id would have.
     pub(super) fn reset_election_timer(&mut self) {
         self.election_elapsed = 0;
+        self.timer_drawn_at = self.ticks;
+    }
+
+    /// The randomised election timeout drawn at the last reset, in
+    /// `[election_ticks, 2 * election_ticks)`.
+    pub(super) fn drawn_election_timeout(&self) -> u32 {
         let base = self.config.election_ticks.max(1);
-        let mix = splitmix64(splitmix64(self.config.entropy ^ u64::from(self.id())) ^ self.ticks);
-        self.election_timeout = base + (mix % u64::from(base)) as u32;
+        let seed = splitmix64(self.config.entropy ^ u64::from(self.id()));
+        let mix = splitmix64(seed ^ self.timer_drawn_at);
+        base + (mix % u64::from(base)) as u32
     }
 
     /// The election timer ran out: start a pre-vote round, or an election without PreVote.

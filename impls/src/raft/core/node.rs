@@ -12,7 +12,23 @@ use crate::sansio::Core;
 ///
 /// Guarantees: `step` is deterministic in the state and the input; its effects put every
 /// `Persist` before every `Send`; `Hash`/`Eq` cover every field, so a model may use a node
-/// as part of its state.
+/// as part of its state. Without ticks the timer fields never change, so a model that
+/// never sends [`Input::Tick`] carries no clock state.
+///
+/// Choices where the paper leaves room, as etcd-raft makes them:
+/// - `nextIndex` advances optimistically past the entries a leader sends, so each
+///   proposal sends only the new entry; a lost AppendEntries comes back as a rejection
+///   (at the latest after the next heartbeat), which moves `nextIndex` back to the hint.
+///   A success moves `nextIndex` to `matchIndex + 1` only if it was behind that.
+/// - When its commit index advances on an answer, a leader sends every follower an
+///   AppendEntries at once (usually empty), so followers apply without waiting for the
+///   next heartbeat.
+/// - Votes: a follower that knows a leader of its term votes for no one else in it; a
+///   node inside its leader's lease (CheckQuorum) drops vote and pre-vote requests of
+///   higher terms without answering; a candidate refused by a majority returns to
+///   follower.
+/// - An InstallSnapshot is not resent faster than heartbeats: `nextIndex` does not move
+///   until the follower answers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Node {
     pub(super) config: Config,
@@ -38,8 +54,9 @@ pub struct Node {
     pub(super) election_elapsed: u32,
     /// Ticks since a leader last sent heartbeats.
     pub(super) heartbeat_elapsed: u32,
-    /// The randomised election timeout drawn at the last reset.
-    pub(super) election_timeout: u32,
+    /// The tick count when the election timer was last reset: the randomised timeout is
+    /// drawn from it (see `drawn_election_timeout`).
+    pub(super) timer_drawn_at: u64,
 
     // candidate and pre-candidate state
     /// Per server, its answer to this round's (pre-)vote request; empty unless campaigning.
@@ -110,7 +127,7 @@ impl Node {
             ticks: 0,
             election_elapsed: 0,
             heartbeat_elapsed: 0,
-            election_timeout: 0,
+            timer_drawn_at: 0,
             votes: Vec::new(),
             progress: Vec::new(),
         };
@@ -223,7 +240,7 @@ impl Node {
     }
     /// The randomised election timeout currently in force, in ticks.
     pub fn election_timeout(&self) -> u32 {
-        self.election_timeout
+        self.drawn_election_timeout()
     }
 
     /// The same node with every server id renamed by `rename` (server `i` becomes

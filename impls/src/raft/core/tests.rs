@@ -386,6 +386,96 @@ fn a_voter_refuses_a_candidate_with_a_less_up_to_date_log() {
     );
 }
 
+#[test]
+fn a_leader_sends_heartbeats_every_heartbeat_ticks_and_only_a_leader_does() {
+    let mut c = Cluster::new(3, |cfg| cfg.heartbeat_ticks = 3);
+    c.elect(0);
+    let heartbeats: Vec<usize> = (0..6)
+        .map(|_| sends(&c.step(0, Input::Tick)).len())
+        .collect();
+    assert_eq!(heartbeats, vec![0, 0, 2, 0, 0, 2]);
+    c.in_flight.clear();
+    assert!(c.step(1, Input::Heartbeat).is_empty());
+}
+
+#[test]
+fn a_higher_term_is_adopted_and_persisted_and_a_lower_one_rejected() {
+    let mut c = Cluster::new(3, |cfg| cfg.pre_vote = false);
+    c.elect(0);
+    // A vote response of a later term deposes the leader (Figure 2, all servers).
+    let effects = c.step(
+        0,
+        Input::Receive {
+            from: 2,
+            message: Message::RequestVoteResponse {
+                term: 7,
+                granted: false,
+                pre_vote: false,
+            },
+        },
+    );
+    assert_eq!(
+        effects,
+        vec![Effect::Persist(Persist::HardState {
+            term: 7,
+            voted_for: None
+        })]
+    );
+    assert_eq!(
+        (c.node(0).role(), c.node(0).leader()),
+        (Role::Follower, None)
+    );
+    // An AppendEntries of an earlier term is refused with the current term.
+    let stale = Message::AppendEntries {
+        term: 6,
+        prev_log_index: 0,
+        prev_log_term: 0,
+        entries: vec![entry(6, b"x")],
+        leader_commit: 0,
+    };
+    let effects = c.step(
+        0,
+        Input::Receive {
+            from: 1,
+            message: stale,
+        },
+    );
+    assert_eq!(
+        sends(&effects),
+        vec![(
+            1,
+            Message::AppendEntriesResponse {
+                term: 7,
+                success: false,
+                index: 0
+            }
+        )]
+    );
+    assert!(persists(&effects).is_empty());
+    assert_eq!(c.node(0).last_index(), 1);
+}
+
+#[test]
+fn a_candidate_refused_by_a_majority_returns_to_follower() {
+    let mut candidate = Node::new(Config {
+        pre_vote: false,
+        ..Config::new(0, 3)
+    });
+    candidate.step(Input::Timeout);
+    let refusal = Message::RequestVoteResponse {
+        term: 1,
+        granted: false,
+        pre_vote: false,
+    };
+    receive(&mut candidate, 1, refusal.clone());
+    assert_eq!(candidate.role(), Role::Candidate);
+    receive(&mut candidate, 1, refusal.clone());
+    assert_eq!(candidate.role(), Role::Candidate, "one answer per voter");
+    receive(&mut candidate, 2, refusal);
+    assert_eq!(candidate.role(), Role::Follower);
+    assert_eq!((candidate.term(), candidate.voted_for()), (1, Some(0)));
+}
+
 // ---- replication ----
 
 #[test]
@@ -995,6 +1085,35 @@ fn renaming_moves_every_id_and_round_trips() {
     let follower = c.node(0).clone();
     assert_eq!(follower.renamed(&rename).leader(), Some(0));
     assert_eq!(follower.renamed(&rename).renamed(&inverse), follower);
+}
+
+#[test]
+fn a_renamed_run_is_the_run_of_the_renamed_servers() {
+    let fresh = Node::new(Config::new(0, 3));
+    assert_eq!(fresh.renamed(&[1, 0, 2]), Node::new(Config::new(1, 3)));
+    let rename = [2, 0, 1];
+    let run = |leader: NodeId, isolated: NodeId| {
+        let mut c = Cluster::new(3, |_| {});
+        c.elect(leader);
+        c.isolate(isolated);
+        c.step(
+            leader,
+            Input::Propose {
+                command: b"x".to_vec(),
+            },
+        );
+        c.deliver_all();
+        c.nodes
+    };
+    let original = run(0, 1);
+    let renamed = run(rename[0], rename[1]);
+    for id in 0..3 {
+        assert_eq!(
+            original[id].renamed(&rename),
+            renamed[rename[id] as usize],
+            "server {id}"
+        );
+    }
 }
 
 // ---- random schedules ----
