@@ -909,3 +909,73 @@ impl Cluster {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::faults::{schedule, NemesisKind};
+
+    fn run(seed: u64) -> (String, u64, Index) {
+        let mut c = Cluster::new(SimConfig::new(3, seed));
+        c.check_one_leader().unwrap();
+        let index = c.one(&Cluster::command(1), 3, false).unwrap();
+        c.set_unreliable(true);
+        for x in 2..20 {
+            c.spawn_one(&Cluster::command(x), 1, true).unwrap();
+        }
+        c.join_calls().unwrap();
+        (c.describe(), c.rpc_total(), index)
+    }
+
+    #[test]
+    fn a_run_is_a_function_of_its_seed() {
+        let a = run(5);
+        assert_eq!(a, run(5));
+        assert_ne!((a.0.clone(), a.1), (run(6).0, run(6).1));
+        assert!(a.2 >= 2, "the leader's no-op comes first: {}", a.2);
+    }
+
+    #[test]
+    fn a_nemesis_schedule_keeps_the_cluster_safe_and_it_recovers() {
+        let kinds = [
+            NemesisKind::Partition,
+            NemesisKind::Crash,
+            NemesisKind::Restart,
+        ];
+        for seed in 0..10 {
+            let mut c = Cluster::new(SimConfig::new(5, seed).snapshot_every(5));
+            c.one(&Cluster::command(1), 5, true).unwrap();
+            let faults = schedule(seed, &kinds, 5, std::time::Duration::from_secs(8));
+            assert!(!faults.is_empty());
+            for x in 2..10 {
+                c.spawn_one(&Cluster::command(x), 1, true).unwrap();
+            }
+            c.run_schedule(&faults).unwrap_or_else(|f| panic!("{f}"));
+            c.join_calls().unwrap_or_else(|f| panic!("{f}"));
+            c.one(&Cluster::command(100), 5, true)
+                .unwrap_or_else(|f| panic!("{f}"));
+        }
+    }
+
+    #[test]
+    fn a_second_leader_in_a_term_and_an_apply_error_fail_the_run() {
+        let mut c = Cluster::new(SimConfig::new(3, 1));
+        c.check_one_leader().unwrap();
+        c.record.record(0, 99, b"x").unwrap();
+        let e = c.record.record(1, 99, b"y").unwrap_err();
+        assert!(e.contains("apply error"), "{e}");
+        let leader = (0..3)
+            .find(|&i| c.node(i).unwrap().role() == Role::Leader)
+            .unwrap();
+        let term = c.node(leader).unwrap().term();
+        // Pretend another server led this term before.
+        c.leaders.insert(term, (leader + 1) % 3);
+        let f = c.run_for(1).unwrap_err();
+        assert!(
+            f.message
+                .contains(&format!("term {term} has 2 (>1) leaders")),
+            "{f}"
+        );
+        assert_eq!(f.seed, 1);
+    }
+}
