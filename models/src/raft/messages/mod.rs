@@ -137,6 +137,10 @@ pub struct RaftMsgState {
     // budgets spent
     /// Values proposed so far (`v1..=proposed`).
     pub proposed: u8,
+    /// Election timeouts so far.
+    pub timeouts: u8,
+    /// Heartbeats so far.
+    pub heartbeats: u8,
     /// Crashes so far.
     pub crashes: u8,
     /// Messages lost so far.
@@ -244,8 +248,16 @@ pub struct RaftMsgModel {
     pub servers: u8,
     /// No server times out into a term beyond this one.
     pub max_term: Term,
+    /// Election timeouts in a run: each starts a campaign (or a CheckQuorum round at a
+    /// leader).
+    pub timeouts: u8,
     /// Values a client proposes in a run, each once.
     pub values: u8,
+    /// Heartbeats (retransmissions by a leader) in a run. A leader sends AppendEntries by
+    /// itself when it is elected, when it appends and when a follower answers; a heartbeat
+    /// only retries what was lost or refused, and each one fills the network with a new
+    /// message per follower, so they are bounded like faults.
+    pub heartbeats: u8,
     /// Crashes (each followed at once by a restart) in a run.
     pub crashes: u8,
     /// Messages the network may lose in a run.
@@ -272,7 +284,9 @@ impl Default for RaftMsgModel {
         RaftMsgModel {
             servers: 3,
             max_term: 2,
+            timeouts: 2,
             values: 1,
+            heartbeats: 1,
             crashes: 1,
             drops: 1,
             duplicates: 1,
@@ -365,11 +379,7 @@ impl RaftMsgModel {
     fn step(&self, s: &RaftMsgState, next: &mut RaftMsgState, i: NodeId, input: Input) {
         let id = i as usize;
         let effects = next.servers[id].node.step(input);
-        if let Err(v) = check_durability_order(&effects) {
-            next.broken
-                .send_before_persist
-                .get_or_insert((i, v.send, v.persist));
-        }
+        record_durability_order(&mut next.broken, i, &effects);
         for effect in effects {
             self.carry_out(next, i, effect);
         }
@@ -417,9 +427,18 @@ impl RaftMsgModel {
     }
 }
 
+/// Records in `broken` whether server `i`'s step returned a send before a persist.
+pub(crate) fn record_durability_order(broken: &mut Broken, i: NodeId, effects: &[Effect]) {
+    if let Err(v) = check_durability_order(effects) {
+        broken
+            .send_before_persist
+            .get_or_insert((i, v.send, v.persist));
+    }
+}
+
 /// Records what server `i`'s step, from `before` to its node in `next`, did that the
 /// step properties and witnesses judge.
-fn record_step(before: &Node, next: &mut RaftMsgState, i: NodeId) {
+pub(crate) fn record_step(before: &Node, next: &mut RaftMsgState, i: NodeId) {
     let after = &next.servers[i as usize].node;
     let broken = &mut next.broken;
     if after.commit_index() < before.commit_index() {
@@ -507,6 +526,8 @@ impl Model for RaftMsgModel {
             servers,
             network: OrdSet::new(),
             proposed: 0,
+            timeouts: 0,
+            heartbeats: 0,
             crashes: 0,
             drops: 0,
             duplicates: 0,
@@ -525,11 +546,14 @@ impl Model for RaftMsgModel {
             let i = id as NodeId;
             let node = &srv.node;
             let leads = node.role() == Role::Leader;
-            if (!leads || self.check_quorum) && node.term() < self.max_term {
+            let may_time_out = !leads || self.check_quorum;
+            if may_time_out && node.term() < self.max_term && s.timeouts < self.timeouts {
                 actions.push(RaftMsgAction::Timeout(i));
             }
-            if leads {
+            if leads && s.heartbeats < self.heartbeats {
                 actions.push(RaftMsgAction::Heartbeat(i));
+            }
+            if leads {
                 if s.proposed < self.values {
                     actions.push(RaftMsgAction::Propose(i));
                 }
@@ -563,8 +587,14 @@ impl Model for RaftMsgModel {
     fn next_state(&self, s: &RaftMsgState, action: RaftMsgAction) -> Option<RaftMsgState> {
         let mut next = s.clone();
         match action {
-            RaftMsgAction::Timeout(i) => self.step(s, &mut next, i, Input::Timeout),
-            RaftMsgAction::Heartbeat(i) => self.step(s, &mut next, i, Input::Heartbeat),
+            RaftMsgAction::Timeout(i) => {
+                next.timeouts += 1;
+                self.step(s, &mut next, i, Input::Timeout);
+            }
+            RaftMsgAction::Heartbeat(i) => {
+                next.heartbeats += 1;
+                self.step(s, &mut next, i, Input::Heartbeat);
+            }
             RaftMsgAction::Propose(i) => {
                 next.proposed += 1;
                 let input = Input::Propose {
@@ -612,6 +642,7 @@ impl Model for RaftMsgModel {
                 self.step(s, &mut next, i, input);
             }
         }
+        collect_dead_responses(&mut next);
         // A step that changes neither a server nor the network (a heartbeat whose
         // messages are all in flight, a duplicate the receiver ignores) is not a step of
         // the system: it would only spend a budget.
@@ -652,6 +683,49 @@ impl RaftMsgModel {
             message: env.message,
         };
         self.step(s, next, env.to, input);
+    }
+}
+
+/// Whether delivering `env` can never change its receiver again: a response of an older
+/// term than the receiver's, or of its term when the receiver can no longer be the
+/// candidate (for a vote) or the leader (for an acknowledgement) the response is for.
+///
+/// That rests on two facts of Raft that every node, buggy ones included, keeps: a term
+/// never decreases, and within one term a server goes from follower to candidate to
+/// leader, never back (a new candidacy is a new term; a restart comes back a follower
+/// that must raise its term to campaign). A node ignores a response its role and term
+/// cannot use; so once dead, a response stays dead, and losing it (which the network
+/// may do anyway) removes only states that no property can tell apart.
+///
+/// Pre-vote responses are kept: a follower may campaign again in the same term, and
+/// count a pre-vote granted to its previous round.
+pub(crate) fn is_dead_response(receiver: &Node, message: &Message) -> bool {
+    let (term, role) = (receiver.term(), receiver.role());
+    match *message {
+        Message::RequestVoteResponse {
+            term: t,
+            pre_vote: false,
+            ..
+        } => t < term || (t == term && role != Role::Candidate),
+        Message::AppendEntriesResponse { term: t, .. }
+        | Message::InstallSnapshotResponse { term: t, .. } => {
+            t < term || (t == term && role != Role::Leader && role != Role::Candidate)
+        }
+        _ => false,
+    }
+}
+
+/// Removes the responses in flight that can no longer change their receiver (see
+/// [`is_dead_response`]).
+fn collect_dead_responses(s: &mut RaftMsgState) {
+    let dead: Vec<Envelope> = s
+        .network
+        .iter()
+        .filter(|e| is_dead_response(&s.servers[e.to as usize].node, &e.message))
+        .cloned()
+        .collect();
+    for e in dead {
+        s.network.remove(&e);
     }
 }
 

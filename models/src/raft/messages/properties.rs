@@ -165,9 +165,15 @@ pub(super) fn state_machine_safety_violation(s: &RaftMsgState) -> Option<Machine
 
 /// A leader whose `votedFor` is not itself: leader and its vote.
 pub(super) fn leader_voting_for_another(s: &RaftMsgState) -> Option<(NodeId, Option<NodeId>)> {
-    leaders(s)
-        .find(|(id, n)| n.voted_for() != Some(*id))
+    nodes(s)
+        .find(|(id, n)| votes_for_another(*id, n.role(), n.voted_for()))
         .map(|(id, n)| (id, n.voted_for()))
+}
+
+/// Whether server `id` in `role` with `voted_for` is a leader whose vote in its term is
+/// not its own.
+pub(super) fn votes_for_another(id: NodeId, role: Role, voted_for: Option<NodeId>) -> bool {
+    role == Role::Leader && voted_for != Some(id)
 }
 
 /// A leader and its term.

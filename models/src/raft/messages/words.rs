@@ -259,9 +259,13 @@ impl Protocol for RaftMsgModel {
         out.push((
             "budgets".into(),
             format!(
-                "proposed {}/{}, crashes {}/{}, drops {}/{}, duplicates {}/{}, compactions {}/{}",
+                "timeouts {}/{}, proposed {}/{}, heartbeats {}/{}, crashes {}/{}, drops {}/{}, duplicates {}/{}, compactions {}/{}",
+                s.timeouts,
+                self.timeouts,
                 s.proposed,
                 self.values,
+                s.heartbeats,
+                self.heartbeats,
                 s.crashes,
                 self.crashes,
                 s.drops,
