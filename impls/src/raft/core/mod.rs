@@ -20,7 +20,12 @@
 //! restarts with [`Node::restart`] from it; everything else (role, commit index,
 //! `nextIndex`/`matchIndex`, votes received) is volatile and starts afresh.
 
+mod election;
 mod node;
+mod replication;
+mod snapshot;
+#[cfg(test)]
+mod tests;
 
 pub use node::Node;
 
@@ -134,8 +139,11 @@ pub enum Message {
     InstallSnapshotResponse {
         /// The follower's current term.
         term: Term,
-        /// The last index the follower's log now covers (the snapshot's, or its own if
-        /// that was further).
+        /// The index up to which the follower's log now agrees with the leader's: the
+        /// snapshot's last index once installed, or the follower's commit index if that
+        /// was already at or past the snapshot (entries after the commit index may still
+        /// differ from the leader's, so they are not claimed). The leader's `matchIndex`
+        /// for the follower.
         last_index: Index,
     },
 }
