@@ -149,6 +149,8 @@ pub struct RaftMsgState {
     pub duplicates: u8,
     /// Compactions so far.
     pub compactions: u8,
+    /// Heartbeats, crashes, drops, duplicates and compactions so far, together.
+    pub events: u8,
     // history variables, read only by properties
     /// Every (term, server) such that the server led that term at some point.
     pub leaders: OrdSet<(Term, NodeId)>,
@@ -266,6 +268,11 @@ pub struct RaftMsgModel {
     pub duplicates: u8,
     /// Log compactions in a run.
     pub compactions: u8,
+    /// Heartbeats, crashes, drops, duplicates and compactions in a run, together, on top
+    /// of each kind's own bound. Each kind multiplies the space on its own; a shared
+    /// budget explores each of them (and, with more, their combinations) without the
+    /// product.
+    pub events: u8,
     /// The nodes campaign with a pre-vote round first.
     pub pre_vote: bool,
     /// The nodes run CheckQuorum (a leader that may step down times out too).
@@ -277,20 +284,22 @@ pub struct RaftMsgModel {
 }
 
 impl Default for RaftMsgModel {
-    /// The default bounds: 3 servers, terms up to 2, one value, one crash, one lost and
-    /// one duplicated message, one compaction, one entry per AppendEntries, without
-    /// PreVote and CheckQuorum.
+    /// The default bounds: 3 servers, two election timeouts with terms up to 2, no client
+    /// value (the leaders' no-ops are the entries), one entry per AppendEntries, and one
+    /// event among a heartbeat, a crash, a lost message, a duplicated message and a
+    /// compaction; without PreVote and CheckQuorum.
     fn default() -> Self {
         RaftMsgModel {
             servers: 3,
             max_term: 2,
             timeouts: 2,
-            values: 1,
+            values: 0,
             heartbeats: 1,
             crashes: 1,
             drops: 1,
             duplicates: 1,
             compactions: 1,
+            events: 1,
             pre_vote: false,
             check_quorum: false,
             max_entries_per_message: 1,
@@ -532,6 +541,7 @@ impl Model for RaftMsgModel {
             drops: 0,
             duplicates: 0,
             compactions: 0,
+            events: 0,
             leaders: OrdSet::new(),
             committed: OrdMap::new(),
             restarted_commit: OrdMap::new(),
@@ -542,6 +552,7 @@ impl Model for RaftMsgModel {
     }
 
     fn actions(&self, s: &RaftMsgState, actions: &mut Vec<RaftMsgAction>) {
+        let event = s.events < self.events;
         for (id, srv) in s.servers.iter().enumerate() {
             let i = id as NodeId;
             let node = &srv.node;
@@ -550,35 +561,33 @@ impl Model for RaftMsgModel {
             if may_time_out && node.term() < self.max_term && s.timeouts < self.timeouts {
                 actions.push(RaftMsgAction::Timeout(i));
             }
-            if leads && s.heartbeats < self.heartbeats {
+            if leads && event && s.heartbeats < self.heartbeats {
                 actions.push(RaftMsgAction::Heartbeat(i));
             }
-            if leads {
-                if s.proposed < self.values {
-                    actions.push(RaftMsgAction::Propose(i));
-                }
+            if leads && s.proposed < self.values {
+                actions.push(RaftMsgAction::Propose(i));
             }
         }
         for env in &s.network {
             actions.push(RaftMsgAction::Deliver(env.clone()));
         }
-        if s.duplicates < self.duplicates {
+        if event && s.duplicates < self.duplicates {
             for env in &s.network {
                 actions.push(RaftMsgAction::Duplicate(env.clone()));
             }
         }
-        if s.drops < self.drops {
+        if event && s.drops < self.drops {
             for env in &s.network {
                 actions.push(RaftMsgAction::Drop(env.clone()));
             }
         }
         for (id, srv) in s.servers.iter().enumerate() {
             let i = id as NodeId;
-            if s.crashes < self.crashes {
+            if event && s.crashes < self.crashes {
                 actions.push(RaftMsgAction::Restart(i));
             }
             let snapshot = srv.node.snapshot().map_or(0, |snap| snap.last_index);
-            if s.compactions < self.compactions && srv.node.applied_index() > snapshot {
+            if event && s.compactions < self.compactions && srv.node.applied_index() > snapshot {
                 actions.push(RaftMsgAction::Compact(i));
             }
         }
@@ -593,6 +602,7 @@ impl Model for RaftMsgModel {
             }
             RaftMsgAction::Heartbeat(i) => {
                 next.heartbeats += 1;
+                next.events += 1;
                 self.step(s, &mut next, i, Input::Heartbeat);
             }
             RaftMsgAction::Propose(i) => {
@@ -613,15 +623,18 @@ impl Model for RaftMsgModel {
             }
             RaftMsgAction::Duplicate(env) => {
                 next.duplicates += 1;
+                next.events += 1;
                 self.deliver(s, &mut next, env);
             }
             RaftMsgAction::Drop(env) => {
                 next.network.remove(&env)?;
                 next.drops += 1;
+                next.events += 1;
             }
             RaftMsgAction::Restart(i) => {
                 let id = i as usize;
                 next.crashes += 1;
+                next.events += 1;
                 let commit = s.servers[id].node.commit_index();
                 let srv = &mut next.servers[id];
                 srv.node = Node::restart(self.config(i), srv.durable.clone());
@@ -639,6 +652,7 @@ impl Model for RaftMsgModel {
                     data: encode(&srv.applied[..upto]),
                 };
                 next.compactions += 1;
+                next.events += 1;
                 self.step(s, &mut next, i, input);
             }
         }

@@ -65,6 +65,7 @@ impl RaftMsgState {
             drops: self.drops,
             duplicates: self.duplicates,
             compactions: self.compactions,
+            events: self.events,
             committed: self.committed.clone(),
             overwritten: self.overwritten,
             snapshot_installed: self.snapshot_installed,

@@ -125,7 +125,7 @@ fn log_matching_breaks_where_an_agreeing_entry_has_a_different_prefix() {
     let a = follower(0, 2, &[(1, 1), (2, 2)]);
     let same = follower(1, 2, &[(1, 1), (2, 2)]);
     let other_command = follower(1, 2, &[(1, 3), (2, 2)]);
-    let other_term_at_top = follower(1, 2, &[(1, 3), (1, 2)]);
+    let other_term_at_top = follower(1, 2, &[(1, 1), (1, 2)]);
     assert!(holds(
         &state(vec![a.clone(), same, follower(2, 0, &[])]),
         "LogMatching"

@@ -259,7 +259,7 @@ impl Protocol for RaftMsgModel {
         out.push((
             "budgets".into(),
             format!(
-                "timeouts {}/{}, proposed {}/{}, heartbeats {}/{}, crashes {}/{}, drops {}/{}, duplicates {}/{}, compactions {}/{}",
+                "timeouts {}/{}, proposed {}/{}, heartbeats {}/{}, crashes {}/{}, drops {}/{}, duplicates {}/{}, compactions {}/{}, events {}/{}",
                 s.timeouts,
                 self.timeouts,
                 s.proposed,
@@ -273,7 +273,9 @@ impl Protocol for RaftMsgModel {
                 s.duplicates,
                 self.duplicates,
                 s.compactions,
-                self.compactions
+                self.compactions,
+                s.events,
+                self.events
             ),
         ));
         out
