@@ -9,7 +9,7 @@ use stateright::{Checker, Expectation, HasDiscoveries};
 /// The states the correct model generates at the default bounds, each unique state once
 /// expanded: the cap of [`capped`] is twice this, so that a change that blows the space up
 /// fails in seconds rather than exploring it all.
-const GENERATED: usize = 5_000_000;
+const GENERATED: usize = 419_596;
 
 /// `model`'s checker, depth-first with symmetry as `check` runs it, capped.
 fn capped(model: RaftMsgModel) -> stateright::CheckerBuilder<RaftMsgModel> {
@@ -41,7 +41,17 @@ fn default_bounds_explore_the_pinned_space_with_every_action_and_witness() {
     let table = counted.counts().table();
     let problems = PIN.problems(checker.unique_state_count() as u64, &never_fired(&table));
     assert!(problems.is_empty(), "{problems:#?}\ncoverage: {table:#?}");
-    checker.assert_properties();
+    for p in RaftMsgModel::default().properties() {
+        match (p.expectation, p.name) {
+            (Expectation::Always, name) => checker.assert_no_discovery(name),
+            // A crash and a compaction are off by default (see PIN): these two witnesses
+            // need them, and are reached by the runs that turn them on.
+            (_, "RestartedServerCatchesUp" | "SnapshotInstalled") => {}
+            (_, name) => {
+                checker.assert_any_discovery(name);
+            }
+        }
+    }
 }
 
 /// A space small enough for breadth-first search: one term, no faults. Both strategies
@@ -238,7 +248,10 @@ fn an_election_and_a_commit_in_protocol_words() {
 
 #[test]
 fn a_restart_keeps_the_durable_state_and_loses_the_rest() {
-    let model = RaftMsgModel::default();
+    let model = RaftMsgModel {
+        crashes: 1,
+        ..RaftMsgModel::default()
+    };
     let s = elect_n1(&model);
     let before = s.servers[0].clone();
     let (restart, s) = take(&model, &s, |a| *a == RaftMsgAction::Restart(0));
@@ -268,7 +281,10 @@ fn a_restart_keeps_the_durable_state_and_loses_the_rest() {
 /// The diagram's lanes are the servers; deliveries end sends, and drops are losses.
 #[test]
 fn arrows_join_servers() {
-    let model = RaftMsgModel::default();
+    let model = RaftMsgModel {
+        drops: 1,
+        ..RaftMsgModel::default()
+    };
     assert_eq!(model.lanes(), ["n1", "n2", "n3"]);
     let [exchanges, sends, delivers, loses] = crate::testing::arrows_name_lanes(&model, 20_000);
     assert_eq!(exchanges, 0, "every message waits in the network");
@@ -326,7 +342,11 @@ proptest::proptest! {
 /// messages are all still in flight.
 #[test]
 fn a_step_that_changes_nothing_is_not_taken() {
-    let model = RaftMsgModel::default();
+    let model = RaftMsgModel {
+        heartbeats: 2,
+        events: 2,
+        ..RaftMsgModel::default()
+    };
     let s = elect_n1(&model);
     let (_, s) = take(&model, &s, |a| *a == RaftMsgAction::Heartbeat(0));
     assert_eq!(model.next_state(&s, RaftMsgAction::Heartbeat(0)), None);
