@@ -212,7 +212,7 @@ const fn breaks(bug: Bug) -> &'static [&'static str] {
         ],
         Bug::ForgetVoteOnRestart => &["ElectionSafety"],
         Bug::SkipPrevLogCheck => &["LogMatching", "StateMachineSafety"],
-        Bug::LeaderAcceptsStaleAppend => &["LeaderAppendOnly", "LogMatching"],
+        Bug::LeaderAcceptsStaleAppend => &["LeaderAppendOnly", "StateMachineSafety"],
         Bug::TruncateWithoutConflict => &["LeaderCompleteness", "StateMachineSafety"],
     }
 }
