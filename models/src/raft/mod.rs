@@ -67,6 +67,7 @@
 //! is reached too. They are state predicates rather than history flags so that they
 //! add no states.
 
+pub mod messages;
 mod properties;
 mod symmetry;
 #[cfg(test)]
