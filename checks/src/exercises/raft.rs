@@ -1,9 +1,12 @@
 //! The Raft exercise: `check raft` runs [`models::raft`]; `check raft --spec vanlightly`
 //! runs a faithful port of Jack Vanlightly's standard-raft TLA+ spec instead
-//! ([`models::raft::vanlightly`]), whose state counts are compared with TLC's.
+//! ([`models::raft::vanlightly`]), whose state counts are compared with TLC's; and
+//! `check raft --protocol messages` runs [`models::raft::messages`], every message of the
+//! real node's core (`impls::raft::core`) over a lossy network with crashes.
 
 use super::{Bound, Exercise, ExerciseModel, ModelChoice, Selection};
 use crate::engine::Representative;
+use models::raft::messages::{RaftMsgModel, RaftMsgState, VARIANTS as MESSAGE_VARIANTS};
 use models::raft::vanlightly::{VanlightlyRaft, VanlightlyState};
 use models::raft::{Bug, RaftModel, RaftState, VARIANTS};
 
@@ -49,10 +52,59 @@ pub static EXERCISE: Exercise = Exercise {
         },
         Bound {
             flag: "values",
-            help: "client values (Value = {v1, ...}) of --spec vanlightly",
+            help: "client values (Value = {v1, ...} of --spec vanlightly; values proposed by --protocol messages)",
             default: 1,
-            min: 1,
+            min: 0,
             max: models::raft::vanlightly::MAX_VALUES as u64,
+        },
+        Bound {
+            flag: "timeouts",
+            help: "election timeouts per run of --protocol messages",
+            default: 2,
+            min: 0,
+            max: 6,
+        },
+        Bound {
+            flag: "heartbeats",
+            help: "leader retransmissions per run of --protocol messages",
+            default: 0,
+            min: 0,
+            max: 3,
+        },
+        Bound {
+            flag: "crashes",
+            help: "crashes (each followed by a restart) per run of --protocol messages",
+            default: 0,
+            min: 0,
+            max: 3,
+        },
+        Bound {
+            flag: "drops",
+            help: "lost messages per run of --protocol messages",
+            default: 0,
+            min: 0,
+            max: 3,
+        },
+        Bound {
+            flag: "duplicates",
+            help: "duplicated messages per run of --protocol messages",
+            default: 0,
+            min: 0,
+            max: 3,
+        },
+        Bound {
+            flag: "compactions",
+            help: "log compactions per run of --protocol messages",
+            default: 0,
+            min: 0,
+            max: 3,
+        },
+        Bound {
+            flag: "events",
+            help: "heartbeats, crashes, drops, duplicates and compactions together per run of --protocol messages",
+            default: 1,
+            min: 0,
+            max: 6,
         },
     ],
     models: &[
@@ -60,6 +112,7 @@ pub static EXERCISE: Exercise = Exercise {
             "abstract",
             "elections and replication as atomic steps (after Vanlightly's and Ongaro's specs)",
         )
+        .protocol()
         .with_variants(&VARIANTS)
         .reading(&["servers", "max-term", "max-log"])
         .pinned(models::raft::PIN),
@@ -70,6 +123,32 @@ pub static EXERCISE: Exercise = Exercise {
         .spec()
         .reading(&["servers", "max-elections", "max-restarts", "values"])
         .pinned(models::raft::vanlightly::PIN),
+        ModelChoice::of::<RaftMsgModel>(
+            "messages",
+            "every message, loss, duplicate, crash and restart, running the node's own core (impls::raft::core)",
+        )
+        .protocol()
+        .with_variants(&MESSAGE_VARIANTS)
+        .reading(&[
+            "servers",
+            "max-term",
+            "values",
+            "timeouts",
+            "heartbeats",
+            "crashes",
+            "drops",
+            "duplicates",
+            "compactions",
+            "events",
+        ])
+        .with_defaults(&[("max-term", 2), ("values", 0)])
+        .pinned(models::raft::messages::PIN),
+    ],
+    // What the message-level model needs to reach each bug beyond its default bounds
+    // (`RaftMsgModel::for_bug`); the abstract model reads none of these flags.
+    variant_bounds: &[
+        ("truncate-without-conflict", &[("values", 1), ("duplicates", 1)]),
+        ("forget-vote-on-restart", &[("crashes", 1)]),
     ],
     ..Exercise::DEFAULT
 };
@@ -85,6 +164,27 @@ impl ExerciseModel for RaftModel {
     }
 
     const SYMMETRY: Option<Representative<RaftModel>> = Some(RaftState::representative);
+}
+
+impl ExerciseModel for RaftMsgModel {
+    fn build(sel: &Selection) -> RaftMsgModel {
+        RaftMsgModel {
+            servers: sel.bound("servers") as u8,
+            max_term: sel.bound("max-term"),
+            values: sel.bound("values") as u8,
+            timeouts: sel.bound("timeouts") as u8,
+            heartbeats: sel.bound("heartbeats") as u8,
+            crashes: sel.bound("crashes") as u8,
+            drops: sel.bound("drops") as u8,
+            duplicates: sel.bound("duplicates") as u8,
+            compactions: sel.bound("compactions") as u8,
+            events: sel.bound("events") as u8,
+            bug: sel.bug_as(models::raft::messages::bug_from_name),
+            ..RaftMsgModel::default()
+        }
+    }
+
+    const SYMMETRY: Option<Representative<RaftMsgModel>> = Some(RaftMsgState::representative);
 }
 
 impl ExerciseModel for VanlightlyRaft {
