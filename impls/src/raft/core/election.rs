@@ -97,6 +97,13 @@ impl Node {
     }
 
     /// Becomes a follower in `term` (raising the term forgets the vote) of `leader`.
+    ///
+    /// The election timer restarts only when a leader is heard from or a leader steps
+    /// down (its timer counted CheckQuorum rounds), not when a term is merely adopted:
+    /// Figure 2 restarts it on an AppendEntries from the current leader or a granted
+    /// vote. Otherwise a server whose log is too stale to win, timing out again and
+    /// again, would keep restarting the timers of the servers that could win, and on a
+    /// slow network no election would ever finish.
     pub(super) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
         assert!(
             term >= self.term,
@@ -107,11 +114,14 @@ impl Node {
             self.term = term;
             self.voted_for = None;
         }
+        let was_leader = self.role == Role::Leader;
         self.role = Role::Follower;
         self.leader = leader;
         self.votes.clear();
         self.progress.clear();
-        self.reset_election_timer();
+        if was_leader || leader.is_some() {
+            self.reset_election_timer();
+        }
     }
 
     /// Asks for pre-votes for `term + 1`, changing neither term nor vote.

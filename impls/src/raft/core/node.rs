@@ -20,9 +20,9 @@ use crate::sansio::Core;
 ///   proposal sends only the new entry; a lost AppendEntries comes back as a rejection
 ///   (at the latest after the next heartbeat), which moves `nextIndex` back to the hint.
 ///   A success moves `nextIndex` to `matchIndex + 1` only if it was behind that.
-/// - When its commit index advances on an answer, a leader sends every follower an
-///   AppendEntries at once (usually empty), so followers apply without waiting for the
-///   next heartbeat.
+/// - Followers learn a new commit index from the next AppendEntries the leader sends (a
+///   proposal's or a heartbeat's): the leader does not broadcast when it commits, which
+///   keeps replication at one request per follower per entry (6.5840's RPC count).
 /// - Votes: a follower that knows a leader of its term votes for no one else in it; a
 ///   node inside its leader's lease (CheckQuorum) drops vote and pre-vote requests of
 ///   higher terms without answering; a candidate refused by a majority returns to

@@ -234,19 +234,20 @@ impl Node {
             // Never behind what the follower is known to hold, never past our log.
             p.next = index.clamp(p.matched + 1, last + 1);
         }
-        if success && self.maybe_commit(out) {
-            // Tell everyone at once (etcd does the same), so followers apply without
-            // waiting for the next heartbeat.
-            self.broadcast_append(out);
-        } else if !success || self.progress[from as usize].next <= self.last_index() {
+        if success {
+            // Followers learn the new commit index with the next AppendEntries (a
+            // proposal's or a heartbeat's), not at once: an immediate broadcast would
+            // double the messages per entry.
+            self.maybe_commit(out);
+        }
+        if !success || self.progress[from as usize].next <= self.last_index() {
             self.send_append(from, out);
         }
     }
 
     /// §5.3/§5.4.2: commit the highest index a majority holds, if it is of the current
-    /// term; entries of earlier terms commit with it. Returns whether the commit index
-    /// moved.
-    pub(super) fn maybe_commit(&mut self, out: &mut Out) -> bool {
+    /// term; entries of earlier terms commit with it.
+    pub(super) fn maybe_commit(&mut self, out: &mut Out) {
         let id = self.id() as usize;
         let last = self.last_index();
         let mut matched: Vec<Index> = self
@@ -258,17 +259,15 @@ impl Node {
         matched.sort_unstable_by(|a, b| b.cmp(a));
         let candidate = matched[self.config.quorum() - 1];
         if candidate <= self.commit {
-            return false;
+            return;
         }
         let Some(term) = self.term_at(candidate) else {
-            return false;
+            return;
         };
         // The bug: counting replicas of an earlier term's entry (Figure 8).
         if term == self.term || self.has_bug(Bug::CommitPreviousTerm) {
             self.commit = candidate;
             self.apply_committed(out);
-            return true;
         }
-        false
     }
 }

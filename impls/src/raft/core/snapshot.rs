@@ -88,9 +88,8 @@ impl Node {
         let p = &mut self.progress[from as usize];
         p.matched = p.matched.max(last_index.min(last));
         p.next = p.next.max(p.matched + 1);
-        if self.maybe_commit(out) {
-            self.broadcast_append(out);
-        } else if self.progress[from as usize].next <= self.last_index() {
+        self.maybe_commit(out);
+        if self.progress[from as usize].next <= self.last_index() {
             self.send_append(from, out);
         }
     }
