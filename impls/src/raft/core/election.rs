@@ -60,7 +60,10 @@ impl Node {
     /// `[election_ticks, 2 * election_ticks)`.
     pub(super) fn drawn_election_timeout(&self) -> u32 {
         let base = self.config.election_ticks.max(1);
-        let seed = splitmix64(self.config.entropy ^ u64::from(self.id()));
+        // Hash the entropy before mixing the id in: with `entropy ^ id`, server 1 with
+        // entropy e would draw exactly what server 0 draws with e ^ 1, so a driver that
+        // seeds server i with `seed ^ i` would give every server the same timeouts.
+        let seed = splitmix64(splitmix64(self.config.entropy) ^ u64::from(self.id()));
         let mix = splitmix64(seed ^ self.timer_drawn_at);
         base + (mix % u64::from(base)) as u32
     }

@@ -232,7 +232,10 @@ impl Node {
             p.next = p.next.max(p.matched + 1);
         } else {
             // Never behind what the follower is known to hold, never past our log.
-            p.next = index.clamp(p.matched + 1, last + 1);
+            // Not `clamp`: with `leader-accepts-stale-append` the leader's own log can
+            // shrink below what a follower matched, and a bug run must report a
+            // violation, not panic.
+            p.next = index.max(p.matched + 1).min(last + 1);
         }
         if success {
             // Followers learn the new commit index with the next AppendEntries (a

@@ -1458,3 +1458,82 @@ fn random_schedules_catch_the_bugs_that_break_safety_quickly() {
         assert!(caught.is_some(), "{bug:?}");
     }
 }
+
+/// Regression (found by the 6.5840 scenarios `snapshot_install` and `rejoin`): with
+/// `leader-accepts-stale-append` a leader's log can shrink below what a follower
+/// matched, and the next rejection from that follower clamped `nextIndex` with a lower
+/// bound above the upper one, which panicked. A bug run must report, not crash.
+#[test]
+fn a_rejection_after_the_leaders_log_shrank_below_a_match_does_not_panic() {
+    let mut c = Cluster::new(3, |cfg| cfg.bug = Some(Bug::LeaderAcceptsStaleAppend));
+    c.check_safety = false;
+    c.elect(1);
+    for command in [b"a", b"b", b"c"] {
+        c.step(
+            1,
+            Input::Propose {
+                command: command.to_vec(),
+            },
+        );
+        c.deliver_all();
+    }
+    let matched = c.node(1).match_index(2).expect("leading");
+    assert!(
+        matched >= 4,
+        "follower 2 matched the no-op and three commands"
+    );
+    // A deposed leader's stale entry at index 2 truncates the leader's log to 2 entries.
+    c.step(
+        1,
+        Input::Receive {
+            from: 0,
+            message: Message::AppendEntries {
+                term: 0,
+                prev_log_index: 1,
+                prev_log_term: c.node(1).term_at(1).unwrap(),
+                entries: vec![entry(0, b"stale")],
+                leader_commit: 0,
+            },
+        },
+    );
+    assert!(
+        c.node(1).last_index() < matched,
+        "the bug shrank the leader's log"
+    );
+    // Follower 2 refuses an append: the leader moves nextIndex without panicking.
+    let effects = c.step(
+        1,
+        Input::Receive {
+            from: 2,
+            message: Message::AppendEntriesResponse {
+                term: c.node(1).term(),
+                success: false,
+                index: 1,
+            },
+        },
+    );
+    assert_eq!(
+        c.node(1).next_index(2),
+        Some(c.node(1).last_index() + 1),
+        "{effects:?}"
+    );
+}
+
+/// Regression (found by the etcd paper port's timeout-spread measurement): the draw
+/// mixed `entropy ^ id`, so server 1 with entropy `e` drew what server 0 draws with
+/// `e ^ 1`, and a driver seeding server `i` with `seed ^ i` got equal timeouts
+/// everywhere.
+#[test]
+fn servers_seeded_with_seed_xor_id_draw_different_timeouts() {
+    let timeouts: Vec<u32> = (0..3u8)
+        .map(|id| {
+            let mut config = Config::new(id, 3);
+            config.entropy = 0x5eed ^ u64::from(id);
+            Node::new(config).election_timeout()
+        })
+        .collect();
+    assert!(
+        timeouts.windows(2).any(|w| w[0] != w[1]),
+        "every server drew {timeouts:?}"
+    );
+}

@@ -15,12 +15,12 @@ pub(crate) const BUG_CATCHERS: &[(Bug, &[Catcher])] = &[
     (
         Bug::VoteWithoutLogCheck,
         &[
-            ("figure8", &[FIXED_SEED, 1, 2]),
-            ("persist2", &[2]),
-            ("persist3", &[1]),
+            ("figure8", &[FIXED_SEED, 1]),
+            ("persist2", &[1, 2]),
+            ("persist3", &[FIXED_SEED, 1]),
         ],
     ),
-    (Bug::CommitPreviousTerm, &[("figure8_unreliable", &[3, 17])]),
+    (Bug::CommitPreviousTerm, &[("figure8_unreliable", &[7])]),
     (
         Bug::SkipPrevLogCheck,
         &[
@@ -31,14 +31,14 @@ pub(crate) const BUG_CATCHERS: &[(Bug, &[Catcher])] = &[
     ),
     (
         Bug::LeaderAcceptsStaleAppend,
-        &[("snapshot_install", &[FIXED_SEED, 1]), ("rejoin", &[5, 9])],
+        &[("rejoin", &[3, 4]), ("snapshot_install", &[11, 20])],
     ),
     (
         Bug::TruncateWithoutConflict,
         &[
             ("unreliable_agree", &[FIXED_SEED, 1]),
-            ("snapshot_install_unreliable", &[FIXED_SEED]),
-            ("snapshot_all_crash", &[FIXED_SEED]),
+            ("snapshot_install_unreliable", &[FIXED_SEED, 1]),
+            ("unreliable_churn", &[1]),
         ],
     ),
 ];
