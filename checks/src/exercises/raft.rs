@@ -67,35 +67,35 @@ pub static EXERCISE: Exercise = Exercise {
         Bound {
             flag: "heartbeats",
             help: "leader retransmissions per run of --protocol messages",
-            default: 0,
+            default: 1,
             min: 0,
             max: 3,
         },
         Bound {
             flag: "crashes",
             help: "crashes (each followed by a restart) per run of --protocol messages",
-            default: 0,
+            default: 1,
             min: 0,
             max: 3,
         },
         Bound {
             flag: "drops",
             help: "lost messages per run of --protocol messages",
-            default: 0,
+            default: 1,
             min: 0,
             max: 3,
         },
         Bound {
             flag: "duplicates",
             help: "duplicated messages per run of --protocol messages",
-            default: 0,
+            default: 1,
             min: 0,
             max: 3,
         },
         Bound {
             flag: "compactions",
             help: "log compactions per run of --protocol messages",
-            default: 0,
+            default: 1,
             min: 0,
             max: 3,
         },
@@ -146,10 +146,7 @@ pub static EXERCISE: Exercise = Exercise {
     ],
     // What the message-level model needs to reach each bug beyond its default bounds
     // (`RaftMsgModel::for_bug`); the abstract model reads none of these flags.
-    variant_bounds: &[
-        ("truncate-without-conflict", &[("values", 1), ("duplicates", 1)]),
-        ("forget-vote-on-restart", &[("crashes", 1)]),
-    ],
+    variant_bounds: &[("truncate-without-conflict", &[("values", 1)])],
     ..Exercise::DEFAULT
 };
 
