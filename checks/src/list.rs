@@ -189,10 +189,14 @@ pub fn list(format: Format) -> Result<Outcome> {
             }
         }
         if !e.protocols.is_empty() {
-            crate::outln!(
-                "  protocols (--protocol NAME, default {}):",
-                e.protocols[0].name
-            )?;
+            // The default is the first protocol only if the exercise's default model is
+            // one (msi's snooping); raft's default, the abstract model, is not.
+            let default = match e.models.first() {
+                Some(m) if m.flag == Some("protocol") => format!("default {}", m.name),
+                Some(m) => format!("without it: the {} model", m.name),
+                None => String::new(),
+            };
+            crate::outln!("  protocols (--protocol NAME, {default}):")?;
             let width = e.protocols.iter().map(|p| p.name.len()).max().unwrap_or(0);
             for p in &e.protocols {
                 crate::outln!("    {:<width$}  {}", p.name, p.summary)?;

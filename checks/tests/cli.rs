@@ -59,7 +59,14 @@ fn list_names_every_property_variant_and_bound() {
         .iter()
         .find(|e| e["name"] == "raft")
         .expect("raft is listed");
-    assert_eq!(raft["variants"].as_array().unwrap().len(), 5);
+    // The abstract model's five and the node's own `truncate-without-conflict`, which
+    // only `--protocol messages` takes.
+    assert_eq!(raft["variants"].as_array().unwrap().len(), 6);
+    let out = stdout(&check(&["list"]));
+    assert!(
+        out.contains("protocols (--protocol NAME, without it: the abstract model):"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -112,7 +112,6 @@ pub static EXERCISE: Exercise = Exercise {
             "abstract",
             "elections and replication as atomic steps (after Vanlightly's and Ongaro's specs)",
         )
-        .protocol()
         .with_variants(&VARIANTS)
         .reading(&["servers", "max-term", "max-log"])
         .pinned(models::raft::PIN),
