@@ -132,3 +132,36 @@ pub(super) fn permutations(n: usize) -> Vec<Vec<usize>> {
     extend(&mut Vec::new(), n, &mut out);
     out
 }
+
+/// The most servers [`server_permutations`] serves.
+const MAX_PERMUTED_SERVERS: usize = 8;
+
+/// Every permutation of the servers `0..n` (`n <= 8`), in lexicographic order, computed once
+/// per `n`: the renamings the symmetry reductions of `vanlightly` and `messages` try.
+pub(crate) fn server_permutations(n: usize) -> &'static [Vec<u8>] {
+    use std::sync::OnceLock;
+    static TABLE: [OnceLock<Vec<Vec<u8>>>; MAX_PERMUTED_SERVERS + 1] =
+        [const { OnceLock::new() }; MAX_PERMUTED_SERVERS + 1];
+    assert!(
+        n <= MAX_PERMUTED_SERVERS,
+        "at most {MAX_PERMUTED_SERVERS} servers"
+    );
+    TABLE[n].get_or_init(|| {
+        fn extend(prefix: &mut Vec<u8>, n: usize, out: &mut Vec<Vec<u8>>) {
+            if prefix.len() == n {
+                out.push(prefix.clone());
+                return;
+            }
+            for x in 0..n as u8 {
+                if !prefix.contains(&x) {
+                    prefix.push(x);
+                    extend(prefix, n, out);
+                    prefix.pop();
+                }
+            }
+        }
+        let mut out = Vec::new();
+        extend(&mut Vec::new(), n, &mut out);
+        out
+    })
+}

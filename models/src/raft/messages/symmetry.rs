@@ -90,7 +90,7 @@ impl RaftMsgState {
             if !sorted {
                 continue;
             }
-            let candidate = self.renamed(&perm);
+            let candidate = self.renamed(perm);
             let key = fingerprint(&candidate);
             if best.as_ref().is_none_or(|(k, _)| key < *k) {
                 best = Some((key, candidate));
@@ -153,21 +153,6 @@ impl stateright::Representative for RaftMsgState {
 }
 
 /// Every permutation of `0..n`, in lexicographic order.
-pub(super) fn permutations(n: usize) -> Vec<Vec<NodeId>> {
-    fn extend(prefix: &mut Vec<NodeId>, n: usize, out: &mut Vec<Vec<NodeId>>) {
-        if prefix.len() == n {
-            out.push(prefix.clone());
-            return;
-        }
-        for x in 0..n as NodeId {
-            if !prefix.contains(&x) {
-                prefix.push(x);
-                extend(prefix, n, out);
-                prefix.pop();
-            }
-        }
-    }
-    let mut out = Vec::new();
-    extend(&mut Vec::new(), n, &mut out);
-    out
+pub(super) fn permutations(n: usize) -> &'static [Vec<NodeId>] {
+    crate::raft::symmetry::server_permutations(n)
 }

@@ -314,7 +314,7 @@ fn renamed_initial_states_are_initial_states() {
     let model = RaftMsgModel::default();
     let s = model.init_states().remove(0);
     for perm in permutations(3) {
-        assert_eq!(s.renamed(&perm), s, "{perm:?}");
+        assert_eq!(s.renamed(perm), s, "{perm:?}");
     }
 }
 

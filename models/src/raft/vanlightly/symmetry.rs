@@ -4,7 +4,6 @@
 //! (equal for every member of the orbit).
 
 use super::state::{Index, Msg, ServerId, Servers, VanlightlyState, MAX_SERVERS};
-use std::sync::OnceLock;
 
 fn rename_set(set: Servers, perm: &[ServerId]) -> Servers {
     set.iter()
@@ -105,24 +104,5 @@ impl stateright::Representative for VanlightlyState {
 
 /// Every permutation of `0..n` (`n <= MAX_SERVERS`), computed once per `n`.
 pub fn permutations(n: usize) -> &'static [Vec<ServerId>] {
-    static TABLE: [OnceLock<Vec<Vec<ServerId>>>; MAX_SERVERS + 1] =
-        [const { OnceLock::new() }; MAX_SERVERS + 1];
-    TABLE[n].get_or_init(|| {
-        fn extend(prefix: &mut Vec<ServerId>, n: usize, out: &mut Vec<Vec<ServerId>>) {
-            if prefix.len() == n {
-                out.push(prefix.clone());
-                return;
-            }
-            for x in 0..n as ServerId {
-                if !prefix.contains(&x) {
-                    prefix.push(x);
-                    extend(prefix, n, out);
-                    prefix.pop();
-                }
-            }
-        }
-        let mut out = Vec::new();
-        extend(&mut Vec::new(), n, &mut out);
-        out
-    })
+    crate::raft::symmetry::server_permutations(n)
 }
