@@ -154,6 +154,25 @@ pub trait Protocol: Model<Action: ActionKind> {
     }
 }
 
+/// The Explorer's view of a step of `model`: what `action` does from `last` in protocol
+/// words, then every field of the next state, one per line; `None` if the action is
+/// disabled. The models' `Model::format_step` is this, so that the Explorer and the
+/// printed traces speak the same words.
+pub(crate) fn explorer_step<M: Protocol>(
+    model: &M,
+    last: &M::State,
+    action: M::Action,
+) -> Option<String> {
+    let described = model.describe_action(last, &action);
+    let next = model.next_state(last, action)?;
+    let fields: Vec<String> = model
+        .fields(&next)
+        .into_iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    Some(format!("{described}\n\n{}", fields.join("\n")))
+}
+
 /// A message in one step of a counterexample, drawn as an arrow from lane `from` to lane
 /// `to` of a message-sequence diagram.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]

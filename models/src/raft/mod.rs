@@ -605,14 +605,6 @@ impl Model for RaftModel {
 
     /// The Explorer's view of a step: what it does in protocol words, then the next state.
     fn format_step(&self, last: &RaftState, action: RaftAction) -> Option<String> {
-        use crate::Protocol;
-        let described = self.describe_action(last, &action);
-        let next = self.next_state(last, action)?;
-        let fields: Vec<String> = self
-            .fields(&next)
-            .into_iter()
-            .map(|(k, v)| format!("{k} = {v}"))
-            .collect();
-        Some(format!("{described}\n\n{}", fields.join("\n")))
+        crate::explorer_step(self, last, action)
     }
 }
