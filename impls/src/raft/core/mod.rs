@@ -163,7 +163,7 @@ impl Message {
 }
 
 /// What a node steps on.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Input {
     /// One tick of the logical clock. A follower or candidate whose randomised election
     /// timeout has elapsed campaigns; a leader sends heartbeats every `heartbeat_ticks`
@@ -206,7 +206,7 @@ pub enum Input {
 }
 
 /// A durable write. The driver fsyncs it before carrying out any later effect.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Persist {
     /// The new `currentTerm` and `votedFor`.
     HardState {
@@ -235,7 +235,7 @@ pub enum Persist {
 }
 
 /// What a node asks its driver to do, in order.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Effect {
     /// Make this durable before anything after it.
     Persist(Persist),
@@ -332,7 +332,7 @@ impl Durable {
 
 /// A node's configuration. Fixed for its lifetime (membership changes are not part of
 /// this exercise).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Config {
     /// This server.
     pub id: NodeId,
@@ -383,7 +383,7 @@ impl Config {
 
 /// The known bugs the node can be built with. Each is real in the node: the switch changes
 /// the code path a correct node takes, and nothing else.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Bug {
     /// A voter grants its vote without checking that the candidate's log is at least as
     /// up to date as its own (§5.4.1).

@@ -6,6 +6,7 @@ use super::{Bug, Config, Durable, Effect, Entry, Index, Input, Message, Persist,
 use super::{Snapshot, Term};
 use crate::raft::NodeId;
 use crate::sansio::Core;
+use serde::{Deserialize, Serialize};
 
 /// One Raft server's protocol state: Figure 2's persistent and volatile state, plus
 /// PreVote's and CheckQuorum's bookkeeping and the logical clock.
@@ -29,7 +30,7 @@ use crate::sansio::Core;
 ///   follower.
 /// - An InstallSnapshot is not resent faster than heartbeats: `nextIndex` does not move
 ///   until the follower answers.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Node {
     pub(super) config: Config,
 
@@ -69,7 +70,7 @@ pub struct Node {
 }
 
 /// A leader's view of one follower.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(super) struct Progress {
     /// `nextIndex`: the next entry to send. Advanced optimistically when entries are
     /// sent, moved back by a rejection's hint.

@@ -60,6 +60,7 @@
 //! until its future is dropped, which aborts the tasks it started. Nothing is left half
 //! done by a drop: the driver carries out a step's effects without yielding.
 
+pub mod bugs;
 pub mod cli;
 pub mod client;
 pub mod codec;
@@ -68,6 +69,7 @@ mod driver;
 pub mod machine;
 mod peers;
 
+pub use bugs::RuntimeBug;
 pub use disk::{is_refusal, Refusal};
 pub use driver::{role_name, ProposeOutcome, StatusReport};
 pub use machine::{LogService, StateMachine};
@@ -107,6 +109,8 @@ pub struct NodeConfig {
     pub entropy: u64,
     /// A known core bug to run with.
     pub bug: Option<Bug>,
+    /// A known runtime bug to run with.
+    pub runtime_bug: Option<RuntimeBug>,
     /// How long a proposal waits to be applied before the client is told `timeout`
     /// (default 5 s).
     pub propose_timeout: Duration,
@@ -133,6 +137,7 @@ impl NodeConfig {
             snapshot_every: 1000,
             entropy: 0,
             bug: None,
+            runtime_bug: None,
             propose_timeout: Duration::from_secs(5),
             quiet: false,
         }
