@@ -298,6 +298,8 @@ impl<M: StateMachine> Driver<M> {
                     }
                     self.disk.persist(&batch)?;
                 }
+                // The log service issues no reads (`Input::Read`), so none is answered.
+                Effect::ReadReady { .. } | Effect::ReadRefused { .. } => {}
                 Effect::Send { to, message } => self.send(to, &message),
                 Effect::Apply { index, entry } => {
                     let reply = self.machine.apply(index, &entry.command);
@@ -548,6 +550,7 @@ mod tests {
                     prev_log_term: 0,
                     entries: Vec::new(),
                     leader_commit: 0,
+                    round: 0,
                 },
             })
             .unwrap();
