@@ -76,7 +76,7 @@ pub use disk::{is_refusal, Refusal};
 pub use driver::{role_name, ProposeOutcome, StatusReport};
 pub use machine::{LogService, StateMachine};
 
-use crate::raft::core::{Bug, Config, Input, Node};
+use crate::raft::core::{Bug, Config, Input, Node, ReadMode, TimingBug};
 use crate::raft::NodeId;
 use crate::sim::net::{Net, Storage};
 use std::fmt;
@@ -113,6 +113,14 @@ pub struct NodeConfig {
     pub bug: Option<Bug>,
     /// A known runtime bug to run with.
     pub runtime_bug: Option<RuntimeBug>,
+    /// How reads are confirmed: ReadIndex (the default) or leader leases, which rely on
+    /// clocks drifting less than `max_clock_drift_percent`.
+    pub read_mode: ReadMode,
+    /// The bound on the rate difference between nodes' clocks that leases assume
+    /// (default 10%).
+    pub max_clock_drift_percent: u32,
+    /// A known timing bug to run with (it shows only in the lease mode under skew).
+    pub timing_bug: Option<TimingBug>,
     /// How long a proposal waits to be applied before the client is told `timeout`
     /// (default 5 s).
     pub propose_timeout: Duration,
@@ -146,6 +154,9 @@ impl NodeConfig {
             entropy: 0,
             bug: None,
             runtime_bug: None,
+            read_mode: ReadMode::Index,
+            max_clock_drift_percent: 10,
+            timing_bug: None,
             propose_timeout: Duration::from_secs(5),
             clock_rate_percent: 0,
             pause: None,
@@ -186,6 +197,12 @@ impl NodeConfig {
                 self.election_ticks - 1
             ));
         }
+        if self.max_clock_drift_percent >= 100 {
+            return Err(format!(
+                "max clock drift: {}% leaves no lease (at most 99%)",
+                self.max_clock_drift_percent
+            ));
+        }
         if !clock::CLOCK_RATE_RANGE.contains(&self.clock_rate_percent) {
             return Err(format!(
                 "clock rate: {}% is outside {}% to {}%",
@@ -204,6 +221,9 @@ impl NodeConfig {
         c.heartbeat_ticks = self.heartbeat_ticks;
         c.entropy = self.entropy;
         c.bug = self.bug;
+        c.read_mode = self.read_mode;
+        c.max_clock_drift_percent = self.max_clock_drift_percent;
+        c.timing_bug = self.timing_bug;
         c
     }
 }
