@@ -484,6 +484,129 @@ mod tests {
         rx.try_recv().expect("a one-node cluster answers at once")
     }
 
+    fn read(d: &mut Driver<LogService>) -> Option<ProposeOutcome> {
+        let (tx, mut rx) = oneshot::channel();
+        d.handle(Event::Read {
+            query: b"summary".to_vec(),
+            reply: tx,
+        })
+        .unwrap();
+        rx.try_recv().ok()
+    }
+
+    #[test]
+    fn reads_are_served_by_a_confirmed_leader_and_refused_elsewhere() {
+        let mut s = driver(0, 1, 0);
+        let d = &mut s.driver;
+        assert!(matches!(
+            read(d),
+            Some(ProposeOutcome::NotLeader { leader: None, .. })
+        ));
+        d.step(Input::Timeout, None).unwrap();
+        propose(d, "a");
+        // A single node is its own majority: the round is confirmed at once.
+        match read(d) {
+            Some(ProposeOutcome::Applied { index, reply }) => {
+                assert_eq!(index, d.applied);
+                assert_eq!(String::from_utf8(reply).unwrap(), d.machine.summary());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_follower_refuses_reads_unless_built_to_read_from_any_node() {
+        let mut s = driver(1, 3, 0);
+        s.driver
+            .handle(Event::Hello {
+                from: 0,
+                client_addr: "127.0.0.1:9000".into(),
+            })
+            .unwrap();
+        s.driver
+            .handle(Event::Receive {
+                from: 0,
+                message: Message::AppendEntries {
+                    term: 1,
+                    prev_log_index: 0,
+                    prev_log_term: 0,
+                    entries: Vec::new(),
+                    leader_commit: 0,
+                    round: 0,
+                },
+            })
+            .unwrap();
+        assert_eq!(
+            read(&mut s.driver),
+            Some(ProposeOutcome::NotLeader {
+                leader: Some(0),
+                client_addr: Some("127.0.0.1:9000".into())
+            })
+        );
+        s.driver.runtime_bug = Some(RuntimeBug::ReadFromAnyNode);
+        assert!(
+            matches!(
+                read(&mut s.driver),
+                Some(ProposeOutcome::Applied { index: 0, .. })
+            ),
+            "the bug answers from the follower's own state"
+        );
+    }
+
+    /// A leader of three whose heartbeat round is not answered keeps the read waiting,
+    /// and serves it once a majority answered a round started after it.
+    #[test]
+    fn a_read_waits_for_a_majority_round() {
+        let mut s = driver(0, 3, 0);
+        let d = &mut s.driver;
+        d.step(Input::Timeout, None).unwrap();
+        // Pre-vote, then vote, from n1.
+        for pre_vote in [true, false] {
+            let term = d.node.term() + u64::from(pre_vote);
+            d.handle(Event::Receive {
+                from: 1,
+                message: Message::RequestVoteResponse {
+                    term,
+                    granted: true,
+                    pre_vote,
+                },
+            })
+            .unwrap();
+        }
+        assert_eq!(d.node.role(), Role::Leader);
+        let (tx, mut rx) = oneshot::channel();
+        d.handle(Event::Read {
+            query: b"q".to_vec(),
+            reply: tx,
+        })
+        .unwrap();
+        assert!(rx.try_recv().is_err(), "not confirmed yet");
+        // The round the read started is the one its AppendEntries carry.
+        let mut round = None;
+        while let Ok(frame) = s.links[1].as_mut().unwrap().try_recv() {
+            if let PeerFrame::Raft(Message::AppendEntries { round: r, .. }) =
+                codec::decode_peer(&frame[4..]).unwrap()
+            {
+                round = Some(r);
+            }
+        }
+        let last = d.node.last_index();
+        d.handle(Event::Receive {
+            from: 1,
+            message: Message::AppendEntriesResponse {
+                term: d.node.term(),
+                success: true,
+                index: last,
+                round: round.expect("an AppendEntries went out"),
+            },
+        })
+        .unwrap();
+        assert!(
+            matches!(rx.try_recv(), Ok(ProposeOutcome::Applied { index, .. }) if index == last),
+            "served once a majority answered and the no-op is applied"
+        );
+    }
+
     #[test]
     fn a_single_node_applies_proposals_durably_and_compacts() {
         let mut s = driver(0, 1, 3);

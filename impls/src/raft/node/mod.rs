@@ -6,10 +6,12 @@
 //! # Tasks
 //!
 //! - the **driver** (module `driver`) owns the core, the data directory and the state
-//!   machine. It steps the core on every tick (every [`NodeConfig::tick`]) and every event
-//!   the other tasks send it, and carries out the effects strictly in order: a persist is
-//!   durable before any later effect (consecutive persists of one step share one fsync),
-//!   then messages are queued, entries applied and clients answered;
+//!   machine. It steps the core on every tick and every event the other tasks send it,
+//!   and carries out the effects strictly in order: a persist is durable before any later
+//!   effect (consecutive persists of one step share one fsync), then messages are queued,
+//!   entries applied and clients answered. Ticks come from the node's [`clock`]: elapsed
+//!   time at [`NodeConfig::clock_rate_percent`], every missed tick stepped before the next
+//!   event, and nothing at all while a [`PauseSwitch`] is set;
 //! - one outgoing **link** per peer (module `peers`) connects, reconnects with exponential
 //!   backoff, and writes the queued messages in batches;
 //! - the **peer accept loop** reads the links the peers opened to this node;
@@ -43,6 +45,15 @@
 //!   -> unknown <index> <why>             a snapshot replaced the entries around it
 //!   -> timeout <why>                     not applied within the wait (indefinite)
 //!   -> error <why>                       a malformed request
+//! read <query>        the rest of the line is a query for the state machine
+//!   -> ok <index> <reply>                served from the state after applying <index>,
+//!                                        once the core confirmed this node still led
+//!                                        after the read arrived (ReadIndex, or a lease
+//!                                        with NodeConfig::read_mode)
+//!   -> not-leader <id|-> <client-addr|-> as for propose
+//!   -> timeout <why>                     not served within the wait (a read changes
+//!                                        nothing: definite)
+//!   -> error <why>                       a malformed request
 //! status
 //!   -> status id=<n> role=<follower|pre-candidate|candidate|leader> term=<t>
 //!      leader=<n|-> commit=<i> applied=<i> snapshot=<i> first=<i> last=<i>
@@ -52,7 +63,13 @@
 //! `snapshot` is the last index of the latest snapshot (0 for none), `first` and `last`
 //! the indices the log holds, `wal_bytes` the write-ahead log's length. A proposal is
 //! answered only once it is applied on this node (or known lost), so `ok` means
-//! committed.
+//! committed. A read is not logged; the log service answers every query with its summary.
+//!
+//! # Runtime bugs
+//!
+//! [`NodeConfig::runtime_bug`] builds in a bug of the runtime around a correct core:
+//! [`RuntimeBug::SkipFsync`] never fsyncs ([`disk`]), [`RuntimeBug::ReadFromAnyNode`]
+//! answers a read from the local state machine at once, leader or not.
 //!
 //! # Stopping
 //!
