@@ -86,7 +86,7 @@ pub struct NodeFlags {
         allow_negative_numbers = true
     )]
     clock_rate_percent: i32,
-    /// How long a proposal waits to be applied, in milliseconds.
+    /// How long a proposal waits to be applied (or a read to be served), in milliseconds.
     #[arg(long = "propose-timeout-ms", default_value_t = 5000)]
     propose_timeout_ms: u64,
     /// Log nothing to stderr.

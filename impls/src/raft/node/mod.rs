@@ -138,8 +138,8 @@ pub struct NodeConfig {
     pub max_clock_drift_percent: u32,
     /// A known timing bug to run with (it shows only in the lease mode under skew).
     pub timing_bug: Option<TimingBug>,
-    /// How long a proposal waits to be applied before the client is told `timeout`
-    /// (default 5 s).
+    /// How long a proposal waits to be applied, or a read to be served, before the client
+    /// is told `timeout` (default 5 s).
     pub propose_timeout: Duration,
     /// How much faster this node's clock runs than real time, in percent (negative:
     /// slower; default 0). Ticks are derived from elapsed time at this rate
