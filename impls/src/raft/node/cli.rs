@@ -6,7 +6,7 @@
 //! a refusal to start on its data directory ([`Refusal`](super::Refusal): damaged files,
 //! a lock held by another process), naming the file.
 
-use super::{is_refusal, NodeConfig};
+use super::{is_refusal, NodeConfig, RuntimeBug};
 use crate::raft::core::Bug;
 use crate::raft::NodeId;
 use crate::sansio::BugSwitches;
@@ -54,6 +54,13 @@ struct NodeArgs {
     /// Run the core with a known bug, by name.
     #[arg(long, value_parser = parse_bug)]
     bug: Option<Bug>,
+    /// Run the runtime with a known bug of its own, by name (the core is unchanged).
+    #[arg(long = "runtime-bug", value_parser = parse_runtime_bug)]
+    runtime_bug: Option<RuntimeBug>,
+    /// Append a JSON Lines trace of every step of the core and of what the node carried
+    /// out for it to FILE, for `check raft --validate`.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
     /// How long a proposal waits to be applied, in milliseconds.
     #[arg(long = "propose-timeout-ms", default_value_t = 5000)]
     propose_timeout_ms: u64,
@@ -150,6 +157,8 @@ fn node_config(args: &NodeArgs) -> Result<NodeConfig, String> {
     c.snapshot_every = args.snapshot_every;
     c.entropy = args.seed.unwrap_or_else(os_entropy);
     c.bug = args.bug;
+    c.runtime_bug = args.runtime_bug;
+    c.trace = args.trace.clone();
     c.propose_timeout = Duration::from_millis(args.propose_timeout_ms);
     c.quiet = args.quiet;
     c.validate().map_err(|e| {
@@ -179,6 +188,13 @@ fn parse_bug(s: &str) -> Result<Bug, String> {
     Bug::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
         format!("{s:?} is not a bug; one of {}", names.join(", "))
+    })
+}
+
+fn parse_runtime_bug(s: &str) -> Result<RuntimeBug, String> {
+    RuntimeBug::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = RuntimeBug::ALL.iter().map(|b| b.name()).collect();
+        format!("{s:?} is not a runtime bug; one of {}", names.join(", "))
     })
 }
 
@@ -218,6 +234,10 @@ mod tests {
             "42",
             "--bug",
             "commit-previous-term",
+            "--runtime-bug",
+            "send-before-persist",
+            "--trace",
+            "t.jsonl",
         ]);
         let c = config(&args).unwrap();
         assert_eq!(c.id, 1);
@@ -227,6 +247,8 @@ mod tests {
         assert_eq!(c.snapshot_every, 7);
         assert_eq!(c.entropy, 42);
         assert_eq!(c.bug, Some(Bug::CommitPreviousTerm));
+        assert_eq!(c.runtime_bug, Some(RuntimeBug::SendBeforePersist));
+        assert_eq!(c.trace, Some(PathBuf::from("t.jsonl")));
         let core = c.core_config();
         assert_eq!((core.id, core.servers, core.election_ticks), (1, 3, 20));
     }

@@ -68,6 +68,7 @@ pub mod disk;
 mod driver;
 pub mod machine;
 mod peers;
+pub mod trace;
 
 pub use bugs::RuntimeBug;
 pub use disk::{is_refusal, Refusal};
@@ -111,6 +112,9 @@ pub struct NodeConfig {
     pub bug: Option<Bug>,
     /// A known runtime bug to run with.
     pub runtime_bug: Option<RuntimeBug>,
+    /// Append a trace of every step of the core, and of what the runtime carried out for
+    /// it, to this file (JSON Lines, see [`trace`]); `None` records nothing.
+    pub trace: Option<PathBuf>,
     /// How long a proposal waits to be applied before the client is told `timeout`
     /// (default 5 s).
     pub propose_timeout: Duration,
@@ -138,6 +142,7 @@ impl NodeConfig {
             entropy: 0,
             bug: None,
             runtime_bug: None,
+            trace: None,
             propose_timeout: Duration::from_secs(5),
             quiet: false,
         }
@@ -255,6 +260,14 @@ pub async fn run_with<N: Net, M: StateMachine>(
         durable.entries.len(),
         durable.snapshot.as_ref().map_or(0, |s| s.last_index)
     ));
+    let recorder = match &config.trace {
+        Some(path) => Some(trace::Recorder::start(
+            path,
+            &config.core_config(),
+            &durable,
+        )?),
+        None => None,
+    };
     let node = Node::restart(config.core_config(), durable);
 
     let peer_listener = net.bind(&config.peers[usize::from(config.id)]).await?;
@@ -313,6 +326,8 @@ pub async fn run_with<N: Net, M: StateMachine>(
         client_addrs,
         log,
     );
+    driver.trace = recorder;
+    driver.runtime_bug = config.runtime_bug;
     let mut ticker = tokio::time::interval(config.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
