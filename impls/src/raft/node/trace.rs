@@ -395,6 +395,165 @@ fn torn_tail(file: &mut File) -> io::Result<u64> {
     Ok(len)
 }
 
+/// A seeded cluster of `raft-node` runtimes under turmoil (simulated network, simulated
+/// disks that lose what was not fsynced on a crash) that records a trace per node: what
+/// the validator's tests and a demonstration validate.
+pub mod simulated {
+    use super::super::{client, run, NodeConfig, RuntimeBug};
+    use crate::raft::NodeId;
+    use crate::sim::net::{Storage, TurmoilNet};
+    use std::cell::Cell;
+    use std::io;
+    use std::path::PathBuf;
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    /// Which nodes crash, once every proposal was applied; they restart at once.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Crash {
+        /// No crash.
+        None,
+        /// One node.
+        One(NodeId),
+        /// Every node at once (power loss).
+        All,
+    }
+
+    /// A run's setup.
+    #[derive(Clone, Debug)]
+    pub struct Recording {
+        /// Where the traces go: `n0.jsonl`, `n1.jsonl`, ...
+        pub dir: PathBuf,
+        /// Servers (3 unless set).
+        pub servers: u8,
+        /// The seed of the network and of the election timeouts.
+        pub seed: u64,
+        /// Commands proposed before the crash (one more after it).
+        pub proposals: usize,
+        /// Who crashes.
+        pub crash: Crash,
+        /// The runtime bug every node runs with.
+        pub runtime_bug: Option<RuntimeBug>,
+    }
+
+    impl Recording {
+        /// Three servers, seed 1, six proposals, no crash, no bug.
+        pub fn new(dir: impl Into<PathBuf>) -> Recording {
+            Recording {
+                dir: dir.into(),
+                servers: 3,
+                seed: 1,
+                proposals: 6,
+                crash: Crash::None,
+                runtime_bug: None,
+            }
+        }
+    }
+
+    /// Runs the cluster until every proposal was applied (and, after a crash, the
+    /// restarted cluster applied one more) and returns the trace files, in id order.
+    /// Fails if the cluster does not get there in 120 simulated seconds.
+    pub fn record(r: &Recording) -> io::Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(&r.dir)?;
+        let traces: Vec<PathBuf> = (0..r.servers)
+            .map(|i| r.dir.join(format!("n{i}.jsonl")))
+            .collect();
+        let mut builder = turmoil::Builder::new();
+        builder
+            .simulation_duration(Duration::from_secs(120))
+            .min_message_latency(Duration::from_millis(1))
+            .max_message_latency(Duration::from_millis(3))
+            .rng_seed(r.seed);
+        builder.fs().sync_probability(0.0);
+        let mut sim = builder.build();
+        for id in 0..r.servers {
+            let peers: Vec<String> = (0..r.servers).map(|i| format!("n{i}:7000")).collect();
+            let mut c = NodeConfig::new(id, peers, format!("n{id}:8000"), "/data/raft");
+            c.entropy = r.seed;
+            c.snapshot_every = 4;
+            c.quiet = true;
+            c.runtime_bug = r.runtime_bug;
+            c.trace = Some(traces[usize::from(id)].clone());
+            sim.host(format!("n{id}"), move || {
+                let c = c.clone();
+                async move {
+                    run(c, TurmoilNet, Storage::Simulated).await?;
+                    Ok(())
+                }
+            });
+        }
+        let crash_now = Rc::new(Cell::new(false));
+        let restarted = Rc::new(Cell::new(false));
+        let (servers, proposals, crash) = (r.servers, r.proposals, r.crash);
+        {
+            let (crash_now, restarted) = (crash_now.clone(), restarted.clone());
+            sim.client("client", async move {
+                for i in 0..proposals {
+                    propose(servers, &format!("cmd-{i}")).await?;
+                }
+                if crash != Crash::None {
+                    crash_now.set(true);
+                    while !restarted.get() {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    propose(servers, "after-restart").await?;
+                }
+                Ok(())
+            });
+        }
+        let mut crashed = false;
+        loop {
+            let done = sim.step().map_err(|e| io::Error::other(e.to_string()))?;
+            if crash_now.get() && !crashed {
+                let ids: Vec<NodeId> = match crash {
+                    Crash::None => Vec::new(),
+                    Crash::One(id) => vec![id],
+                    Crash::All => (0..servers).collect(),
+                };
+                for &id in &ids {
+                    sim.crash(format!("n{id}"));
+                }
+                for &id in &ids {
+                    sim.bounce(format!("n{id}"));
+                }
+                crashed = true;
+                restarted.set(true);
+            }
+            if done {
+                return Ok(traces);
+            }
+        }
+    }
+
+    /// Proposes `command` until some node applies it, following not-leader hints.
+    async fn propose(servers: u8, command: &str) -> Result<(), Box<dyn std::error::Error>> {
+        let mut node = 0u8;
+        for _ in 0..400 {
+            let reply = client::request(
+                &TurmoilNet,
+                &format!("n{node}:8000"),
+                &format!("propose {command}"),
+                Duration::from_secs(2),
+            )
+            .await;
+            match reply {
+                Ok(r) if r.starts_with("ok ") => return Ok(()),
+                Ok(r) if r.starts_with("not-leader ") => {
+                    node = r
+                        .split(' ')
+                        .nth(1)
+                        .and_then(|l| l.parse().ok())
+                        .filter(|&l| l < servers)
+                        .unwrap_or((node + 1) % servers);
+                }
+                _ => node = (node + 1) % servers,
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(format!("{command} was never applied").into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,6 +682,127 @@ mod tests {
         std::fs::write(&path, b"").unwrap();
         let mut file = File::open(&path).unwrap();
         assert_eq!(torn_tail(&mut file).unwrap(), 0);
+    }
+
+    /// The round trip: a simulated 3-node cluster with a crash records one trace per
+    /// node; every line parses back; each incarnation begins with a start record and
+    /// numbers its records without gaps; a performed record follows every step.
+    #[test]
+    fn a_simulated_cluster_records_a_trace_per_node_that_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = simulated::Recording::new(dir.path());
+        r.crash = simulated::Crash::One(1);
+        let traces = simulated::record(&r).unwrap();
+        assert_eq!(traces.len(), 3);
+        let mut steps = 0;
+        for path in &traces {
+            let records = read(path);
+            let mut expected = 0;
+            let mut open_step = false;
+            for rec in &records {
+                if let Event::Start { .. } = rec.event {
+                    expected = 0;
+                    open_step = false;
+                }
+                assert_eq!(rec.seq, expected, "{}: {rec:?}", path.display());
+                expected += 1;
+                match rec.event {
+                    Event::Step { .. } => {
+                        assert!(!open_step);
+                        open_step = true;
+                        steps += 1;
+                    }
+                    Event::Performed { .. } => {
+                        assert!(open_step);
+                        open_step = false;
+                    }
+                    _ => assert!(!open_step),
+                }
+            }
+            let starts = records
+                .iter()
+                .filter(|r| matches!(r.event, Event::Start { .. }))
+                .count();
+            let crashed = path.ends_with("n1.jsonl");
+            assert_eq!(starts, if crashed { 2 } else { 1 }, "{}", path.display());
+        }
+        assert!(steps > 20, "{steps} steps");
+    }
+
+    /// `send-before-persist` is the runtime's alone: the core steps exactly as without it
+    /// (same effects, persists first, same state after), while the driver carries the
+    /// sends out first, which its trace shows.
+    #[test]
+    fn send_before_persist_changes_what_the_driver_does_and_not_the_core() {
+        use super::super::driver::Driver;
+        use super::super::{disk::DataDir, LogService, RuntimeBug};
+        use crate::sansio::check_durability_order;
+        use crate::sim::net::Storage;
+
+        // A 3-node driver of n0 that wins a pre-vote and campaigns: its step persists the
+        // new term and vote and sends RequestVote to both peers.
+        let run = |bug: Option<RuntimeBug>| {
+            let dir = tempfile::tempdir().unwrap();
+            let (disk, durable, _) = DataDir::open(Storage::Files, dir.path()).unwrap();
+            let config = Config::new(0, 3);
+            let trace = dir.path().join("trace.jsonl");
+            let recorder = Recorder::start(&trace, &config, &durable).unwrap();
+            let node = Node::restart(config, durable);
+            let mut links = vec![None];
+            let mut receivers = Vec::new();
+            for _ in 1..3 {
+                let (tx, rx) = tokio::sync::mpsc::channel(64);
+                links.push(Some(tx));
+                receivers.push(rx);
+            }
+            let log = super::super::Log::new(0, true);
+            let mut d = Driver::new(node, disk, LogService::new(), 0, links, vec![None; 3], log);
+            d.trace = Some(recorder);
+            d.runtime_bug = bug;
+            d.step(Input::Timeout, None).unwrap();
+            let granted = Message::RequestVoteResponse {
+                term: 1,
+                granted: true,
+                pre_vote: true,
+            };
+            let core_effects = d.node.clone().step(Input::Receive {
+                from: 1,
+                message: granted.clone(),
+            });
+            d.step(
+                Input::Receive {
+                    from: 1,
+                    message: granted,
+                },
+                None,
+            )
+            .unwrap();
+            drop(d.trace.take());
+            let records = read(&trace);
+            let Some(Event::Performed { actions }) = records.last().map(|r| r.event.clone()) else {
+                panic!("{records:?}")
+            };
+            (d.node.clone(), core_effects, actions)
+        };
+        let (node_ok, core_ok, performed_ok) = run(None);
+        let (node_bug, core_bug, performed_bug) = run(Some(RuntimeBug::SendBeforePersist));
+        assert_eq!(node_ok, node_bug, "the core ends in the same state");
+        assert_eq!(core_ok, core_bug, "the core asks for the same effects");
+        assert!(check_durability_order(&core_bug).is_ok(), "{core_bug:?}");
+        assert!(matches!(
+            core_bug[0],
+            Effect::Persist(Persist::HardState { term: 1, .. })
+        ));
+        assert_eq!(
+            performed_ok, core_ok,
+            "a correct driver does what the core says"
+        );
+        assert!(check_durability_order(&performed_ok).is_ok());
+        assert!(
+            check_durability_order(&performed_bug).is_err(),
+            "the buggy driver sends first: {performed_bug:?}"
+        );
+        assert!(matches!(performed_bug[0], Effect::Send { .. }));
     }
 
     #[test]

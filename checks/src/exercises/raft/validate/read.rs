@@ -23,8 +23,6 @@ pub struct Trace {
     pub path: PathBuf,
     /// The node that wrote it (every record names it).
     pub node: NodeId,
-    /// The number of servers its first start record names.
-    pub servers: u8,
     /// Every record, in file order. The first is a start record.
     pub lines: Vec<Line>,
     /// A last line that a crash cut short (no newline, not a record): its number.
@@ -80,7 +78,15 @@ pub fn read(path: &Path) -> Result<Trace> {
             kind(&first.record.event)
         );
     };
-    let (node, servers) = (first.record.node, config.servers);
+    let node = first.record.node;
+    if config.id != node {
+        bail!(
+            "{}:{}: the start record of n{node} configures node {}",
+            path.display(),
+            first.number,
+            config.id
+        );
+    }
     for line in &lines {
         let r = &line.record;
         let at = || format!("{}:{}", path.display(), line.number);
@@ -101,7 +107,6 @@ pub fn read(path: &Path) -> Result<Trace> {
     Ok(Trace {
         path: path.to_path_buf(),
         node,
-        servers,
         lines,
         torn_last_line,
     })
