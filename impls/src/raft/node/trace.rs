@@ -591,6 +591,7 @@ mod tests {
             term: 0,
             success: false,
             index: 0,
+            round: 0,
         };
         let before = StateView::of(&node);
         let effects = rec

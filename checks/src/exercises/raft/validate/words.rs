@@ -74,15 +74,19 @@ pub fn message(m: &Message) -> String {
             prev_log_term,
             entries: es,
             leader_commit,
+            round,
         } => format!(
-            "AppendEntries{{term: {term}, prevLogIndex: {prev_log_index}, prevLogTerm: {prev_log_term}, entries: {}, leaderCommit: {leader_commit}}}",
+            "AppendEntries{{term: {term}, prevLogIndex: {prev_log_index}, prevLogTerm: {prev_log_term}, entries: {}, leaderCommit: {leader_commit}, round: {round}}}",
             entries(es)
         ),
         Message::AppendEntriesResponse {
             term,
             success,
             index,
-        } => format!("AppendEntriesResponse{{term: {term}, success: {success}, index: {index}}}"),
+            round,
+        } => format!(
+            "AppendEntriesResponse{{term: {term}, success: {success}, index: {index}, round: {round}}}"
+        ),
         Message::InstallSnapshot { term, snapshot } => format!(
             "InstallSnapshot{{term: {term}, lastIndex: {}, lastTerm: {}}}",
             snapshot.last_index, snapshot.last_term
@@ -133,6 +137,13 @@ pub fn effect(e: &Effect) -> String {
         Effect::NotLeader { leader } => {
             format!("answer the client: not the leader (leader {})", vote(*leader))
         }
+        Effect::ReadReady { id, index } => {
+            format!("read {id} may be served once index {index} is applied (ReadIndex)")
+        }
+        Effect::ReadRefused { id, leader } => format!(
+            "answer read {id}: refused, not the leader (leader {})",
+            vote(*leader)
+        ),
     }
 }
 
@@ -250,6 +261,8 @@ pub fn action(
             of(RaftMsgAction::Propose(id)),
             format!("client -> {n} Propose({})", command(c)),
         ),
+        // The model has no reads: a read changes no log, so it is named on its own.
+        Input::Read { id } => ("Read", format!("client -> {n} Read (id {id})")),
         Input::Compact { index, .. } => (
             of(RaftMsgAction::Compact(id)),
             format!("{n} snapshots its state machine and compacts its log up to index {index}"),
