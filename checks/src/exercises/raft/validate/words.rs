@@ -167,10 +167,17 @@ pub fn state(node: &Node) -> Vec<String> {
         format!("commitIndex {}", node.commit_index()),
         format!("lastApplied {}", node.applied_index()),
         format!(
-            "log {}..{} (last term {}){}",
-            node.first_index(),
-            node.last_index(),
-            node.last_term(),
+            "log {}{}",
+            if node.last_index() < node.first_index() {
+                "empty".to_string()
+            } else {
+                format!(
+                    "{}..{} (last term {})",
+                    node.first_index(),
+                    node.last_index(),
+                    node.last_term()
+                )
+            },
             node.snapshot().map_or(String::new(), |s| format!(
                 " after a snapshot at {} (term {})",
                 s.last_index, s.last_term
