@@ -87,6 +87,9 @@ pub struct Replayed {
     pub pending: Vec<Pending>,
 }
 
+/// A check's result: the disagreement, boxed, as it is rare and large.
+type Checked = Result<(), Box<Finding>>;
+
 /// A recorded step whose performed record has not been read yet.
 struct Open {
     line: usize,
@@ -143,7 +146,7 @@ pub fn replay(trace: &Trace, sends: &Sends) -> Result<Replayed, String> {
         match stepped {
             Ok(Ok(())) => {}
             Ok(Err(finding)) => {
-                r.out.finding = Some(finding);
+                r.out.finding = Some(*finding);
                 return Ok(r.out);
             }
             Err(_) => {
@@ -166,8 +169,8 @@ impl Replay<'_> {
     }
 
     /// A finding at `line` with no step attached yet.
-    fn finding(&self, line: usize, rule: &'static str, why: String) -> Finding {
-        Finding {
+    fn finding(&self, line: usize, rule: &'static str, why: String) -> Box<Finding> {
+        Box::new(Finding {
             node: self.id(),
             file: self.trace.path.display().to_string(),
             line,
@@ -179,10 +182,10 @@ impl Replay<'_> {
             state_before: words::state(&self.node),
             performed: Vec::new(),
             model: Vec::new(),
-        }
+        })
     }
 
-    fn record(&mut self, line: &Line) -> Result<(), Finding> {
+    fn record(&mut self, line: &Line) -> Checked {
         let r = &line.record;
         if let Event::Start {
             config,
@@ -246,7 +249,7 @@ impl Replay<'_> {
         config: &Config,
         recovered: &Durable,
         torn: u64,
-    ) -> Result<(), Finding> {
+    ) -> Checked {
         if seq != 0 {
             let why = format!("a start record's seq is 0, not {seq}");
             return Err(self.finding(line, "RecordSequence", why));
@@ -275,7 +278,7 @@ impl Replay<'_> {
         line: usize,
         recovered: &Durable,
         cut: Option<&Open>,
-    ) -> Result<(), Finding> {
+    ) -> Checked {
         let mut candidate = self.durable.clone();
         if *recovered == candidate {
             return Ok(());
@@ -327,7 +330,7 @@ impl Replay<'_> {
         }
     }
 
-    fn no_open_step(&self, line: usize) -> Result<(), Finding> {
+    fn no_open_step(&self, line: usize) -> Checked {
         match &self.open {
             Some(open) => {
                 let why = format!(
@@ -342,7 +345,7 @@ impl Replay<'_> {
 
     /// `count` ticks the runtime recorded as idle: each must have no effect and leave the
     /// view as it was in the model too.
-    fn idle_ticks(&mut self, line: usize, count: u64) -> Result<(), Finding> {
+    fn idle_ticks(&mut self, line: usize, count: u64) -> Checked {
         for k in 1..=count {
             let before_node = self.node.clone();
             let before = StateView::of(&self.node);
@@ -381,7 +384,7 @@ impl Replay<'_> {
         Ok(())
     }
 
-    fn step(&mut self, line: usize, input: &Input, before: &StateView) -> Result<(), Finding> {
+    fn step(&mut self, line: usize, input: &Input, before: &StateView) -> Checked {
         let model = StateView::of(&self.node);
         let diffs = before.differences(&model);
         let named = |f: &mut Finding, node: &Node, r: &Self| {
@@ -422,7 +425,7 @@ impl Replay<'_> {
 
     /// "Every message a node received was sent by its sender": the same message (term and
     /// content), to this node, in the sender's trace.
-    fn receipt(&mut self, line: usize, from: NodeId, message: &Message) -> Result<(), Finding> {
+    fn receipt(&mut self, line: usize, from: NodeId, message: &Message) -> Checked {
         let Some(sent) = self.sends.sent.get(&from) else {
             self.out.receipts_unchecked += 1;
             return Ok(());
@@ -460,7 +463,7 @@ impl Replay<'_> {
             self.out.pending.push(Pending {
                 from,
                 message: message.clone(),
-                finding: f,
+                finding: *f,
             });
             return Ok(());
         }
@@ -468,8 +471,8 @@ impl Replay<'_> {
     }
 
     /// Compares what the runtime carried out for `open` with the model's step.
-    fn performed(&self, line: usize, open: &Open, actions: &[Effect]) -> Result<(), Finding> {
-        let fail = |rule: &'static str, why: String| -> Finding {
+    fn performed(&self, line: usize, open: &Open, actions: &[Effect]) -> Checked {
+        let fail = |rule: &'static str, why: String| -> Box<Finding> {
             let mut f = self.finding(line, rule, why);
             f.state_before = words::state(&open.before);
             let (action, step) =
