@@ -86,6 +86,10 @@ pub struct NodeFlags {
         allow_negative_numbers = true
     )]
     clock_rate_percent: i32,
+    /// Append a JSON Lines trace of every step of the core and of what the node carried
+    /// out for it to FILE, for `check raft --validate`.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
     /// How long a proposal waits to be applied (or a read to be served), in milliseconds.
     #[arg(long = "propose-timeout-ms", default_value_t = 5000)]
     propose_timeout_ms: u64,
@@ -193,6 +197,7 @@ impl NodeFlags {
         c.entropy = args.seed.unwrap_or_else(os_entropy);
         c.bug = args.bug;
         c.runtime_bug = args.runtime_bug;
+        c.trace = args.trace.clone();
         c.clock_rate_percent = args.clock_rate_percent;
         c.read_mode = args.read_mode;
         c.max_clock_drift_percent = args.max_clock_drift_percent;
@@ -299,6 +304,8 @@ mod tests {
             "lease",
             "--timing-bug",
             "lease-ignores-drift",
+            "--trace",
+            "t.jsonl",
         ]);
         let c = config(&args).unwrap();
         assert_eq!(c.id, 1);
@@ -313,6 +320,7 @@ mod tests {
         assert_eq!(c.read_mode, ReadMode::Lease);
         assert_eq!(c.timing_bug, Some(TimingBug::LeaseIgnoresDrift));
         assert_eq!(c.core_config().read_mode, ReadMode::Lease);
+        assert_eq!(c.trace, Some(PathBuf::from("t.jsonl")));
         let core = c.core_config();
         assert_eq!((core.id, core.servers, core.election_ticks), (1, 3, 20));
     }

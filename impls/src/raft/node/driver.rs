@@ -10,6 +10,7 @@
 
 use super::disk::DataDir;
 use super::machine::StateMachine;
+use super::trace::Recorder;
 use super::{Log, RuntimeBug};
 use crate::raft::core::{Effect, Index, Input, Message, Node, Persist, ReadId, Role, Term};
 use crate::raft::NodeId;
@@ -156,6 +157,8 @@ pub(crate) struct Driver<M: StateMachine> {
     seen: (Role, Term, Option<NodeId>),
     /// The snapshot was too large to take; said once.
     oversized_said: bool,
+    /// Where each step is recorded, if anywhere (`NodeConfig::trace`).
+    pub(crate) trace: Option<Recorder>,
 }
 
 impl<M: StateMachine> Driver<M> {
@@ -186,6 +189,7 @@ impl<M: StateMachine> Driver<M> {
             reads: Reads::default(),
             seen,
             oversized_said: false,
+            trace: None,
         }
     }
 
@@ -219,8 +223,7 @@ impl<M: StateMachine> Driver<M> {
             // Reads whose clients gave up need no answer.
             self.reads.asked.retain(|_, r| !r.reply.is_closed());
         }
-        let effects = self.node.step(input);
-        self.execute(effects, client)?;
+        self.step_and_execute(input, client)?;
         self.serve_confirmed_reads();
         self.compact_if_due()?;
         self.say_changes();
@@ -288,6 +291,9 @@ impl<M: StateMachine> Driver<M> {
     ) -> io::Result<()> {
         let mut effects = effects.into_iter().peekable();
         while let Some(effect) = effects.next() {
+            if let Some(trace) = &mut self.trace {
+                trace.performing(&effect);
+            }
             match effect {
                 Effect::Persist(first) => {
                     let mut batch: Vec<Persist> = vec![first];
@@ -297,6 +303,9 @@ impl<M: StateMachine> Driver<M> {
                         }
                     }
                     self.disk.persist(&batch)?;
+                    if let Some(trace) = &mut self.trace {
+                        trace.persisted(&batch);
+                    }
                 }
                 Effect::Send { to, message } => self.send(to, &message),
                 Effect::Apply { index, entry } => {
@@ -406,11 +415,31 @@ impl<M: StateMachine> Driver<M> {
             }
             return Ok(());
         }
-        let effects = self.node.step(Input::Compact {
+        let input = Input::Compact {
             index: self.applied,
             data,
-        });
-        self.execute(effects, None)
+        };
+        self.step_and_execute(input, None)
+    }
+
+    /// Steps the core (through the trace recorder, if any) and carries out its effects.
+    fn step_and_execute(
+        &mut self,
+        input: Input,
+        client: Option<oneshot::Sender<ProposeOutcome>>,
+    ) -> io::Result<()> {
+        let mut effects = match &mut self.trace {
+            Some(trace) => trace.step(&mut self.node, input)?,
+            None => self.node.step(input),
+        };
+        if self.runtime_bug == Some(RuntimeBug::SendBeforePersist) {
+            sends_first(&mut effects);
+        }
+        self.execute(effects, client)?;
+        match &mut self.trace {
+            Some(trace) => trace.end_step(),
+            None => Ok(()),
+        }
     }
 
     fn say_changes(&mut self) {
@@ -426,6 +455,12 @@ impl<M: StateMachine> Driver<M> {
             ));
         }
     }
+}
+
+/// `send-before-persist`: moves a step's sends ahead of everything else, so they leave
+/// before its persists are durable (the rest keeps its order).
+fn sends_first(effects: &mut [Effect]) {
+    effects.sort_by_key(|e| !matches!(e, Effect::Send { .. }));
 }
 
 #[cfg(test)]

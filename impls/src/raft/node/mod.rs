@@ -86,6 +86,7 @@ pub mod disk;
 mod driver;
 pub mod machine;
 mod peers;
+pub mod trace;
 
 pub use bugs::RuntimeBug;
 pub use clock::PauseSwitch;
@@ -138,6 +139,9 @@ pub struct NodeConfig {
     pub max_clock_drift_percent: u32,
     /// A known timing bug to run with (it shows only in the lease mode under skew).
     pub timing_bug: Option<TimingBug>,
+    /// Append a trace of every step of the core, and of what the runtime carried out for
+    /// it, to this file (JSON Lines, see [`trace`]); `None` records nothing.
+    pub trace: Option<PathBuf>,
     /// How long a proposal waits to be applied, or a read to be served, before the client
     /// is told `timeout` (default 5 s).
     pub propose_timeout: Duration,
@@ -174,6 +178,7 @@ impl NodeConfig {
             read_mode: ReadMode::Index,
             max_clock_drift_percent: 10,
             timing_bug: None,
+            trace: None,
             propose_timeout: Duration::from_secs(5),
             clock_rate_percent: 0,
             pause: None,
@@ -314,6 +319,14 @@ pub async fn run_with<N: Net, M: StateMachine>(
         durable.entries.len(),
         durable.snapshot.as_ref().map_or(0, |s| s.last_index)
     ));
+    let recorder = match &config.trace {
+        Some(path) => Some(trace::Recorder::start(
+            path,
+            &config.core_config(),
+            &durable,
+        )?),
+        None => None,
+    };
     let node = Node::restart(config.core_config(), durable);
 
     let peer_listener = net.bind(&config.peers[usize::from(config.id)]).await?;
@@ -373,6 +386,7 @@ pub async fn run_with<N: Net, M: StateMachine>(
         log,
     );
     driver.runtime_bug = config.runtime_bug;
+    driver.trace = recorder;
     let mut clock = clock::TickClock::new(config.tick, config.clock_rate_percent);
     let mut pause = config.pause.as_ref().map(PauseSwitch::watch);
     loop {
