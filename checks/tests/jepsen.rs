@@ -192,7 +192,11 @@ fn bad_jepsen_input_exits_2_naming_what_was_wrong() {
         (&["--consistency", "most"][..], "--consistency"),
         (&["--bug", "one", "--consistency", "all"][..], "--bug one"),
         (&["--bug", "nosuch"][..], "--bug"),
-        (&["--real", "--nemesis", "partition"][..], "partitions"),
+        (&["--nemesis", "kill-leader"][..], "check kv has no leader"),
+        (
+            &["--nemesis", "clock-skew"][..],
+            "does not offer 'clock-skew'",
+        ),
         (&["--seconds", "0"][..], "--seconds"),
     ] {
         let o = jepsen(args);

@@ -33,6 +33,7 @@ pub fn install() {
                 // Destructors do not run on exit: kill the child processes (the `--real`
                 // nodes) and remove their directories, and half-written reports, here.
                 crate::reaper::clean_up();
+                crate::jepsen::netns::clean_up();
                 crate::pending::remove_all();
                 std::process::exit(i32::from(INTERRUPTED_EXIT));
             }
