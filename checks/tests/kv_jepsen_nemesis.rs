@@ -63,7 +63,12 @@ fn the_default_nemesis_cuts_the_power_and_pauses_and_the_correct_store_stays_lin
         let seed = seed.to_string();
         let o = jepsen(&["--seconds", "5", "--seed", &seed]);
         let out = stdout(&o);
-        assert_eq!(o.status.code(), Some(0), "seed {seed}:\n{out}{}", stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "seed {seed}:\n{out}{}",
+            stderr(&o)
+        );
         assert!(
             out.contains("nemesis=partition,crash,restart,power-loss,pause"),
             "{out}"
