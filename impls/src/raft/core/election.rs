@@ -3,7 +3,7 @@
 //! and the role transitions.
 
 use super::node::{Node, Out, Progress};
-use super::{Bug, Index, Message, Role, Term};
+use super::{Bug, Index, Message, ReadMode, Role, Term};
 use crate::raft::NodeId;
 
 impl Node {
@@ -19,6 +19,7 @@ impl Node {
             }
             if self.role == Role::Leader && self.heartbeat_elapsed >= self.config.heartbeat_ticks {
                 self.heartbeat_elapsed = 0;
+                self.heartbeat_round();
                 self.broadcast_append(out);
             }
         } else if self.election_elapsed >= self.election_timeout() {
@@ -40,10 +41,26 @@ impl Node {
     /// timeout, with CheckQuorum on: then it drops (pre-)vote requests of higher terms, so
     /// a server that lost touch with a live leader cannot depose it. A leader is in its
     /// own lease (etcd's `inLease`).
+    ///
+    /// With read leases, a server that has just (re)started is in a lease too, for its
+    /// first election timeout: it may have acknowledged a leader's heartbeat before it
+    /// crashed, and that leader counts on it not voting for anyone else for that long.
     pub(super) fn in_lease(&self) -> bool {
+        let just_started = self.config.read_mode == ReadMode::Lease
+            && self.role == Role::Follower
+            && self.ticks < u64::from(self.config.election_ticks);
         self.config.check_quorum
-            && self.leader.is_some()
+            && (self.leader.is_some() || just_started)
             && self.election_elapsed < self.config.election_ticks
+    }
+
+    /// A leasing leader starts a round with every heartbeat, so that its lease is renewed
+    /// from the time of the latest heartbeat a majority answered. With ReadIndex only
+    /// reads start rounds.
+    pub(super) fn heartbeat_round(&mut self) {
+        if self.config.read_mode == ReadMode::Lease {
+            self.start_round();
+        }
     }
 
     /// Restarts the election timer with a fresh randomised timeout. The draw is a pure
@@ -178,11 +195,15 @@ impl Node {
                 next,
                 matched: 0,
                 active: false,
+                acked_round: 0,
+                acked_at: 0,
             };
             self.config.servers as usize
         ];
         self.election_elapsed = 0;
         self.heartbeat_elapsed = 0;
+        self.round = 0;
+        self.recent_rounds.clear();
         self.append_own(Vec::new(), out);
         self.broadcast_append(out);
         self.maybe_commit(out);

@@ -16,12 +16,22 @@
 //!   depends on it (a vote, an acknowledgement of appended entries), and a driver carries
 //!   out no later effect before the persist is fsynced.
 //!
+//! Reads ([`Input::Read`]) do not go through the log. With [`ReadMode::Index`] the leader
+//! answers with a read index once a round of heartbeats, started after the read arrived,
+//! was acknowledged by a majority (ReadIndex, thesis §6.4); with [`ReadMode::Lease`] a
+//! leader whose lease is valid answers at once (thesis §6.4.1): the lease is a majority's
+//! acknowledgement of a heartbeat sent less than `election_ticks * (100 -
+//! max_clock_drift_percent) / 100` ticks ago, during which, by CheckQuorum, none of those
+//! followers votes for anyone else. The lease is only as good as the bound on clock drift,
+//! which is why it is a mode and ReadIndex the default.
+//!
 //! What survives a crash is exactly what the `Persist` effects wrote: [`Durable`]. A node
 //! restarts with [`Node::restart`] from it; everything else (role, commit index,
 //! `nextIndex`/`matchIndex`, votes received) is volatile and starts afresh.
 
 mod election;
 mod node;
+mod reads;
 mod replication;
 mod snapshot;
 #[cfg(test)]
@@ -38,6 +48,10 @@ pub type Term = u64;
 
 /// A log index. The first entry has index 1; index 0 is the empty prefix, whose term is 0.
 pub type Index = u64;
+
+/// Names a read request: chosen by the driver, echoed back in [`Effect::ReadReady`] or
+/// [`Effect::ReadRefused`].
+pub type ReadId = u64;
 
 /// One log entry: the term of the leader that created it and the client's command.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -112,6 +126,9 @@ pub enum Message {
         entries: Vec<Entry>,
         /// The leader's commit index.
         leader_commit: Index,
+        /// The leader's heartbeat round when it sent this (0 until it serves a read): the
+        /// follower echoes it, so the leader knows which round a majority has answered.
+        round: u64,
     },
     /// The answer to an AppendEntries.
     AppendEntriesResponse {
@@ -126,6 +143,8 @@ pub enum Message {
         /// (the conflict optimisation: the first index of the conflicting term, or one
         /// past the follower's last entry).
         index: Index,
+        /// The `round` of the AppendEntries this answers.
+        round: u64,
     },
     /// InstallSnapshot (§7), in one piece: sent when the entries a follower needs have
     /// been compacted away.
@@ -193,6 +212,14 @@ pub enum Input {
     Propose {
         /// The command.
         command: Vec<u8>,
+    },
+    /// A client wants a linearizable read. The leader answers [`Effect::ReadReady`] once it
+    /// is sure it was still the leader after the read arrived (a majority's answer to a
+    /// heartbeat round started after it, or a valid lease); anyone else, or a leader that
+    /// loses its leadership first, answers [`Effect::ReadRefused`].
+    Read {
+        /// Echoed in the answer.
+        id: ReadId,
     },
     /// The state machine above has applied every entry up to `index` and hands over its
     /// state as `data`: the node saves the snapshot and discards the log up to `index`.
@@ -270,6 +297,24 @@ pub enum Effect {
     /// it last heard from in its current term, if any.
     NotLeader {
         /// A hint for the client.
+        leader: Option<NodeId>,
+    },
+    /// The read `id` may be served from the state machine once it has applied every entry
+    /// up to `index`: at that point it reflects every write committed before the read
+    /// arrived, and nothing the read could be ordered before.
+    ReadReady {
+        /// The read.
+        id: ReadId,
+        /// The read index: the leader's commit index when the read arrived, and at least
+        /// its first entry of its term (so every earlier term's commits are included).
+        index: Index,
+    },
+    /// The read `id` was not served and never will be (definite): this node is not the
+    /// leader, or stopped being it before it could confirm its leadership.
+    ReadRefused {
+        /// The read.
+        id: ReadId,
+        /// The leader this node knows of, as a hint for the client.
         leader: Option<NodeId>,
     },
 }
@@ -351,6 +396,13 @@ pub struct Config {
     pub check_quorum: bool,
     /// The most entries one AppendEntries carries.
     pub max_entries_per_message: usize,
+    /// How a leader confirms it may serve a read.
+    pub read_mode: ReadMode,
+    /// The documented bound on how much faster or slower than another's one node's clock
+    /// may run, in percent: a lease lasts `election_ticks * (100 - this) / 100` ticks.
+    pub max_clock_drift_percent: u32,
+    /// A known timing bug to build in, if any.
+    pub timing_bug: Option<TimingBug>,
     /// Seeds the randomised election timeouts: the caller's randomness.
     pub entropy: u64,
     /// A known bug to build in, if any.
@@ -370,6 +422,9 @@ impl Config {
             pre_vote: true,
             check_quorum: true,
             max_entries_per_message: 64,
+            read_mode: ReadMode::Index,
+            max_clock_drift_percent: 10,
+            timing_bug: None,
             entropy: 0,
             bug: None,
         }
@@ -378,6 +433,55 @@ impl Config {
     /// The number of servers that make a majority.
     pub fn quorum(&self) -> usize {
         self.servers as usize / 2 + 1
+    }
+
+    /// How long a leader's read lease lasts after the heartbeat a majority acknowledged
+    /// was sent, in its own ticks: the base election timeout less the drift bound, during
+    /// which none of those followers (by CheckQuorum) votes for another candidate.
+    pub fn lease_ticks(&self) -> u64 {
+        let ticks = u64::from(self.election_ticks);
+        if self.timing_bug == Some(TimingBug::LeaseIgnoresDrift) {
+            // The bug: the whole timeout, as if every clock ran at the same rate.
+            return ticks;
+        }
+        ticks * u64::from(100 - self.max_clock_drift_percent.min(100)) / 100
+    }
+}
+
+/// How a leader confirms that it may serve a read without writing to the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ReadMode {
+    /// ReadIndex (thesis §6.4): a heartbeat round started after the read, answered by a
+    /// majority. Safe whatever the clocks do; costs a round trip.
+    Index,
+    /// Leader leases (thesis §6.4.1): no round trip while the lease holds, and a ReadIndex
+    /// round when it does not. Needs CheckQuorum, and is safe only while clocks drift
+    /// apart by less than `max_clock_drift_percent` and a paused node catches up on the
+    /// time it missed before it serves a read.
+    Lease,
+}
+
+/// A bug that only shows when time passes at different rates on different nodes: the
+/// untimed model cannot see it, a Jepsen run with clock skew can.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TimingBug {
+    /// A lease lasts the whole base election timeout, with no margin for clock drift: a
+    /// leader whose clock runs slow still serves reads after its followers' clocks let
+    /// them elect a new leader.
+    LeaseIgnoresDrift,
+}
+
+impl BugSwitches for TimingBug {
+    const ALL: &'static [TimingBug] = &[TimingBug::LeaseIgnoresDrift];
+
+    fn switch(self) -> BugSwitch {
+        match self {
+            TimingBug::LeaseIgnoresDrift => BugSwitch {
+                name: "lease-ignores-drift",
+                summary:
+                    "a read lease lasts the whole election timeout, with no margin for clock drift",
+            },
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! and `step`, which does what every role shares (the term rules) before handing a
 //! message to the code of its kind in `election`, `replication` or `snapshot`.
 
+use super::reads::PendingRead;
 use super::{Bug, Config, Durable, Effect, Entry, Index, Input, Message, Persist, Role};
 use super::{Snapshot, Term};
 use crate::raft::NodeId;
@@ -67,6 +68,13 @@ pub struct Node {
     /// Per server, `nextIndex`, `matchIndex` and CheckQuorum's activity; empty unless
     /// leading. The leader's own entry is unused (its match is its last index).
     pub(super) progress: Vec<Progress>,
+    /// The heartbeat round: raised for each round a read needs (and, leasing, for every
+    /// heartbeat), carried by every AppendEntries, echoed by its answer. 0 until a read.
+    pub(super) round: u64,
+    /// Reads waiting for a round a majority answers.
+    pub(super) pending_reads: Vec<PendingRead>,
+    /// Leasing: the tick at which each recent round was started.
+    pub(super) recent_rounds: std::collections::VecDeque<(u64, u64)>,
 }
 
 /// A leader's view of one follower.
@@ -79,6 +87,10 @@ pub(super) struct Progress {
     pub(super) matched: Index,
     /// Whether the follower answered since the last CheckQuorum round.
     pub(super) active: bool,
+    /// The highest heartbeat round the follower answered in this term.
+    pub(super) acked_round: u64,
+    /// Leasing: the tick at which the latest round it answered was sent.
+    pub(super) acked_at: u64,
 }
 
 /// The effects of one step, kept in two lists so that every persist comes first,
@@ -131,6 +143,9 @@ impl Node {
             timer_drawn_at: 0,
             votes: Vec::new(),
             progress: Vec::new(),
+            round: 0,
+            pending_reads: Vec::new(),
+            recent_rounds: std::collections::VecDeque::new(),
         };
         node.reset_election_timer();
         node
@@ -366,18 +381,22 @@ impl Node {
                 prev_log_term,
                 entries,
                 leader_commit,
+                round,
                 ..
             } => self.receive_append(
                 from,
-                prev_log_index,
-                prev_log_term,
+                (prev_log_index, prev_log_term),
                 entries,
                 leader_commit,
+                round,
                 out,
             ),
-            Message::AppendEntriesResponse { success, index, .. } => {
-                self.receive_append_response(from, success, index, out)
-            }
+            Message::AppendEntriesResponse {
+                success,
+                index,
+                round,
+                ..
+            } => self.receive_append_response(from, success, index, round, out),
             Message::InstallSnapshot { snapshot, .. } => self.receive_snapshot(from, snapshot, out),
             Message::InstallSnapshotResponse { last_index, .. } => {
                 self.receive_snapshot_response(from, last_index, out)
@@ -400,6 +419,7 @@ impl Node {
                 prev_log_index,
                 prev_log_term,
                 entries,
+                round,
                 ..
             } if self.role == Role::Leader && self.has_bug(Bug::LeaderAcceptsStaleAppend) => {
                 // The bug: the leader takes the deposed leader's entries as a follower
@@ -413,15 +433,17 @@ impl Node {
                         term: self.term,
                         success,
                         index,
+                        round,
                     },
                 );
             }
-            Message::AppendEntries { .. } => out.send(
+            Message::AppendEntries { round, .. } => out.send(
                 from,
                 Message::AppendEntriesResponse {
                     term: self.term,
                     success: false,
                     index: 0,
+                    round,
                 },
             ),
             Message::InstallSnapshot { .. } => out.send(
@@ -451,13 +473,16 @@ impl Core for Node {
             Input::Heartbeat => {
                 if self.role == Role::Leader {
                     self.heartbeat_elapsed = 0;
+                    self.heartbeat_round();
                     self.broadcast_append(&mut out);
                 }
             }
             Input::Receive { from, message } => self.receive(from, message, &mut out),
             Input::Propose { command } => self.propose(command, &mut out),
+            Input::Read { id } => self.read(id, &mut out),
             Input::Compact { index, data } => self.compact(index, data, &mut out),
         }
+        self.refuse_pending_reads(&mut out);
         // `currentTerm` and `votedFor` are written once per step, first, if they changed:
         // the vote a RequestVoteResponse grants and the term any message carries are then
         // durable before the message leaves.

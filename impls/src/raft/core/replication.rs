@@ -91,6 +91,7 @@ impl Node {
                 prev_log_term,
                 entries,
                 leader_commit: self.commit,
+                round: self.round,
             },
         );
     }
@@ -99,10 +100,10 @@ impl Node {
     pub(super) fn receive_append(
         &mut self,
         from: NodeId,
-        prev_log_index: Index,
-        prev_log_term: Term,
+        (prev_log_index, prev_log_term): (Index, Term),
         entries: Vec<Entry>,
         leader_commit: Index,
+        round: u64,
         out: &mut Out,
     ) {
         if self.role == Role::Leader {
@@ -125,6 +126,7 @@ impl Node {
                 term: self.term,
                 success,
                 index,
+                round,
             },
         );
         self.apply_committed(out);
@@ -220,11 +222,15 @@ impl Node {
         from: NodeId,
         success: bool,
         index: Index,
+        round: u64,
         out: &mut Out,
     ) {
         if self.role != Role::Leader {
             return;
         }
+        // Any answer in this term, success or not, shows the follower took this node for
+        // its leader when it answered.
+        self.round_answered(from as usize, round, out);
         let last = self.last_index();
         let p = &mut self.progress[from as usize];
         if success {

@@ -31,6 +31,11 @@ struct Cluster {
     violations: Vec<String>,
     /// How many snapshots were installed (`Effect::Restore`), for coverage.
     restores: usize,
+    /// Per read asked of a node and not yet answered, the highest commit index any node
+    /// had reached when it was asked: a read served below it is stale.
+    read_floors: BTreeMap<(NodeId, ReadId), Index>,
+    /// Every answer to a read: (node, read, `Ok(index)` or `Err(leader hint)`).
+    read_answers: Vec<(NodeId, ReadId, Result<Index, Option<NodeId>>)>,
 }
 
 impl Cluster {
@@ -54,12 +59,18 @@ impl Cluster {
             check_safety: true,
             violations: Vec::new(),
             restores: 0,
+            read_floors: BTreeMap::new(),
+            read_answers: Vec::new(),
         }
     }
 
     /// Steps node `id` on `input`, carries out its effects and checks the invariants.
     fn step(&mut self, id: NodeId, input: Input) -> Vec<Effect> {
         let i = id as usize;
+        if let Input::Read { id: read } = input {
+            let floor = self.nodes.iter().map(Node::commit_index).max().unwrap_or(0);
+            self.read_floors.insert((id, read), floor);
+        }
         let effects = self.nodes[i].step(input);
         if let Err(v) = check_durability_order(&effects) {
             panic!("node {id}: {v}: {effects:?}");
@@ -86,6 +97,26 @@ impl Cluster {
                     self.restores += 1;
                 }
                 Effect::Proposed { .. } | Effect::NotLeader { .. } => {}
+                Effect::ReadReady { id: read, index } => {
+                    let floor = self.read_floors.remove(&(id, *read));
+                    let floor = floor.expect("a read is answered once, where it was asked");
+                    if *index < floor {
+                        let v = format!(
+                            "node {id} served read {read} at index {index}, below the commit \
+                             index {floor} reached before it was asked (a stale read)"
+                        );
+                        self.violations.push(v);
+                    }
+                    self.read_answers.push((id, *read, Ok(*index)));
+                }
+                Effect::ReadRefused { id: read, leader } => {
+                    let floor = self.read_floors.remove(&(id, *read));
+                    assert!(
+                        floor.is_some(),
+                        "a read is answered once, where it was asked"
+                    );
+                    self.read_answers.push((id, *read, Err(*leader)));
+                }
             }
         }
         assert_eq!(
@@ -446,6 +477,7 @@ fn a_higher_term_is_adopted_and_persisted_and_a_lower_one_rejected() {
         prev_log_term: 0,
         entries: vec![entry(6, b"x")],
         leader_commit: 0,
+        round: 0,
     };
     let effects = c.step(
         0,
@@ -461,7 +493,8 @@ fn a_higher_term_is_adopted_and_persisted_and_a_lower_one_rejected() {
             Message::AppendEntriesResponse {
                 term: 7,
                 success: false,
-                index: 0
+                index: 0,
+                round: 0,
             }
         )]
     );
@@ -559,6 +592,7 @@ fn a_follower_answers_a_mismatch_with_the_first_index_of_the_conflicting_term() 
             prev_log_term: 3,
             entries: vec![],
             leader_commit: 0,
+            round: 0,
         },
     );
     assert_eq!(
@@ -568,7 +602,8 @@ fn a_follower_answers_a_mismatch_with_the_first_index_of_the_conflicting_term() 
             Message::AppendEntriesResponse {
                 term: 3,
                 success: false,
-                index: 2
+                index: 2,
+                round: 0,
             }
         )]
     );
@@ -582,6 +617,7 @@ fn a_follower_answers_a_mismatch_with_the_first_index_of_the_conflicting_term() 
             prev_log_term: 3,
             entries: vec![],
             leader_commit: 0,
+            round: 0,
         },
     );
     assert_eq!(
@@ -591,7 +627,8 @@ fn a_follower_answers_a_mismatch_with_the_first_index_of_the_conflicting_term() 
             Message::AppendEntriesResponse {
                 term: 3,
                 success: false,
-                index: 5
+                index: 5,
+                round: 0,
             }
         )]
     );
@@ -615,6 +652,7 @@ fn a_follower_deletes_only_from_the_first_conflicting_entry() {
             prev_log_term: 1,
             entries: vec![entry(1, b"b"), entry(3, b"x"), entry(3, b"y")],
             leader_commit: 2,
+            round: 0,
         },
     );
     assert_eq!(
@@ -631,7 +669,8 @@ fn a_follower_deletes_only_from_the_first_conflicting_entry() {
             Message::AppendEntriesResponse {
                 term: 3,
                 success: true,
-                index: 4
+                index: 4,
+                round: 0,
             }
         )]
     );
@@ -646,6 +685,7 @@ fn a_follower_deletes_only_from_the_first_conflicting_entry() {
             prev_log_term: 1,
             entries: vec![entry(1, b"b")],
             leader_commit: 2,
+            round: 0,
         },
     );
     assert!(persists(&effects).is_empty());
@@ -657,7 +697,8 @@ fn a_follower_deletes_only_from_the_first_conflicting_entry() {
             Message::AppendEntriesResponse {
                 term: 3,
                 success: true,
-                index: 2
+                index: 2,
+                round: 0,
             }
         )]
     );
@@ -726,6 +767,7 @@ fn a_leader_commits_an_earlier_terms_entry_only_through_one_of_its_own() {
         term: 3,
         success: true,
         index,
+        round: 0,
     };
     receive(&mut leader, 1, ack(2));
     assert_eq!(leader.commit_index(), 0, "index 2 is of term 2");
@@ -1159,6 +1201,8 @@ struct RunStats {
     restores: usize,
     /// The safety violations seen (only a buggy node has any).
     violations: Vec<String>,
+    /// How many reads were served.
+    reads_served: usize,
 }
 
 /// Runs `steps` random steps: ticks, timeouts, heartbeats, proposals, compactions,
@@ -1212,6 +1256,18 @@ fn random_run(seed: u64, servers: u8, steps: usize, bug: Option<Bug>) -> RunStat
                 let copy = c.in_flight[rng.below(flying)].clone();
                 c.in_flight.push(copy);
             }
+            55..=56 => {
+                // Mostly at a leader (the latest), so that reads are served, not refused.
+                let leader = (0..servers)
+                    .filter(|&n| c.node(n).role() == Role::Leader)
+                    .max_by_key(|&n| c.node(n).term());
+                let at = if step % 4 == 0 {
+                    id
+                } else {
+                    leader.unwrap_or(id)
+                };
+                c.step(at, Input::Read { id: step as ReadId });
+            }
             _ if flying > 0 => {
                 c.deliver(rng.below(flying));
             }
@@ -1223,6 +1279,7 @@ fn random_run(seed: u64, servers: u8, steps: usize, bug: Option<Bug>) -> RunStat
         committed,
         restores: c.restores,
         violations: c.violations,
+        reads_served: c.read_answers.iter().filter(|a| a.2.is_ok()).count(),
     }
 }
 
@@ -1253,6 +1310,11 @@ fn random_schedules_commit_and_install_snapshots() {
         .map(|seed| random_run(seed, 3, 2000, None))
         .collect();
     assert!(runs.iter().all(|r| r.committed >= 5), "{runs:?}");
+    assert!(runs.iter().all(|r| r.reads_served >= 1), "{runs:?}");
+    assert!(
+        runs.iter().map(|r| r.reads_served).sum::<usize>() >= 60,
+        "{runs:?}"
+    );
     assert!(
         runs.iter().filter(|r| r.restores > 0).count() >= 5,
         "{runs:?}"
@@ -1306,6 +1368,7 @@ fn bug_commit_previous_term_commits_by_counting_an_old_terms_replicas() {
             term: 3,
             success: true,
             index: 2,
+            round: 0,
         };
         receive(&mut leader, 1, ack);
         leader.commit_index()
@@ -1353,6 +1416,7 @@ fn bug_skip_prev_log_check_appends_after_a_mismatched_entry() {
             prev_log_term: 2,
             entries: vec![entry(2, b"b")],
             leader_commit: 0,
+            round: 0,
         };
         receive(&mut follower, 0, append);
         follower.durable().entries
@@ -1387,6 +1451,7 @@ fn bug_leader_accepts_stale_append_overwrites_the_leaders_log() {
             prev_log_term: 1,
             entries: vec![entry(1, b"stale")],
             leader_commit: 1,
+            round: 0,
         };
         let effects = c.step(
             1,
@@ -1411,7 +1476,8 @@ fn bug_leader_accepts_stale_append_overwrites_the_leaders_log() {
             Message::AppendEntriesResponse {
                 term: 2,
                 success: false,
-                index: 0
+                index: 0,
+                round: 0,
             }
         )]
     );
@@ -1430,6 +1496,7 @@ fn bug_truncate_without_conflict_loses_acknowledged_entries_to_a_delayed_append(
             prev_log_term: 0,
             entries,
             leader_commit: 0,
+            round: 0,
         };
         receive(
             &mut follower,
@@ -1493,6 +1560,7 @@ fn a_rejection_after_the_leaders_log_shrank_below_a_match_does_not_panic() {
                 prev_log_term: c.node(1).term_at(1).unwrap(),
                 entries: vec![entry(0, b"stale")],
                 leader_commit: 0,
+                round: 0,
             },
         },
     );
@@ -1509,6 +1577,7 @@ fn a_rejection_after_the_leaders_log_shrank_below_a_match_does_not_panic() {
                 term: c.node(1).term(),
                 success: false,
                 index: 1,
+                round: 0,
             },
         },
     );
@@ -1536,4 +1605,263 @@ fn servers_seeded_with_seed_xor_id_draw_different_timeouts() {
         timeouts.windows(2).any(|w| w[0] != w[1]),
         "every server drew {timeouts:?}"
     );
+}
+
+// ---- reads (ReadIndex and leases) ----
+
+/// A three-node cluster with node 0 elected and its no-op committed everywhere.
+fn three_with_leader(configure: impl Fn(&mut Config)) -> Cluster {
+    let mut c = Cluster::new(3, configure);
+    c.elect(0);
+    c.heartbeat(0);
+    c
+}
+
+/// How many AppendEntries `effects` send.
+fn appends_sent(effects: &[Effect]) -> usize {
+    sends(effects)
+        .iter()
+        .filter(|(_, m)| matches!(m, Message::AppendEntries { .. }))
+        .count()
+}
+
+#[test]
+fn a_follower_refuses_a_read_and_names_the_leader() {
+    let mut c = three_with_leader(|_| {});
+    let effects = c.step(1, Input::Read { id: 7 });
+    assert_eq!(
+        effects,
+        vec![Effect::ReadRefused {
+            id: 7,
+            leader: Some(0)
+        }]
+    );
+}
+
+#[test]
+fn a_leader_serves_a_read_only_after_a_majority_answers_a_round_started_after_it() {
+    let mut c = three_with_leader(|_| {});
+    c.step(
+        0,
+        Input::Propose {
+            command: b"x".to_vec(),
+        },
+    );
+    c.deliver_all();
+    let commit = c.node(0).commit_index();
+    assert_eq!(commit, 2);
+    let effects = c.step(0, Input::Read { id: 1 });
+    assert_eq!(appends_sent(&effects), 2, "one round to both followers");
+    assert!(
+        c.read_answers.is_empty(),
+        "not before the round is answered"
+    );
+    // One follower's answer makes a majority with the leader.
+    let k = c.in_flight.iter().position(|(_, to, _)| *to == 1).unwrap();
+    c.deliver(k);
+    let k = c
+        .in_flight
+        .iter()
+        .position(|(from, to, _)| (*from, *to) == (1, 0))
+        .unwrap();
+    c.deliver(k);
+    assert_eq!(c.read_answers, vec![(0, 1, Ok(commit))]);
+}
+
+#[test]
+fn reads_that_arrive_while_a_round_is_in_flight_share_the_next_round() {
+    let mut c = three_with_leader(|_| {});
+    let first = c.step(0, Input::Read { id: 1 });
+    assert_eq!(appends_sent(&first), 2);
+    let mut later = 0;
+    for id in 2..10 {
+        later += appends_sent(&c.step(0, Input::Read { id }));
+    }
+    assert_eq!(later, 0, "no round per read");
+    c.deliver_all();
+    let mut served: Vec<ReadId> = c.read_answers.iter().map(|a| a.1).collect();
+    served.sort_unstable();
+    assert_eq!(served, (1..10).collect::<Vec<_>>());
+    assert!(c.read_answers.iter().all(|a| a.2.is_ok()));
+}
+
+#[test]
+fn a_cut_off_leader_never_serves_a_read_and_refuses_it_on_stepping_down() {
+    // Without CheckQuorum, so that the old leader stays leader, cut off, until it hears
+    // of the new one.
+    let mut c = three_with_leader(|cfg| cfg.check_quorum = false);
+    c.isolate(0);
+    c.elect(1);
+    c.step(
+        1,
+        Input::Propose {
+            command: b"new".to_vec(),
+        },
+    );
+    c.deliver_all();
+    assert_eq!(c.node(1).commit_index(), 3);
+    c.step(0, Input::Read { id: 5 });
+    c.deliver_all();
+    assert!(c.read_answers.is_empty(), "{:?}", c.read_answers);
+    c.heal();
+    c.heartbeat(1);
+    assert_eq!(c.read_answers, vec![(0, 5, Err(Some(1)))]);
+}
+
+#[test]
+fn a_new_leader_reads_at_its_own_first_entry_at_least() {
+    let mut c = three_with_leader(|cfg| cfg.check_quorum = false);
+    c.step(
+        0,
+        Input::Propose {
+            command: b"x".to_vec(),
+        },
+    );
+    c.deliver_all();
+    // Node 1 wins term 2 but its no-op is not committed when the read arrives.
+    c.step(1, Input::Timeout);
+    while c.node(1).role() != Role::Leader {
+        c.deliver(0);
+    }
+    let noop = c.node(1).last_index();
+    assert!(c.node(1).commit_index() < noop);
+    c.step(1, Input::Read { id: 9 });
+    c.deliver_all();
+    assert_eq!(c.read_answers, vec![(1, 9, Ok(noop))]);
+}
+
+#[test]
+fn a_single_server_serves_a_read_at_once() {
+    let mut c = Cluster::new(1, |_| {});
+    c.step(0, Input::Timeout);
+    let effects = c.step(0, Input::Read { id: 3 });
+    assert_eq!(effects, vec![Effect::ReadReady { id: 3, index: 1 }]);
+}
+
+/// Node 0 leads with a lease: every heartbeat starts a round, and reads within the
+/// lease need none.
+fn leasing_leader() -> Cluster {
+    let mut c = Cluster::new(3, |cfg| {
+        cfg.read_mode = ReadMode::Lease;
+        cfg.election_ticks = 10;
+    });
+    // Freshly started servers vote for no one for an election timeout.
+    for _ in 0..10 {
+        for id in 0..3 {
+            c.step(id, Input::Tick);
+        }
+    }
+    c.in_flight.clear();
+    for id in 0..3 {
+        if c.node(id).role() != Role::Follower {
+            c.restart(id);
+        }
+    }
+    c.elect(0);
+    c.heartbeat(0);
+    c.step(0, Input::Tick);
+    c.deliver_all();
+    c
+}
+
+/// Ticks `ids` (and delivers) until one of them leads; returns it.
+fn tick_until_a_leader(c: &mut Cluster, ids: &[NodeId]) -> NodeId {
+    for _ in 0..200 {
+        for &id in ids {
+            c.step(id, Input::Tick);
+            c.deliver_all();
+            if c.node(id).role() == Role::Leader {
+                return id;
+            }
+        }
+    }
+    panic!("no leader among {ids:?}");
+}
+
+#[test]
+fn a_leader_serves_reads_within_its_lease_without_a_round_trip() {
+    let mut c = leasing_leader();
+    let effects = c.step(0, Input::Read { id: 1 });
+    assert_eq!(effects, vec![Effect::ReadReady { id: 1, index: 1 }]);
+}
+
+#[test]
+fn a_lease_runs_out_drift_margin_before_the_followers_election_timeout() {
+    let mut c = leasing_leader();
+    assert_eq!(c.node(0).config().lease_ticks(), 9);
+    // Ticks go by with every heartbeat lost.
+    c.isolate(0);
+    for _ in 0..9 {
+        c.step(0, Input::Tick);
+    }
+    let effects = c.step(0, Input::Read { id: 2 });
+    assert_eq!(
+        appends_sent(&effects),
+        0,
+        "isolated: the round's messages are cut"
+    );
+    assert!(
+        c.read_answers.is_empty(),
+        "the lease ran out: a round is needed"
+    );
+}
+
+#[test]
+fn lease_ignores_drift_lasts_the_whole_election_timeout() {
+    let mut config = Config::new(0, 3);
+    config.election_ticks = 10;
+    assert_eq!(config.lease_ticks(), 9);
+    config.timing_bug = Some(TimingBug::LeaseIgnoresDrift);
+    assert_eq!(config.lease_ticks(), 10);
+}
+
+#[test]
+fn a_lease_outrun_by_fast_follower_clocks_serves_a_stale_read_which_the_check_catches() {
+    // Followers whose clocks run far faster than the leader's (here: node 0 does not
+    // tick at all) elect a new leader inside the old one's lease, which then serves a
+    // stale read. The cluster's stale-read check must see it.
+    let mut c = leasing_leader();
+    c.check_safety = false;
+    c.isolate(0);
+    let new = tick_until_a_leader(&mut c, &[1, 2]);
+    c.step(
+        new,
+        Input::Propose {
+            command: b"new".to_vec(),
+        },
+    );
+    c.deliver_all();
+    assert_eq!(c.node(new).commit_index(), 3);
+    c.step(0, Input::Read { id: 4 });
+    assert_eq!(c.read_answers, vec![(0, 4, Ok(1))]);
+    assert_eq!(c.violations.len(), 1, "{:?}", c.violations);
+    assert!(c.violations[0].contains("stale read"), "{:?}", c.violations);
+}
+
+#[test]
+fn with_leases_a_restarted_server_votes_for_no_one_for_an_election_timeout() {
+    let mut c = leasing_leader();
+    c.isolate(0);
+    // Node 1's lease on node 0 runs out (ticks with nothing heard); a timeout of its own
+    // may make it campaign, which fails (node 2 still holds node 0's lease).
+    for _ in 0..10 {
+        c.step(1, Input::Tick);
+    }
+    c.in_flight.clear();
+    c.restart(2);
+    // Node 1 asks the restarted node 2 for a pre-vote at once: node 2 may have
+    // acknowledged node 0's lease before it crashed, so it does not answer.
+    c.step(1, Input::Timeout);
+    c.deliver_all();
+    assert_ne!(c.node(1).role(), Role::Leader);
+    // An election timeout later, node 2 votes again.
+    for _ in 0..10 {
+        c.step(2, Input::Tick);
+    }
+    c.in_flight.clear();
+    for _ in 0..2 {
+        c.step(1, Input::Timeout);
+        c.deliver_all();
+    }
+    assert_eq!(c.node(1).role(), Role::Leader);
 }

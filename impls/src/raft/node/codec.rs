@@ -94,23 +94,27 @@ fn encode_message(e: &mut Enc<'_>, message: &Message) {
             prev_log_term,
             entries,
             leader_commit,
+            round,
         } => {
             e.u8(APPEND_ENTRIES);
             e.var(*term);
             e.var(*prev_log_index);
             e.var(*prev_log_term);
             e.var(*leader_commit);
+            e.var(*round);
             encode_entries(e, entries);
         }
         Message::AppendEntriesResponse {
             term,
             success,
             index,
+            round,
         } => {
             e.u8(APPEND_ENTRIES_RESPONSE);
             e.var(*term);
             e.bool(*success);
             e.var(*index);
+            e.var(*round);
         }
         Message::InstallSnapshot { term, snapshot } => {
             e.u8(INSTALL_SNAPSHOT);
@@ -159,18 +163,21 @@ pub fn decode_peer(body: &[u8]) -> Result<PeerFrame, WireError> {
             let prev_log_index = d.var()?;
             let prev_log_term = d.var()?;
             let leader_commit = d.var()?;
+            let round = d.var()?;
             PeerFrame::Raft(Message::AppendEntries {
                 term,
                 prev_log_index,
                 prev_log_term,
                 entries: decode_entries(&mut d, body.len())?,
                 leader_commit,
+                round,
             })
         }
         APPEND_ENTRIES_RESPONSE => PeerFrame::Raft(Message::AppendEntriesResponse {
             term: d.var()?,
             success: d.bool()?,
             index: d.var()?,
+            round: d.var()?,
         }),
         INSTALL_SNAPSHOT => PeerFrame::Raft(Message::InstallSnapshot {
             term: d.var()?,
@@ -424,11 +431,13 @@ mod tests {
                 prev_log_term: 1,
                 entries: entries(),
                 leader_commit: 2,
+                round: 0,
             },
             Message::AppendEntriesResponse {
                 term: 3,
                 success: false,
                 index: 129,
+                round: 0,
             },
             Message::InstallSnapshot {
                 term: 4,
@@ -481,7 +490,8 @@ mod tests {
 
     #[test]
     fn an_entry_count_beyond_the_input_is_refused_before_allocating() {
-        let mut b = vec![APPEND_ENTRIES, 1, 0, 0, 0];
+        // term, prev index, prev term, commit, round; then the entry count.
+        let mut b = vec![APPEND_ENTRIES, 1, 0, 0, 0, 0];
         Enc(&mut b).var(u64::MAX / 4);
         let err = decode_peer(&b).unwrap_err().to_string();
         assert!(err.contains("cannot fit"), "{err}");

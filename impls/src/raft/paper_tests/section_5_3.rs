@@ -275,6 +275,7 @@ pub(super) fn check_follower_check_msg_app(bug: Option<Bug>) -> Outcome {
             term: 2,
             success,
             index,
+            round: 0,
         };
         ensure_eq!(sends(&effects), vec![(1, answer)], "{what}: the answer");
         // A refused request stores nothing, and an accepted one here brings nothing new:
@@ -342,6 +343,7 @@ pub(super) fn check_follower_append_entries(bug: Option<Bug>) -> Outcome {
             term: 2,
             success: true,
             index: prev_index + count,
+            round: 0,
         };
         ensure_eq!(sends(&effects), vec![(1, answer)], "{what}: the answer");
     }
@@ -361,7 +363,8 @@ pub(super) fn check_follower_append_entries(bug: Option<Bug>) -> Outcome {
             Message::AppendEntriesResponse {
                 term: 2,
                 success: true,
-                index: 3
+                index: 3,
+                round: 0,
             }
         )],
         "the longer append's answer"
@@ -374,7 +377,8 @@ pub(super) fn check_follower_append_entries(bug: Option<Bug>) -> Outcome {
             Message::AppendEntriesResponse {
                 term: 2,
                 success: true,
-                index: 2
+                index: 2,
+                round: 0,
             }
         )],
         "the delayed shorter append's answer"

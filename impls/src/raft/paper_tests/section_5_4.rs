@@ -121,6 +121,7 @@ pub(super) fn check_leader_only_commits_log_from_current_term(bug: Option<Bug>) 
             term: 3,
             success: true,
             index,
+            round: 0,
         };
         step(&mut node, receive(1, ack))?;
         ensure_eq!(

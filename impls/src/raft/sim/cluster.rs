@@ -404,6 +404,9 @@ impl Cluster {
             Effect::Restore(snapshot) => self.restore(id, &snapshot.data, snapshot.last_index),
             Effect::Proposed { index, term } => self.proposed = Some((index, term)),
             Effect::NotLeader { .. } => {}
+            Effect::ReadReady { .. } | Effect::ReadRefused { .. } => {
+                self.fail(format!("server {id} answered a read no one asked for"));
+            }
         }
         None
     }

@@ -296,6 +296,7 @@ mod tests {
             prev_log_term: 0,
             entries: vec![],
             leader_commit: 0,
+            round: 0,
         }
     }
 
@@ -343,6 +344,7 @@ mod tests {
                     term: t,
                     success: true,
                     index: 0,
+                    round: 0,
                 };
                 net.send(0, 0, 1, ack);
             }

@@ -240,6 +240,7 @@ fn match_index_never_decreases_within_term_breaks_on_one_less() {
             term: 1,
             success: true,
             index: 1,
+            round: 0,
         },
     });
     assert_eq!((l0.match_index(1), l1.match_index(1)), (Some(0), Some(1)));
@@ -263,6 +264,7 @@ fn leader_commits_only_current_term_by_counting_breaks_on_an_earlier_terms_entry
             term: 2,
             success: true,
             index: 2,
+            round: 0,
         },
     });
     assert_eq!(own.commit_index(), 2);

@@ -75,6 +75,7 @@ pub(super) fn show_message(m: &Message) -> String {
             prev_log_term,
             entries,
             leader_commit,
+            ..
         } => format!(
             "AppendEntries{{term: {term}, prevLogIndex: {prev_log_index}, prevLogTerm: {prev_log_term}, entries: {}, commit: {leader_commit}}}",
             show_entries(entries)
@@ -83,6 +84,7 @@ pub(super) fn show_message(m: &Message) -> String {
             term,
             success,
             index,
+            ..
         } => format!("AppendEntriesResponse{{term: {term}, success: {success}, index: {index}}}"),
         Message::InstallSnapshot { term, snapshot } => format!(
             "InstallSnapshot{{term: {term}, lastIndex: {}, lastTerm: {}}}",
@@ -119,6 +121,7 @@ fn label(m: &Message) -> String {
             term,
             success,
             index,
+            ..
         } => format!(
             "AppendOk t{term} {} {index}",
             if *success { "yes" } else { "no" }

@@ -185,6 +185,7 @@ pub(super) fn append(
         prev_log_term: prev_term,
         entries,
         leader_commit,
+        round: 0,
     }
 }
 
@@ -226,6 +227,7 @@ pub(super) fn accepted(message: &Message) -> Option<Message> {
             term: *term,
             success: true,
             index: prev_log_index + entries.len() as Index,
+            round: 0,
         }),
         _ => None,
     }
