@@ -142,6 +142,12 @@ impl Child {
         Ok(Child { child: Some(child) })
     }
 
+    /// The child's pid, while it is not yet killed and reaped: for signals such as
+    /// SIGSTOP, which leave it registered.
+    pub(crate) fn id(&self) -> Option<u32> {
+        self.child.as_ref().map(std::process::Child::id)
+    }
+
     /// The child's exit status if it has exited (and is now reaped), without waiting.
     pub(crate) fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         let Some(child) = &mut self.child else {

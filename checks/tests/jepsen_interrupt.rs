@@ -41,6 +41,21 @@ fn processes_mentioning(needle: &Path) -> Vec<(i32, String)> {
     found
 }
 
+/// The network namespaces that `check` process `pid` made (`chkj{pid}-...`, see
+/// `checks::jepsen::netns`): a default `--real` run partitions its nodes in namespaces
+/// when it runs as root.
+fn namespaces_of(pid: u32) -> Vec<String> {
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
+        return Vec::new();
+    };
+    let prefix = format!("chkj{pid}-");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .map(str::to_string)
+        .collect()
+}
+
 /// The names in `dir`.
 fn entries(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -180,12 +195,14 @@ impl Drop for Run {
 fn interrupted_by(sig: libc::c_int) {
     let mut run = Run::start(&[]);
     run.wait_for_nodes();
-    signal(run.pid(), sig);
+    let pid = run.pid();
+    signal(pid, sig);
     let status = run.wait(Duration::from_secs(20));
     assert_eq!(status.code(), Some(130), "{status}\n{}", run.output());
     // check waits for its nodes before it exits: none may be left even for a moment.
     let left = run.assert_no_node_survives(Duration::ZERO);
     assert_eq!(left, Vec::<String>::new(), "{}", run.output());
+    assert_eq!(namespaces_of(pid), Vec::<String>::new(), "{}", run.output());
 }
 
 #[test]
@@ -217,10 +234,34 @@ fn item4_timeout_s_int_5_leaves_no_node_and_no_dir() {
 fn item4_sigkill_of_the_parent_leaves_no_node() {
     let mut run = Run::start(&[]);
     run.wait_for_nodes();
-    signal(run.pid(), libc::SIGKILL);
+    let pid = run.pid();
+    signal(pid, libc::SIGKILL);
     run.wait(Duration::from_secs(10));
     // The kernel's signal to the orphans is prompt, but not synchronous with our wait.
     run.assert_no_node_survives(Duration::from_secs(5));
+    // Its network namespaces (as root) outlive it, and the next run with partitions
+    // removes them: their names say their owner is gone.
+    if !namespaces_of(pid).is_empty() {
+        let next = Command::new(env!("CARGO_BIN_EXE_check"))
+            .args([
+                "kv",
+                "--jepsen",
+                "--real",
+                "--seconds",
+                "1",
+                "--nemesis",
+                "partition",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            next.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&next.stdout)
+        );
+        assert_eq!(namespaces_of(pid), Vec::<String>::new());
+    }
 }
 
 /// The ordinary end: the nodes are stopped and the directory removed after the report.

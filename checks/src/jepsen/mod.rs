@@ -6,10 +6,12 @@
 //! be replayed), concurrent closed-loop clients recording each operation as a Jepsen
 //! process would (`invoke`, then `ok`, `fail` for a definite error, or `info` for an
 //! indefinite one), final reads once the nemesis has healed everything, and a check of
-//! the history by [`crate::lin`]'s library entry point. An exercise's module supplies the
+//! the history by [`crate::lin`]'s library entry point. Real processes are partitioned in
+//! network namespaces of their own and paused with SIGSTOP ([`netns`]). An exercise's module supplies the
 //! cluster (simulated or real), its client, and the model the history is checked against;
 //! `check kv --jepsen` is the first ([`crate::exercises::kv::jepsen`]).
 
 pub mod history;
+pub mod netns;
 pub mod report;
 pub mod workload;

@@ -19,7 +19,7 @@ pub fn schedule(schedule: &[Scheduled], end: Duration, settle: Duration) -> Stri
     }
     let _ = writeln!(
         out,
-        "  {:>7.3} s  end: heal, restart crashed nodes; final quorum reads {:.1} s later",
+        "  {:>7.3} s  end: repair what is still broken (heal, resume, restart); final quorum reads {:.1} s later",
         end.as_secs_f64(),
         settle.as_secs_f64()
     );

@@ -10,11 +10,10 @@
 
 use super::bench::{self, BenchConfig, Mix};
 use super::client::Client;
-use super::core::{Bug, Consistency};
+use super::core::Consistency;
 use super::error::KvError;
-use super::node::{self, NodeConfig};
+use super::node::{self, NodeBug, NodeConfig};
 use super::NodeId;
-use crate::sansio::BugSwitches;
 use crate::sim::net::{Storage, TokioNet};
 use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -77,9 +76,9 @@ struct NodeArgs {
     /// Heartbeat interval in milliseconds; a peer silent for four is down.
     #[arg(long = "heartbeat-ms", default_value_t = 100)]
     heartbeat_ms: u64,
-    /// Run with a known bug.
+    /// Run with a known bug, of the protocol's core or of the node's runtime.
     #[arg(long, value_enum)]
-    bug: Option<Bug>,
+    bug: Option<NodeBug>,
     /// Skew this node's wall clock by this many milliseconds (only wall-clock-lww reads it).
     #[arg(
         long = "clock-skew-ms",
@@ -176,7 +175,11 @@ fn node_config(args: &NodeArgs) -> Result<NodeConfig, String> {
     c.handoff_delay = args.handoff_ms.map(Duration::from_millis);
     c.hint_interval = Duration::from_millis(args.hint_interval_ms);
     c.heartbeat = Duration::from_millis(args.heartbeat_ms);
-    c.bug = args.bug;
+    match args.bug {
+        Some(NodeBug::Core(b)) => c.bug = Some(b),
+        Some(NodeBug::Runtime(b)) => c.runtime_bug = Some(b),
+        None => {}
+    }
     c.clock_skew_ms = args.clock_skew_ms;
     c.joining = args.joining;
     c.quiet = args.quiet;
@@ -572,11 +575,12 @@ fn parse_consistency(s: &str) -> Result<Consistency, String> {
     Consistency::from_name(s).ok_or_else(|| format!("{s:?} is not one of one, quorum, all"))
 }
 
-/// `--bug` takes the core's bug names, and its help lists them with their summaries, so
-/// the command line has no list of its own to keep in step.
-impl ValueEnum for Bug {
+/// `--bug` takes the core's and the runtime's bug names, and its help lists them with
+/// their summaries, so the command line has no list of its own to keep in step.
+impl ValueEnum for NodeBug {
     fn value_variants<'a>() -> &'a [Self] {
-        <Bug as BugSwitches>::ALL
+        static ALL: std::sync::OnceLock<Vec<NodeBug>> = std::sync::OnceLock::new();
+        ALL.get_or_init(NodeBug::all)
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
@@ -588,6 +592,7 @@ impl ValueEnum for Bug {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kv::core::Bug;
 
     fn node(args: &[&str]) -> Result<NodeConfig, String> {
         let args = NodeArgs::try_parse_from(std::iter::once("kv-node").chain(args.iter().copied()))
@@ -614,6 +619,22 @@ mod tests {
         .unwrap();
         assert_eq!(c.listen, "127.0.0.1:7002");
         assert_eq!(c.bug, Some(Bug::SloppyQuorum));
+        assert_eq!(c.runtime_bug, None);
+        let d = node(&[
+            "--id",
+            "1",
+            "--peer",
+            "1=x:1",
+            "--data",
+            "d",
+            "--bug",
+            "skip-fsync",
+        ])
+        .unwrap();
+        assert_eq!(
+            (d.bug, d.runtime_bug),
+            (None, Some(node::RuntimeBug::SkipFsync))
+        );
         assert_eq!(c.clock_skew_ms, -50);
         assert_eq!(c.handoff_delay(), Duration::from_millis(250));
     }

@@ -41,11 +41,13 @@
 //! on the same data directory in the same process, drop the runtime it ran on (that waits
 //! for the blocking pool), as [`crate::kv::cluster`] does.
 
+pub mod bugs;
 mod commit;
 pub mod identity;
 mod links;
 mod members;
 mod outbox;
+pub mod pause;
 mod record;
 mod repair;
 mod serve;
@@ -55,7 +57,9 @@ use super::core::Bug;
 use super::membership::Membership;
 use super::NodeId;
 use crate::sim::net::{Log, Net, Storage};
+pub use bugs::{NodeBug, RuntimeBug};
 use commit::{Batch, CommitQueue};
+pub use pause::PauseHandle;
 use state::State;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -139,6 +143,11 @@ pub struct NodeConfig {
     pub heartbeat: Duration,
     /// A known bug to run with.
     pub bug: Option<Bug>,
+    /// A known bug of the runtime to run with.
+    pub runtime_bug: Option<RuntimeBug>,
+    /// A switch that pauses every task of the node from outside (see [`pause`]); `None`
+    /// for a node that is only ever paused by signals, if at all.
+    pub pause: Option<PauseHandle>,
     /// Added to the wall clock, in milliseconds; only
     /// [`Bug::WallClockLww`] reads the wall clock, and skew is what makes it bite.
     pub clock_skew_ms: i64,
@@ -174,6 +183,8 @@ impl NodeConfig {
             hint_interval: Duration::from_millis(200),
             heartbeat: Duration::from_millis(100),
             bug: None,
+            runtime_bug: None,
+            pause: None,
             clock_skew_ms: 0,
             joining: false,
             quiet: false,
@@ -278,6 +289,23 @@ pub async fn serve<N: Net>(
     storage: Storage,
     listener: N::Listener,
 ) -> io::Result<()> {
+    match config.pause.clone() {
+        Some(handle) => {
+            handle
+                .gate(serve_ungated(config, net, storage, listener))
+                .await
+        }
+        None => serve_ungated(config, net, storage, listener).await,
+    }
+}
+
+/// [`serve`], on whatever task runs it: the accept loop and the boot.
+async fn serve_ungated<N: Net>(
+    config: NodeConfig,
+    net: N,
+    storage: Storage,
+    listener: N::Listener,
+) -> io::Result<()> {
     config
         .validate()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
@@ -352,6 +380,9 @@ async fn boot<N: Net>(
         Ok((prepared, log, recovered))
     })
     .await?;
+    if config.runtime_bug == Some(RuntimeBug::SkipFsync) {
+        skip_fsync(&mut log);
+    }
     let recovery = record::replay(&recovered.records)?;
     let (incarnation, dir_state) = match prepared.start {
         identity::Start::Fresh => (1, identity::DirState::Ready),
@@ -451,6 +482,15 @@ async fn boot<N: Net>(
     Ok((log, shared, fatal_rx))
 }
 
+/// Switches the log's fsync off, for [`RuntimeBug::SkipFsync`].
+fn skip_fsync(log: &mut Log) {
+    match log {
+        Log::File(Some(wal)) => wal.set_skip_fsync(true),
+        Log::File(None) => {}
+        Log::Sim(wal) => wal.set_skip_fsync(true),
+    }
+}
+
 /// Runs blocking file work off the runtime's threads for real files, inline under
 /// simulation (where it never blocks, and running inline keeps the run deterministic).
 pub(crate) async fn blocking<R: Send + 'static>(
@@ -485,7 +525,15 @@ pub(crate) async fn update_identity<N: Net>(
 
 /// Records in the identity file that the log holds at least `len` durable bytes (see
 /// `identity`). A failure is fatal: the node could not keep its identity current.
+///
+/// With [`RuntimeBug::SkipFsync`] nothing is recorded: the log is durable only up to
+/// what its last open fsynced, and a length past that would make the node refuse its own
+/// directory after a power loss (a short log), which is the defence the bug's Jepsen run
+/// must do without: it is to be caught as a lost acknowledged write.
 async fn raise_log_bytes<N: Net>(shared: &Shared<N>, len: u64) {
+    if shared.config.runtime_bug == Some(RuntimeBug::SkipFsync) {
+        return;
+    }
     if let Err(e) = update_identity(shared, |i| i.log_bytes = i.log_bytes.max(len)).await {
         shared.fail(e);
     }
@@ -542,9 +590,13 @@ impl<N: Net> Shared<N> {
         result
     }
 
-    /// Starts a task that is aborted when the node stops.
+    /// Starts a task that is aborted when the node stops, behind the node's pause switch
+    /// if it has one.
     pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        let handle = tokio::spawn(task).abort_handle();
+        let handle = match &self.config.pause {
+            Some(pause) => tokio::spawn(pause.gate(task)).abort_handle(),
+            None => tokio::spawn(task).abort_handle(),
+        };
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         // Connections come and go; forget finished tasks now and then.
         if tasks.len() >= 64 && tasks.len().is_power_of_two() {

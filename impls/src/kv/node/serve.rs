@@ -252,10 +252,15 @@ async fn client<N: Net>(
 ) {
     let out = Arc::new(Outbox::new_up());
     let writer_out = Arc::clone(&out);
-    let writer_task = tokio::spawn(async move {
+    let write = async move {
         let _ = writer_out.drain_into(&mut writer).await;
         let _ = writer.shutdown().await;
-    });
+    };
+    // Behind the pause switch like every task of the node (see `pause`).
+    let writer_task = match &shared.config.pause {
+        Some(pause) => tokio::spawn(pause.gate(write)),
+        None => tokio::spawn(write),
+    };
     let mut batch: Vec<Result<(u64, Request), (u64, WireError)>> = Vec::with_capacity(MAX_BATCH);
     let mut slots: Vec<Option<OwnedSemaphorePermit>> = Vec::with_capacity(MAX_BATCH);
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));

@@ -890,6 +890,15 @@ impl Cluster {
                 self.crash(id(*n));
                 self.restart(id(*n))?;
             }
+            Fault::PowerLoss(ns) => ns.iter().for_each(|&n| self.crash(id(n))),
+            Fault::PowerOn(ns) => {
+                for &n in ns {
+                    self.restart(id(n))?;
+                }
+            }
+            // Pauses, clock skew and the abstract leader faults need the runner that
+            // resolves them (`crate::sim::faults::Damage`); this cluster does not yet.
+            other => return Err(self.fail(format!("the simulated cluster cannot apply {other}"))),
         }
         self.check()
     }

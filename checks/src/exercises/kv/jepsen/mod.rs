@@ -1,7 +1,8 @@
 //! `check kv --jepsen`: a Jepsen-style test of the real key-value store ([`impls::kv`]).
 //!
 //! Concurrent clients run random gets and puts on a few keys while a nemesis partitions
-//! the network, crashes nodes and restarts them; every operation is recorded as an
+//! the network, crashes nodes and restarts them, cuts the power to a majority or to every
+//! node at once, and pauses nodes; every operation is recorded as an
 //! invocation and a completion (`ok`, `fail` for a definite error, `info` for an
 //! indefinite one); at the end the nemesis heals everything and a `QUORUM` read of every
 //! key is recorded too, so that a lost acknowledged write is a violation. The history is
@@ -9,7 +10,12 @@
 //! `check lin --model kv` would check the `--history` file.
 //!
 //! By default the cluster runs inside turmoil's deterministic simulation ([`sim`]): a seed
-//! replays the same history. `--real` runs node processes on loopback instead ([`real`]).
+//! replays the same history. `--real` runs node processes instead ([`real`]), on loopback,
+//! or, when partitions are asked for and the machine allows it, each in a network
+//! namespace of its own ([`crate::jepsen::netns`]).
+//!
+//! The store has no leader and its nodes' clocks are offsets that only `wall-clock-lww`
+//! reads, so the leader-targeted faults and clock skew are not offered ([`NEMESES`]).
 //!
 //! Exit codes: 0 linearizable, 1 not, 3 unknown (the check's `--timeout` ran out), 2 usage
 //! or internal error.
@@ -26,7 +32,8 @@ use crate::pending::PendingFile;
 use anyhow::{bail, Result};
 use clap::builder::PossibleValuesParser;
 use clap::{value_parser, Arg, ArgAction, ArgMatches, Command as Cli};
-use impls::kv::core::{Bug, Consistency};
+use impls::kv::core::Consistency;
+use impls::kv::node::NodeBug;
 use impls::kv::NodeConfig;
 use impls::sim::faults::{self as nemesis, NemesisKind, Scheduled};
 use linearizability::events::{history_from_events, read_jsonl_events};
@@ -71,8 +78,8 @@ pub struct Params {
     pub consistency: Consistency,
     /// Seeds the network, the workload and the fault schedule.
     pub seed: u64,
-    /// A known bug to run the nodes with.
-    pub bug: Option<Bug>,
+    /// A known bug to run the nodes with, of the core or of the runtime.
+    pub bug: Option<NodeBug>,
     /// Node processes on loopback instead of the simulation.
     pub real: bool,
     /// Keys `k0`.. the workers use.
@@ -80,18 +87,12 @@ pub struct Params {
 }
 
 impl Params {
-    /// The nemeses a mode runs when `--nemesis` is not given: everything in a simulation,
-    /// crashes and restarts for real processes (which cannot be partitioned).
-    pub fn default_nemesis(real: bool) -> Vec<NemesisKind> {
-        if real {
-            vec![NemesisKind::Crash, NemesisKind::Restart]
-        } else {
-            vec![
-                NemesisKind::Partition,
-                NemesisKind::Crash,
-                NemesisKind::Restart,
-            ]
-        }
+    /// The nemeses a run injects when `--nemesis` is not given: every one the store
+    /// offers ([`NEMESES`]), in a simulation and for real processes alike (where
+    /// partitions are skipped, with the reason printed, if network namespaces cannot be
+    /// made).
+    pub fn default_nemesis() -> Vec<NemesisKind> {
+        NEMESES.to_vec()
     }
 
     /// The workers' shared configuration, for nodes at `addrs`.
@@ -121,7 +122,11 @@ impl Params {
         c.request_timeout = NODE_TIMEOUT;
         c.heartbeat = HEARTBEAT;
         c.hint_interval = HINT_INTERVAL;
-        c.bug = self.bug;
+        match self.bug {
+            Some(NodeBug::Core(b)) => c.bug = Some(b),
+            Some(NodeBug::Runtime(b)) => c.runtime_bug = Some(b),
+            None => {}
+        }
         c.clock_skew_ms = self.clock_skew_ms(c.id);
         c.quiet = true;
     }
@@ -216,7 +221,7 @@ fn header(p: &Params, schedule: &[Scheduled]) -> String {
     );
     let _ = writeln!(out, "replay: {}", p.command_line());
     if p.real {
-        out.push_str("(--real: the seed fixes the workload and the schedule, not the interleaving; partitions are not available)\n");
+        out.push_str("(--real: the seed fixes the workload and the schedule, not the interleaving)\n");
     }
     out.push_str(&report::schedule(schedule, p.seconds, SETTLE));
     out
@@ -228,7 +233,7 @@ fn header(p: &Params, schedule: &[Scheduled]) -> String {
 pub fn bug_and_consistency(
     bug: Option<&str>,
     consistency: Option<&str>,
-) -> Result<(Option<Bug>, Consistency)> {
+) -> Result<(Option<NodeBug>, Consistency)> {
     let level = match consistency {
         None => None,
         Some(name) => Some(Consistency::from_name(name).ok_or_else(|| {
@@ -244,14 +249,36 @@ pub fn bug_and_consistency(
                 other.name()
             ),
         },
-        Some(name) => match Bug::from_name(name) {
+        Some(name) => match NodeBug::from_name(name) {
             Some(b) => Ok((Some(b), level.unwrap_or(Consistency::Quorum))),
-            None => {
-                let names: Vec<&str> = models::kv::VARIANTS.iter().map(|v| v.name).collect();
-                bail!("unknown bug '{name}'; the bugs are {}", names.join(", "))
-            }
+            None => bail!("unknown bug '{name}'; the bugs are {}", bug_names().join(", ")),
         },
     }
+}
+
+/// The nemeses `check kv --jepsen` offers: everything but the leader-targeted faults (the
+/// store has no leader) and clock skew (a node's clock is a fixed offset that only
+/// `wall-clock-lww` reads, not a rate the nemesis can change).
+pub const NEMESES: [NemesisKind; 5] = [
+    NemesisKind::Partition,
+    NemesisKind::Crash,
+    NemesisKind::Restart,
+    NemesisKind::PowerLoss,
+    NemesisKind::Pause,
+];
+
+/// Every name `--bug` takes: the model's variants (the core's bugs and `one`), then the
+/// runtime's bugs, which the model cannot see.
+fn bug_names() -> Vec<&'static str> {
+    let runtime = NodeBug::all().into_iter().filter_map(|b| match b {
+        NodeBug::Runtime(r) => Some(r.name()),
+        NodeBug::Core(_) => None,
+    });
+    models::kv::VARIANTS
+        .iter()
+        .map(|v| v.name)
+        .chain(runtime)
+        .collect()
 }
 
 /// The default of `--keys` for `check kv --jepsen`.
@@ -261,13 +288,13 @@ const DEFAULT_JEPSEN_KEYS: &str = "5";
 /// (`--nodes` 3..=4), so the run is parsed by a command of its own.
 pub fn command() -> Cli {
     let number = crate::args::number_arg;
-    let bugs: Vec<&str> = models::kv::VARIANTS.iter().map(|v| v.name).collect();
+    let bugs = bug_names();
     Cli::new("jepsen")
         .override_usage("check [--format F] kv --jepsen [OPTIONS]")
         .about(
             "Jepsen-style test of the real key-value store: concurrent clients, a nemesis \
-             (partitions, crashes, restarts), final quorum reads, and a linearizability check \
-             of the history (exit 0 linearizable, 1 not, 3 unknown, 2 usage error)",
+             (partitions, crashes, restarts, power loss, pauses), final quorum reads, and a \
+             linearizability check of the history (exit 0 linearizable, 1 not, 3 unknown, 2 usage error)",
         )
         .arg(number("nodes", 3..=9).default_value("5").help("Nodes in the cluster"))
         .arg(number("clients", 1..=64).default_value("10").help("Concurrent clients, each a Jepsen process"))
@@ -277,8 +304,8 @@ pub fn command() -> Cli {
             Arg::new("nemesis")
                 .long("nemesis")
                 .value_name("LIST")
-                .value_parser(|s: &str| impls::sim::faults::NemesisKind::parse_list(s))
-                .help("Faults to inject: partition, crash, restart, comma-separated, or none [default: partition,crash,restart; with --real crash,restart]"),
+                .value_parser(|s: &str| NemesisKind::parse_offered(s, &NEMESES, "check kv"))
+                .help("Faults to inject: partition, crash, restart, power-loss, pause, comma-separated, or none [default: all of them; with --real, partitions only where network namespaces can be made]"),
         )
         .arg(consistency_arg().help("Replicas each client request waits for [default: quorum]"))
         .arg(
@@ -307,13 +334,13 @@ pub fn command() -> Cli {
                 .long("bug")
                 .value_name("NAME")
                 .value_parser(PossibleValuesParser::new(bugs))
-                .help("Run with a known bug, which the check should catch; one means --consistency one"),
+                .help("Run with a known bug, which the check should catch; one means --consistency one; skip-fsync is a bug of the node's runtime (its log is never fsynced), which only power-loss can catch"),
         )
         .arg(
             Arg::new("real")
                 .long("real")
                 .action(ArgAction::SetTrue)
-                .help("Run node processes on loopback instead of the simulation (no partitions; not replayable)"),
+                .help("Run node processes instead of the simulation: on loopback, or in network namespaces of their own for partitions (as root, with ip and iptables); not replayable"),
         )
         .arg(crate::args::timeout_arg().help("Give the check up with 'unknown' (exit 3) after this long"))
 }
@@ -348,7 +375,7 @@ pub fn run(m: &ArgMatches) -> Result<Outcome> {
             nemesis: m
                 .get_one::<Vec<impls::sim::faults::NemesisKind>>("nemesis")
                 .cloned()
-                .unwrap_or_else(|| Params::default_nemesis(real)),
+                .unwrap_or_else(Params::default_nemesis),
             consistency,
             seed,
             bug,
@@ -364,14 +391,17 @@ pub fn run(m: &ArgMatches) -> Result<Outcome> {
 
 /// Runs `check kv --jepsen` as `args` say.
 pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
-    let p = &args.params;
-    if p.real && p.nemesis.contains(&NemesisKind::Partition) {
-        bail!(
-            "--real cannot inject partitions: cutting loopback links needs iptables or network \
-             namespaces (and root); use --nemesis crash,restart, or drop --real to partition \
-             the simulated network"
-        );
+    let mut params = args.params.clone();
+    // Partitions of real processes need network namespaces; where they cannot be made,
+    // the run goes on without partitions and says why, before anything else.
+    let mut skipped = None;
+    if params.real && params.nemesis.contains(&NemesisKind::Partition) {
+        if let Err(reason) = crate::jepsen::netns::probe() {
+            params.nemesis.retain(|k| *k != NemesisKind::Partition);
+            skipped = Some(format!("partitions skipped: {reason}\n"));
+        }
     }
+    let p = &params;
     // Created before the run, so an unwritable place fails at once, not after it.
     let history_file = args
         .history
@@ -382,9 +412,10 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
     // Before the run, TigerBeetle's VOPR style: whatever happens next, the seed and the
     // schedule are on screen. In the text report, they are its first lines; beside a JSON
     // report (which repeats them), they go to stderr.
+    let head = format!("{}{}", skipped.unwrap_or_default(), header(p, &schedule));
     match args.format {
-        Format::Text => crate::output::print(header(p, &schedule))?,
-        Format::Json => eprint!("{}", header(p, &schedule)),
+        Format::Text => crate::output::print(head)?,
+        Format::Json => eprint!("{head}"),
     }
     let started = Instant::now();
     let mut progress = Progress::new(true, "kv --jepsen");
