@@ -142,6 +142,12 @@ impl Child {
         Ok(Child { child: Some(child) })
     }
 
+    /// The child's process id (0 once killed and reaped, when it names nothing of ours):
+    /// for reading its `/proc` entry, as `check bench raft` does for CPU time.
+    pub(crate) fn id(&self) -> u32 {
+        self.child.as_ref().map_or(0, std::process::Child::id)
+    }
+
     /// The child's exit status if it has exited (and is now reaped), without waiting.
     pub(crate) fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         let Some(child) = &mut self.child else {

@@ -3,8 +3,11 @@
 //! ([`models::raft::vanlightly`]), whose state counts are compared with TLC's; and
 //! `check raft --protocol messages` runs [`models::raft::messages`], every message of the
 //! real node's core (`impls::raft::core`) over a lossy network with crashes.
+//! `check bench raft` measures the Raft KV service beside etcd ([`bench`]).
 
-use super::{Bound, Exercise, ExerciseModel, ModelChoice, Selection};
+pub mod bench;
+
+use super::{Bound, Exercise, ExerciseModel, Mode, ModeKind, ModelChoice, Selection};
 use crate::engine::Representative;
 use models::raft::messages::{RaftMsgModel, RaftMsgState, VARIANTS as MESSAGE_VARIANTS};
 use models::raft::vanlightly::{VanlightlyRaft, VanlightlyState};
@@ -146,6 +149,12 @@ pub static EXERCISE: Exercise = Exercise {
     // What the message-level model needs to reach each bug beyond its default bounds
     // (`RaftMsgModel::for_bug`); the abstract model reads none of these flags.
     variant_bounds: &[("truncate-without-conflict", &[("values", 1)])],
+    modes: &[Mode {
+        name: "bench",
+        kind: ModeKind::Bench,
+        command: bench::command,
+        run: bench::run,
+    }],
     ..Exercise::DEFAULT
 };
 
