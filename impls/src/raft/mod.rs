@@ -5,6 +5,8 @@
 //!   here run it.
 //! - [`node`]: `raft-node`, the core over TCP with its log in the shared checksummed WAL,
 //!   its term and vote in a durable file, and its snapshot beside them.
+//! - [`kv`]: `raft-kv`, a linearizable key-value service on the node: sessions for
+//!   exactly-once writes, reads by ReadIndex or leases.
 //! - [`sim`]: a deterministic simulated cluster of cores, with the seeded network, crash
 //!   and partition vocabulary of [`crate::sim::faults`]; a crash may land between two
 //!   effects of a step, so what was not yet persisted is lost.
@@ -14,6 +16,7 @@
 //!   against the core, one test per test there.
 
 pub mod core;
+pub mod kv;
 #[cfg(test)]
 mod lab_tests;
 pub mod node;

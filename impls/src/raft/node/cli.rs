@@ -1,17 +1,18 @@
 //! The `raft-node` command line, as a library function so that other binaries can embed
-//! it.
+//! it; its flags ([`NodeFlags`]) and the serving loop ([`serve`]) are shared with
+//! `raft-kv serve`.
 //!
 //! Exit codes: 0 after a clean stop (SIGINT or SIGTERM); 1 if the node stops on an I/O
 //! error (it cannot bind, a persist failed); 2 on a usage error, naming the argument, or
 //! a refusal to start on its data directory ([`Refusal`](super::Refusal): damaged files,
 //! a lock held by another process), naming the file.
 
-use super::{is_refusal, NodeConfig};
+use super::{is_refusal, NodeConfig, RuntimeBug, StateMachine};
 use crate::raft::core::Bug;
 use crate::raft::NodeId;
 use crate::sansio::BugSwitches;
 use crate::sim::net::{Storage, TokioNet};
-use clap::Parser;
+use clap::{Args, Parser};
 use std::ffi::OsString;
 use std::hash::BuildHasher;
 use std::io;
@@ -24,6 +25,13 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(name = "raft-node", version, about)]
 struct NodeArgs {
+    #[command(flatten)]
+    flags: NodeFlags,
+}
+
+/// The flags that set up a node, shared by `raft-node` and `raft-kv serve`.
+#[derive(Args, Debug, Clone)]
+pub struct NodeFlags {
     /// This server's id: its position in --peers, from 0.
     #[arg(long)]
     id: NodeId,
@@ -34,7 +42,7 @@ struct NodeArgs {
     #[arg(long, value_name = "HOST:PORT", value_parser = parse_addr)]
     client: String,
     /// Data directory (created if missing): hard state, log, snapshot and lock.
-    #[arg(long = "data-dir", value_name = "DIR")]
+    #[arg(long = "data-dir", visible_alias = "data", value_name = "DIR")]
     data_dir: PathBuf,
     /// Milliseconds per tick of the logical clock.
     #[arg(long = "tick-ms", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
@@ -54,6 +62,19 @@ struct NodeArgs {
     /// Run the core with a known bug, by name.
     #[arg(long, value_parser = parse_bug)]
     bug: Option<Bug>,
+    /// Run the runtime with a known bug, by name: skip-fsync (persists are never
+    /// fsynced), read-from-any-node (reads are served from the local state without a read
+    /// index), send-before-persist.
+    #[arg(long = "runtime-bug", value_parser = parse_runtime_bug)]
+    runtime_bug: Option<RuntimeBug>,
+    /// How much faster this node's clock runs than real time, in percent (negative:
+    /// slower): clock skew, for tests.
+    #[arg(
+        long = "clock-rate-percent",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    clock_rate_percent: i32,
     /// How long a proposal waits to be applied, in milliseconds.
     #[arg(long = "propose-timeout-ms", default_value_t = 5000)]
     propose_timeout_ms: u64,
@@ -77,10 +98,17 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             };
         }
     };
-    let config = match node_config(&args) {
+    serve("raft-node", &args.flags, super::LogService::new())
+}
+
+/// Serves a node set up by `flags` with `machine` as its state machine, until SIGINT or
+/// SIGTERM (0), an I/O error (1), or a usage error or refusal to start (2); `name` starts
+/// every message.
+pub fn serve<M: StateMachine>(name: &str, flags: &NodeFlags, machine: M) -> ExitCode {
+    let config = match flags.node_config() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("raft-node: error: {e}");
+            eprintln!("{name}: error: {e}");
             return ExitCode::from(2);
         }
     };
@@ -91,7 +119,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("raft-node: error: cannot start the runtime: {e}");
+            eprintln!("{name}: error: cannot start the runtime: {e}");
             return ExitCode::from(1);
         }
     };
@@ -105,9 +133,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let id = config.id;
     let result = runtime.block_on(async {
         tokio::select! {
-            r = super::run(config, TokioNet, Storage::Files) => r,
+            r = super::run_with(config, TokioNet, Storage::Files, machine) => r,
             _ = stop.notified() => {
-                eprintln!("raft-node n{id}: stopping on a signal");
+                eprintln!("{name} n{id}: stopping on a signal");
                 Ok(())
             }
         }
@@ -115,47 +143,56 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_refusal(&e) => {
-            eprintln!("raft-node n{id}: refusing to start: {e}");
+            eprintln!("{name} n{id}: refusing to start: {e}");
             ExitCode::from(2)
         }
         Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
-            eprintln!("raft-node n{id}: error: {e}");
+            eprintln!("{name} n{id}: error: {e}");
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("raft-node n{id}: error: {e}");
+            eprintln!("{name} n{id}: error: {e}");
             ExitCode::from(1)
         }
     }
 }
 
-fn node_config(args: &NodeArgs) -> Result<NodeConfig, String> {
-    if args.data_dir.exists() && !args.data_dir.is_dir() {
-        return Err(format!(
-            "--data-dir {}: it exists and is not a directory",
-            args.data_dir.display()
-        ));
+impl NodeFlags {
+    /// The node's configuration; the error names the flag.
+    pub fn node_config(&self) -> Result<NodeConfig, String> {
+        let args = self;
+        if args.data_dir.exists() && !args.data_dir.is_dir() {
+            return Err(format!(
+                "--data-dir {}: it exists and is not a directory",
+                args.data_dir.display()
+            ));
+        }
+        let mut c = NodeConfig::new(
+            args.id,
+            args.peers.clone(),
+            args.client.clone(),
+            args.data_dir.clone(),
+        );
+        c.tick = Duration::from_millis(args.tick_ms);
+        c.election_ticks = args.election_ticks;
+        c.heartbeat_ticks = args
+            .heartbeat_ticks
+            .unwrap_or_else(|| NodeConfig::heartbeat_for(args.election_ticks));
+        c.snapshot_every = args.snapshot_every;
+        c.entropy = args.seed.unwrap_or_else(os_entropy);
+        c.bug = args.bug;
+        c.runtime_bug = args.runtime_bug;
+        c.clock_rate_percent = args.clock_rate_percent;
+        c.propose_timeout = Duration::from_millis(args.propose_timeout_ms);
+        c.quiet = args.quiet;
+        c.validate().map_err(|e| {
+            format!(
+                "{e} (see --id, --peers, --tick-ms, --election-ticks, --heartbeat-ticks, \
+             --clock-rate-percent)"
+            )
+        })?;
+        Ok(c)
     }
-    let mut c = NodeConfig::new(
-        args.id,
-        args.peers.clone(),
-        args.client.clone(),
-        args.data_dir.clone(),
-    );
-    c.tick = Duration::from_millis(args.tick_ms);
-    c.election_ticks = args.election_ticks;
-    c.heartbeat_ticks = args
-        .heartbeat_ticks
-        .unwrap_or_else(|| NodeConfig::heartbeat_for(args.election_ticks));
-    c.snapshot_every = args.snapshot_every;
-    c.entropy = args.seed.unwrap_or_else(os_entropy);
-    c.bug = args.bug;
-    c.propose_timeout = Duration::from_millis(args.propose_timeout_ms);
-    c.quiet = args.quiet;
-    c.validate().map_err(|e| {
-        format!("{e} (see --id, --peers, --tick-ms, --election-ticks, --heartbeat-ticks)")
-    })?;
-    Ok(c)
 }
 
 /// 64 bits the operating system chose: std seeds every `RandomState` from it.
@@ -175,6 +212,13 @@ fn parse_addr(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+fn parse_runtime_bug(s: &str) -> Result<RuntimeBug, String> {
+    RuntimeBug::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = RuntimeBug::ALL.iter().map(|b| b.name()).collect();
+        format!("{s:?} is not a runtime bug; one of {}", names.join(", "))
+    })
+}
+
 fn parse_bug(s: &str) -> Result<Bug, String> {
     Bug::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
@@ -190,7 +234,7 @@ mod tests {
         let args =
             NodeArgs::try_parse_from(std::iter::once("raft-node").chain(args.iter().copied()))
                 .map_err(|e| e.to_string())?;
-        node_config(&args)
+        args.flags.node_config()
     }
 
     const BASE: [&str; 8] = [
@@ -218,6 +262,10 @@ mod tests {
             "42",
             "--bug",
             "commit-previous-term",
+            "--runtime-bug",
+            "skip-fsync",
+            "--clock-rate-percent",
+            "-5",
         ]);
         let c = config(&args).unwrap();
         assert_eq!(c.id, 1);
@@ -227,6 +275,8 @@ mod tests {
         assert_eq!(c.snapshot_every, 7);
         assert_eq!(c.entropy, 42);
         assert_eq!(c.bug, Some(Bug::CommitPreviousTerm));
+        assert_eq!(c.runtime_bug, Some(RuntimeBug::SkipFsync));
+        assert_eq!(c.clock_rate_percent, -5);
         let core = c.core_config();
         assert_eq!((core.id, core.servers, core.election_ticks), (1, 3, 20));
     }
@@ -247,6 +297,16 @@ mod tests {
         let mut args = BASE.to_vec();
         args[3] = "127.0.0.1:7000,nohost";
         assert!(config(&args).unwrap_err().contains("--peers"));
+        let mut args = BASE.to_vec();
+        args.extend(["--runtime-bug", "nope"]);
+        let e = config(&args).unwrap_err();
+        assert!(
+            e.contains("--runtime-bug") && e.contains("skip-fsync"),
+            "{e}"
+        );
+        let mut args = BASE.to_vec();
+        args.extend(["--clock-rate-percent", "-100"]);
+        assert!(config(&args).unwrap_err().contains("clock rate"));
         let mut args = BASE.to_vec();
         args.extend(["--heartbeat-ticks", "15"]);
         assert!(config(&args).unwrap_err().contains("heartbeat"));

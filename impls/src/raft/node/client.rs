@@ -24,6 +24,9 @@ pub const MAX_LINE_BYTES: usize = super::codec::MAX_COMMAND_BYTES + 64;
 pub enum Request {
     /// `propose <command>`: append the command (the rest of the line, as bytes).
     Propose(Vec<u8>),
+    /// `read <query>`: answer the query (the rest of the line) from the state machine,
+    /// linearizably, without a log entry.
+    Read(Vec<u8>),
     /// `status`: report the node's state.
     Status,
 }
@@ -34,20 +37,30 @@ pub fn parse_request(line: &[u8]) -> Result<Request, String> {
     if line == b"status" {
         return Ok(Request::Status);
     }
-    if let Some(command) = line.strip_prefix(b"propose ") {
-        if command.is_empty() {
-            return Err("propose needs a command".into());
-        }
-        if command.len() > super::codec::MAX_COMMAND_BYTES {
+    for (keyword, what) in [(&b"propose "[..], "command"), (b"read ", "query")] {
+        let Some(body) = line.strip_prefix(keyword) else {
+            continue;
+        };
+        if body.is_empty() {
             return Err(format!(
-                "a command is at most {} bytes",
+                "{}needs a {what}",
+                String::from_utf8_lossy(keyword)
+            ));
+        }
+        if body.len() > super::codec::MAX_COMMAND_BYTES {
+            return Err(format!(
+                "a {what} is at most {} bytes",
                 super::codec::MAX_COMMAND_BYTES
             ));
         }
-        return Ok(Request::Propose(command.to_vec()));
+        return Ok(if what == "command" {
+            Request::Propose(body.to_vec())
+        } else {
+            Request::Read(body.to_vec())
+        });
     }
     Err(format!(
-        "unknown request {:?}; expected `propose <command>` or `status`",
+        "unknown request {:?}; expected `propose <command>`, `read <query>` or `status`",
         String::from_utf8_lossy(&line[..line.len().min(40)])
     ))
 }
@@ -170,20 +183,39 @@ async fn serve<R: AsyncRead + Unpin, W: AsyncWriteExt + Unpin>(
             Ok(Request::Propose(command)) => {
                 let (tx, rx) = oneshot::channel();
                 let event = Event::Propose { command, reply: tx };
-                if events.send(event).await.is_err() {
-                    return Ok(());
+                match wait_outcome(&events, event, rx, propose_timeout).await {
+                    Some(Ok(line)) => line,
+                    Some(Err(ms)) => format!("timeout not applied within {ms} ms; it may still be"),
+                    None => return Ok(()),
                 }
-                match tokio::time::timeout(propose_timeout, rx).await {
-                    Ok(Ok(outcome)) => format_outcome(&outcome),
-                    Ok(Err(_)) => return Ok(()),
-                    Err(_) => format!(
-                        "timeout not applied within {} ms; it may still be",
-                        propose_timeout.as_millis()
-                    ),
+            }
+            Ok(Request::Read(query)) => {
+                let (tx, rx) = oneshot::channel();
+                let event = Event::Read { query, reply: tx };
+                match wait_outcome(&events, event, rx, propose_timeout).await {
+                    Some(Ok(line)) => line,
+                    Some(Err(ms)) => format!("timeout not served within {ms} ms"),
+                    None => return Ok(()),
                 }
             }
         };
         writer.write_all(format!("{reply}\n").as_bytes()).await?;
+    }
+}
+
+/// Hands `event` to the driver and waits up to `timeout` for its outcome: the reply line,
+/// `Err(milliseconds waited)` on a timeout, `None` once the node is stopping.
+async fn wait_outcome(
+    events: &mpsc::Sender<Event>,
+    event: Event,
+    rx: oneshot::Receiver<ProposeOutcome>,
+    timeout: Duration,
+) -> Option<Result<String, u128>> {
+    events.send(event).await.ok()?;
+    match tokio::time::timeout(timeout, rx).await {
+        Ok(Ok(outcome)) => Some(Ok(format_outcome(&outcome))),
+        Ok(Err(_)) => None,
+        Err(_) => Some(Err(timeout.as_millis())),
     }
 }
 
@@ -234,6 +266,13 @@ mod tests {
             Ok(Request::Propose(b"a b".to_vec()))
         );
         assert!(parse_request(b"propose ").unwrap_err().contains("needs"));
+        assert_eq!(
+            parse_request(b"read get k"),
+            Ok(Request::Read(b"get k".to_vec()))
+        );
+        assert!(parse_request(b"read ")
+            .unwrap_err()
+            .contains("needs a query"));
         assert!(parse_request(b"stat").unwrap_err().contains("unknown"));
         let long = [b"propose ".as_slice(), &vec![b'x'; MAX_LINE_BYTES]].concat();
         assert!(parse_request(&long).unwrap_err().contains("at most"));

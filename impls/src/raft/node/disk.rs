@@ -24,6 +24,15 @@
 //! if the log agrees with the snapshot's last entry, else drops them), which is what the
 //! interrupted persist would have left.
 //!
+//! # Without fsync
+//!
+//! [`DataDir::open_without_fsync`] is the runtime bug
+//! [`RuntimeBug::SkipFsync`](super::RuntimeBug::SkipFsync): every file is written as
+//! above and nothing is ever fsynced (neither files nor directories), so whatever the
+//! node acknowledged lives only in the page cache until the operating system writes it
+//! back. A process crash loses nothing; a power loss can lose all of it (under turmoil,
+//! a crash drops every unsynced write).
+//!
 //! # Bounded size
 //!
 //! Each snapshot rewrites the log with only the entries after it (into `raft.wal.new`,
@@ -99,6 +108,8 @@ pub struct DataDir {
     wal: AnyWal,
     durable: Durable,
     hard: HardState,
+    /// False only for [`RuntimeBug::SkipFsync`](super::RuntimeBug::SkipFsync).
+    fsync: bool,
     _lock: DirLock,
 }
 
@@ -116,6 +127,24 @@ impl DataDir {
     /// Creates (if needed), locks and recovers `dir`. Returns the directory and what a
     /// restart recovers; fails with a [`Refusal`] on a damaged or locked directory.
     pub fn open(storage: Storage, dir: &Path) -> io::Result<(DataDir, Durable, RecoveryNotes)> {
+        DataDir::open_with(storage, dir, true)
+    }
+
+    /// [`DataDir::open`] for a node with the runtime bug
+    /// [`RuntimeBug::SkipFsync`](super::RuntimeBug::SkipFsync): the same files, never
+    /// fsynced (see the module docs).
+    pub fn open_without_fsync(
+        storage: Storage,
+        dir: &Path,
+    ) -> io::Result<(DataDir, Durable, RecoveryNotes)> {
+        DataDir::open_with(storage, dir, false)
+    }
+
+    fn open_with(
+        storage: Storage,
+        dir: &Path,
+        fsync: bool,
+    ) -> io::Result<(DataDir, Durable, RecoveryNotes)> {
         storage
             .create_dir(dir)
             .map_err(|e| refuse(format!("data directory {}: {e}", dir.display())))?;
@@ -162,10 +191,12 @@ impl DataDir {
         };
         let wal_min = hard.map_or(0, |h| h.wal_min_bytes);
         let (wal, recovered) =
-            AnyWal::open(storage, &wal_path, wal_min).map_err(|e| match wal::corruption(&e) {
-                Some(c) => refuse(format!("{}: {c}", wal_path.display())),
-                None => e,
-            })?;
+            AnyWal::open(storage, &wal_path, wal_min, fsync).map_err(
+                |e| match wal::corruption(&e) {
+                    Some(c) => refuse(format!("{}: {c}", wal_path.display())),
+                    None => e,
+                },
+            )?;
         if hard.is_none() && (!recovered.records.is_empty() || snapshot.is_some()) {
             return Err(refuse(format!(
                 "hard-state file {} is missing, yet the directory holds a log or a snapshot: \
@@ -199,6 +230,7 @@ impl DataDir {
             wal,
             durable: durable.clone(),
             hard,
+            fsync,
             _lock: lock,
         };
         if snapshot_applied {
@@ -231,8 +263,7 @@ impl DataDir {
                 Persist::Snapshot { snapshot, .. } => {
                     self.wal.sync()?;
                     let path = self.dir.join(SNAPSHOT_FILE);
-                    self.storage
-                        .write_file_durably(&path, &codec::encode_snapshot(snapshot))?;
+                    self.replace_file(&path, &codec::encode_snapshot(snapshot))?;
                     self.durable.apply(persist);
                     self.rewrite_wal()?;
                 }
@@ -258,10 +289,40 @@ impl DataDir {
             wal_min_bytes: self.wal.len_bytes(),
         };
         let path = self.dir.join(HARD_STATE_FILE);
-        self.storage
-            .write_file_durably(&path, &codec::encode_hard_state(&hard))?;
+        self.replace_file(&path, &codec::encode_hard_state(&hard))?;
         self.hard = hard;
         Ok(())
+    }
+
+    /// Replaces the file at `path` atomically, and durably unless fsync is off.
+    fn replace_file(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        if self.fsync {
+            return self.storage.write_file_durably(path, bytes);
+        }
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        match self.storage {
+            Storage::Files => {
+                std::fs::write(&tmp, bytes)?;
+                std::fs::rename(&tmp, path)
+            }
+            Storage::Simulated => {
+                turmoil::fs::shim::std::fs::write(&tmp, bytes)?;
+                turmoil::fs::shim::std::fs::rename(&tmp, path)
+            }
+        }
+    }
+
+    /// Renames `from` over `to`, durably unless fsync is off.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        if self.fsync {
+            return self.storage.rename_durably(from, to);
+        }
+        match self.storage {
+            Storage::Files => std::fs::rename(from, to),
+            Storage::Simulated => turmoil::fs::shim::std::fs::rename(from, to),
+        }
     }
 
     /// Replaces the log by one holding only what [`DataDir::durable`] keeps after its
@@ -272,7 +333,7 @@ impl DataDir {
         let path = self.dir.join(WAL_FILE);
         check_regular(self.storage, &tmp)?;
         remove_if_exists(self.storage, &tmp)?;
-        let (mut fresh, _) = AnyWal::open(self.storage, &tmp, 0)?;
+        let (mut fresh, _) = AnyWal::open(self.storage, &tmp, 0, self.fsync)?;
         let mut from = 1;
         if let Some(s) = &self.durable.snapshot {
             fresh.append(&codec::encode_record(&LogRecord::Base {
@@ -295,13 +356,13 @@ impl DataDir {
             wal_min_bytes: len.min(self.wal.len_bytes()),
             ..self.hard
         };
-        self.storage.write_file_durably(
+        self.replace_file(
             &self.dir.join(HARD_STATE_FILE),
             &codec::encode_hard_state(&hard),
         )?;
         self.hard = hard;
-        self.storage.rename_durably(&tmp, &path)?;
-        let (wal, _) = AnyWal::open(self.storage, &path, len)?;
+        self.rename(&tmp, &path)?;
+        let (wal, _) = AnyWal::open(self.storage, &path, len, self.fsync)?;
         self.wal = wal;
         if self.hard.wal_min_bytes != len {
             self.write_hard_state(self.hard.term, self.hard.voted_for)?;
@@ -434,6 +495,14 @@ fn check_regular(storage: Storage, path: &Path) -> io::Result<()> {
     }
 }
 
+/// The directory `path` is in (`.` for a bare name).
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 fn remove_if_exists(storage: Storage, path: &Path) -> io::Result<()> {
     let removed = match storage {
         Storage::Files => std::fs::remove_file(path),
@@ -445,25 +514,76 @@ fn remove_if_exists(storage: Storage, path: &Path) -> io::Result<()> {
     }
 }
 
+/// A log file whose fsync can be switched off ([`DataDir::open_without_fsync`]).
+struct Syncing<F> {
+    file: F,
+    fsync: bool,
+}
+
+impl<F: wal::LogFile> wal::LogFile for Syncing<F> {
+    fn read_all(&mut self) -> io::Result<Vec<u8>> {
+        self.file.read_all()
+    }
+
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_at(offset, bytes)
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        if self.fsync {
+            self.file.sync()
+        } else {
+            Ok(())
+        }
+    }
+
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.file.truncate(len)
+    }
+}
+
 /// The shared log on either storage.
 enum AnyWal {
-    File(Wal<std::fs::File>),
-    Sim(Wal<turmoil::fs::shim::std::fs::File>),
+    File(Wal<Syncing<std::fs::File>>),
+    Sim(Wal<Syncing<turmoil::fs::shim::std::fs::File>>),
 }
 
 impl AnyWal {
+    /// Opens (creating it if needed) and recovers the log at `path`, as
+    /// [`wal::open_file_at_least`] does, with fsyncs only if `fsync`.
     fn open(
         storage: Storage,
         path: &Path,
         min_valid_bytes: u64,
+        fsync: bool,
     ) -> io::Result<(AnyWal, Recovered)> {
+        let parent = parent_of(path);
         match storage {
             Storage::Files => {
-                let (w, r) = wal::open_file_at_least(path, min_valid_bytes)?;
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(path)?;
+                if fsync {
+                    // The new file's directory entry, as the shared log's opener does.
+                    std::fs::File::open(parent)?.sync_all()?;
+                }
+                let (w, r) = Wal::open_at_least(Syncing { file, fsync }, min_valid_bytes)?;
                 Ok((AnyWal::File(w), r))
             }
             Storage::Simulated => {
-                let (w, r) = wal::open_sim_file_at_least(path, min_valid_bytes)?;
+                use turmoil::fs::shim::std::fs as sim_fs;
+                let file = sim_fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .open(path)?;
+                if fsync {
+                    sim_fs::sync_dir(parent)?;
+                }
+                let (w, r) = Wal::open_at_least(Syncing { file, fsync }, min_valid_bytes)?;
                 Ok((AnyWal::Sim(w), r))
             }
         }

@@ -10,8 +10,8 @@
 
 use super::disk::DataDir;
 use super::machine::StateMachine;
-use super::Log;
-use crate::raft::core::{Effect, Index, Input, Message, Node, Persist, Role, Term};
+use super::{Log, RuntimeBug};
+use crate::raft::core::{Effect, Index, Input, Message, Node, Persist, ReadId, Role, Term};
 use crate::raft::NodeId;
 use crate::sansio::Core;
 use std::collections::BTreeMap;
@@ -28,6 +28,13 @@ pub(crate) enum Event {
     /// A client's proposal, answered once its fate is known.
     Propose {
         command: Vec<u8>,
+        reply: oneshot::Sender<ProposeOutcome>,
+    },
+    /// A client's read, answered from the state machine once it is linearizable to do so
+    /// ([`ProposeOutcome::Applied`] with the state machine's answer) or refused
+    /// ([`ProposeOutcome::NotLeader`]).
+    Read {
+        query: Vec<u8>,
         reply: oneshot::Sender<ProposeOutcome>,
     },
     /// A client asks for the node's state.
@@ -111,6 +118,22 @@ struct Pending {
     reply: oneshot::Sender<ProposeOutcome>,
 }
 
+/// A client's read: its query and where the answer goes.
+struct PendingRead {
+    query: Vec<u8>,
+    reply: oneshot::Sender<ProposeOutcome>,
+}
+
+/// Reads between the client and the state machine: asked of the core, then confirmed at
+/// an index and waiting for the machine to apply it.
+#[derive(Default)]
+struct Reads {
+    next_id: ReadId,
+    asked: BTreeMap<ReadId, PendingRead>,
+    /// Keyed by (read index, id): served in index order as the machine catches up.
+    confirmed: BTreeMap<(Index, ReadId), PendingRead>,
+}
+
 /// The driver's state.
 pub(crate) struct Driver<M: StateMachine> {
     pub(crate) node: Node,
@@ -125,7 +148,10 @@ pub(crate) struct Driver<M: StateMachine> {
     /// Where each server serves clients, as far as this node has been told.
     pub(crate) client_addrs: Vec<Option<String>>,
     pub(crate) log: Log,
+    /// A runtime bug to run with.
+    pub(crate) runtime_bug: Option<RuntimeBug>,
     pending: BTreeMap<Index, Pending>,
+    reads: Reads,
     /// (role, term, leader) as last logged.
     seen: (Role, Term, Option<NodeId>),
     /// The snapshot was too large to take; said once.
@@ -155,7 +181,9 @@ impl<M: StateMachine> Driver<M> {
             links,
             client_addrs,
             log,
+            runtime_bug: None,
             pending: BTreeMap::new(),
+            reads: Reads::default(),
             seen,
             oversized_said: false,
         }
@@ -172,6 +200,7 @@ impl<M: StateMachine> Driver<M> {
             }
             Event::Receive { from, message } => self.step(Input::Receive { from, message }, None),
             Event::Propose { command, reply } => self.step(Input::Propose { command }, Some(reply)),
+            Event::Read { query, reply } => self.read(query, reply),
             Event::Status { reply } => {
                 let _ = reply.send(self.status());
                 Ok(())
@@ -186,11 +215,53 @@ impl<M: StateMachine> Driver<M> {
         input: Input,
         client: Option<oneshot::Sender<ProposeOutcome>>,
     ) -> io::Result<()> {
+        if matches!(input, Input::Tick) {
+            // Reads whose clients gave up need no answer.
+            self.reads.asked.retain(|_, r| !r.reply.is_closed());
+        }
         let effects = self.node.step(input);
         self.execute(effects, client)?;
+        self.serve_confirmed_reads();
         self.compact_if_due()?;
         self.say_changes();
         Ok(())
+    }
+
+    /// Asks the core for a read index; the answer comes as [`Effect::ReadReady`] or
+    /// [`Effect::ReadRefused`]. With [`RuntimeBug::ReadFromAnyNode`] the node answers at
+    /// once from whatever its machine holds.
+    fn read(&mut self, query: Vec<u8>, reply: oneshot::Sender<ProposeOutcome>) -> io::Result<()> {
+        if self.runtime_bug == Some(RuntimeBug::ReadFromAnyNode) {
+            let answer = self.machine.read(&query);
+            let _ = reply.send(ProposeOutcome::Applied {
+                index: self.applied,
+                reply: answer,
+            });
+            return Ok(());
+        }
+        let id = self.reads.next_id;
+        self.reads.next_id += 1;
+        self.reads.asked.insert(id, PendingRead { query, reply });
+        self.step(Input::Read { id }, None)
+    }
+
+    /// Answers every confirmed read whose index the machine has applied.
+    fn serve_confirmed_reads(&mut self) {
+        while let Some(entry) = self.reads.confirmed.first_entry() {
+            if entry.key().0 > self.applied {
+                break;
+            }
+            let read = entry.remove();
+            let _ = read.reply.send(ProposeOutcome::Applied {
+                index: self.applied,
+                reply: self.machine.read(&read.query),
+            });
+        }
+    }
+
+    /// The leader's client address, as far as this node knows.
+    fn client_addr_of(&self, leader: Option<NodeId>) -> Option<String> {
+        leader.and_then(|l| self.client_addrs.get(l as usize).cloned().flatten())
     }
 
     /// The status report.
@@ -227,8 +298,6 @@ impl<M: StateMachine> Driver<M> {
                     }
                     self.disk.persist(&batch)?;
                 }
-                // The log service issues no reads (`Input::Read`), so none is answered.
-                Effect::ReadReady { .. } | Effect::ReadRefused { .. } => {}
                 Effect::Send { to, message } => self.send(to, &message),
                 Effect::Apply { index, entry } => {
                     let reply = self.machine.apply(index, &entry.command);
@@ -276,10 +345,23 @@ impl<M: StateMachine> Driver<M> {
                         }
                     }
                 }
+                Effect::ReadReady { id, index } => {
+                    if let Some(read) = self.reads.asked.remove(&id) {
+                        self.reads.confirmed.insert((index, id), read);
+                    }
+                }
+                Effect::ReadRefused { id, leader } => {
+                    if let Some(read) = self.reads.asked.remove(&id) {
+                        let client_addr = self.client_addr_of(leader);
+                        let _ = read.reply.send(ProposeOutcome::NotLeader {
+                            leader,
+                            client_addr,
+                        });
+                    }
+                }
                 Effect::NotLeader { leader } => {
                     if let Some(reply) = client.take() {
-                        let client_addr = leader
-                            .and_then(|l| self.client_addrs.get(l as usize).cloned().flatten());
+                        let client_addr = self.client_addr_of(leader);
                         let _ = reply.send(ProposeOutcome::NotLeader {
                             leader,
                             client_addr,

@@ -17,6 +17,11 @@ pub trait StateMachine: Send + 'static {
     /// Applies the committed `command` at `index` and returns the reply for the client
     /// that proposed it. An empty command is a new leader's no-op.
     fn apply(&mut self, index: Index, command: &[u8]) -> Vec<u8>;
+    /// Answers a read-only `query` from the current state, changing nothing. The runtime
+    /// calls it only once the state has applied every entry up to the read's index, so
+    /// the answer is linearizable; bytes the machine does not understand get an error
+    /// reply of its own language, not a panic.
+    fn read(&self, query: &[u8]) -> Vec<u8>;
     /// The whole state, as bytes [`StateMachine::restore`] accepts.
     fn snapshot(&self) -> Vec<u8>;
     /// Replaces the state by a snapshot's. Fails, leaving the state as it was, on bytes
@@ -89,6 +94,11 @@ impl StateMachine for LogService {
         self.recent.push_back(command.to_vec());
         // The reply: the command's position in the list.
         self.count.to_string().into_bytes()
+    }
+
+    /// Answers every query with its summary line: the log service has no keys.
+    fn read(&self, _query: &[u8]) -> Vec<u8> {
+        self.summary().into_bytes()
     }
 
     fn snapshot(&self) -> Vec<u8> {

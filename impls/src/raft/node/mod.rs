@@ -63,6 +63,7 @@
 pub mod bugs;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod codec;
 pub mod disk;
 mod driver;
@@ -70,6 +71,7 @@ pub mod machine;
 mod peers;
 
 pub use bugs::RuntimeBug;
+pub use clock::PauseSwitch;
 pub use disk::{is_refusal, Refusal};
 pub use driver::{role_name, ProposeOutcome, StatusReport};
 pub use machine::{LogService, StateMachine};
@@ -114,6 +116,12 @@ pub struct NodeConfig {
     /// How long a proposal waits to be applied before the client is told `timeout`
     /// (default 5 s).
     pub propose_timeout: Duration,
+    /// How much faster this node's clock runs than real time, in percent (negative:
+    /// slower; default 0). Ticks are derived from elapsed time at this rate
+    /// ([`clock`](self::clock)), so clock skew between nodes is configuration.
+    pub clock_rate_percent: i32,
+    /// A switch that stops the node as SIGSTOP would, for simulations (default none).
+    pub pause: Option<PauseSwitch>,
     /// Log nothing to stderr.
     pub quiet: bool,
 }
@@ -139,6 +147,8 @@ impl NodeConfig {
             bug: None,
             runtime_bug: None,
             propose_timeout: Duration::from_secs(5),
+            clock_rate_percent: 0,
+            pause: None,
             quiet: false,
         }
     }
@@ -174,6 +184,14 @@ impl NodeConfig {
             return Err(format!(
                 "heartbeat ticks: 1 to {} (below the election timeout)",
                 self.election_ticks - 1
+            ));
+        }
+        if !clock::CLOCK_RATE_RANGE.contains(&self.clock_rate_percent) {
+            return Err(format!(
+                "clock rate: {}% is outside {}% to {}%",
+                self.clock_rate_percent,
+                clock::CLOCK_RATE_RANGE.start(),
+                clock::CLOCK_RATE_RANGE.end()
             ));
         }
         Ok(())
@@ -230,7 +248,11 @@ pub async fn run_with<N: Net, M: StateMachine>(
         .validate()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let log = Log::new(config.id, config.quiet);
-    let (disk, durable, notes) = disk::DataDir::open(storage, &config.data_dir)?;
+    let (disk, durable, notes) = if config.runtime_bug == Some(RuntimeBug::SkipFsync) {
+        disk::DataDir::open_without_fsync(storage, &config.data_dir)?
+    } else {
+        disk::DataDir::open(storage, &config.data_dir)?
+    };
     if notes.torn_bytes > 0 {
         log.say(format_args!(
             "cut a torn tail of {} bytes off {} (a write interrupted by a crash)",
@@ -313,16 +335,31 @@ pub async fn run_with<N: Net, M: StateMachine>(
         client_addrs,
         log,
     );
-    let mut ticker = tokio::time::interval(config.tick);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    driver.runtime_bug = config.runtime_bug;
+    let mut clock = clock::TickClock::new(config.tick, config.clock_rate_percent);
+    let mut pause = config.pause.as_ref().map(PauseSwitch::watch);
     loop {
+        // Every tick that came due is stepped before anything else is handled.
+        clock::wait_while_paused(&mut pause).await;
+        for _ in 0..clock.take_due(tokio::time::Instant::now()) {
+            driver.step(Input::Tick, None)?;
+        }
         tokio::select! {
-            _ = ticker.tick() => driver.step(Input::Tick, None)?,
-            event = events.recv() => match event {
-                Some(event) => driver.handle(event)?,
-                // The driver holds a sender, so the channel never closes.
-                None => return Ok(()),
-            },
+            biased;
+            () = clock::pause_changed(&mut pause) => {}
+            () = tokio::time::sleep_until(clock.next_due()) => {}
+            event = events.recv() => {
+                // Received just as the switch was set: it waits, as the queue does.
+                clock::wait_while_paused(&mut pause).await;
+                for _ in 0..clock.take_due(tokio::time::Instant::now()) {
+                    driver.step(Input::Tick, None)?;
+                }
+                match event {
+                    Some(event) => driver.handle(event)?,
+                    // The driver holds a sender, so the channel never closes.
+                    None => return Ok(()),
+                }
+            }
         }
     }
 }

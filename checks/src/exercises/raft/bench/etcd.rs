@@ -143,7 +143,7 @@ impl EtcdCluster {
             .iter()
             .map(|a| HttpClient::new(a.clone(), Duration::from_secs(1)))
             .collect();
-        let mut last = String::new();
+        let mut last;
         loop {
             for (i, child) in self.children.iter_mut().enumerate() {
                 if let Some(status) = child.try_wait()? {
@@ -168,11 +168,6 @@ impl EtcdCluster {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    }
-
-    /// The members' process ids.
-    pub fn pids(&self) -> &[u32] {
-        &self.pids
     }
 
     /// The CPU time the members have used, together.

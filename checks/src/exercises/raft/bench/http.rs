@@ -51,8 +51,9 @@ impl HttpClient {
     }
 
     async fn request(&mut self, method: &str, path: &str, body: &str) -> Result<Response, String> {
+        let timeout = self.timeout;
         let exchange = self.exchange(method, path, body);
-        match tokio::time::timeout(self.timeout, exchange).await {
+        match tokio::time::timeout(timeout, exchange).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(e)) => {
                 self.conn = None;

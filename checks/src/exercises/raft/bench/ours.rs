@@ -103,7 +103,7 @@ impl OursCluster {
     async fn wait_ready(&mut self) -> Result<()> {
         let deadline = Instant::now() + BOOT_TIMEOUT;
         let mut client = self.client();
-        let mut last = String::new();
+        let mut last;
         loop {
             for (i, child) in self.children.iter_mut().enumerate() {
                 if let Some(status) = child.try_wait()? {
@@ -125,11 +125,6 @@ impl OursCluster {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    /// The nodes' process ids.
-    pub fn pids(&self) -> &[u32] {
-        &self.pids
     }
 
     /// The CPU time the nodes have used, together.
