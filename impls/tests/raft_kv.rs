@@ -493,3 +493,59 @@ fn read_from_any_node_serves_a_stale_value_in_a_partition() {
     assert!(!correct.contains("value =old"), "{correct}");
     assert!(correct.starts_with("not-leader"), "{correct}");
 }
+
+/// The leader is paused (as SIGSTOP would) and cut off from the others, which elect a
+/// new leader and overwrite a key; a read sent to the old leader waits in its queue, and
+/// nothing in the queue tells it of the new term. When it resumes, it first steps the
+/// ticks it missed, so it knows that its leadership (and any lease) ran out before it
+/// looks at the read: it refuses the read instead of answering the old value.
+#[test]
+fn a_paused_leader_serves_no_stale_read_when_it_resumes() {
+    let pauses: Vec<PauseSwitch> = (0..SERVERS).map(|_| PauseSwitch::new()).collect();
+    let mut sim = sim(9);
+    add_nodes(
+        &mut sim,
+        None,
+        &pauses.iter().cloned().map(Some).collect::<Vec<_>>(),
+    );
+    let answer = Rc::new(std::cell::RefCell::new(String::new()));
+    {
+        let answer = answer.clone();
+        sim.client("client", async move {
+            let mut c = Client::new(TurmoilNet, sim_addrs());
+            c.set_timeout(Duration::from_secs(20));
+            c.put("k", "old").await?;
+            let leader = sim_leader().await;
+            pauses[usize::from(leader)].pause();
+            for other in 0..SERVERS {
+                if other != leader {
+                    turmoil::partition(format!("n{leader}"), format!("n{other}"));
+                }
+            }
+            let others: Vec<String> = (0..SERVERS)
+                .filter(|n| *n != leader)
+                .map(|n| format!("n{n}:8000"))
+                .collect();
+            let mut c = Client::new(TurmoilNet, others);
+            c.set_timeout(Duration::from_secs(20));
+            c.put("k", "new").await?;
+            let read = tokio::spawn(async move {
+                request(
+                    &TurmoilNet,
+                    &format!("n{leader}:8000"),
+                    "read get k",
+                    Duration::from_secs(5),
+                )
+                .await
+            });
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert!(!read.is_finished(), "a paused node answers nothing");
+            pauses[usize::from(leader)].resume();
+            *answer.borrow_mut() = read.await?.unwrap_or_else(|e| format!("no answer: {e}"));
+            Ok(())
+        });
+    }
+    sim.run().expect("the simulation runs");
+    let answer = answer.borrow().clone();
+    assert!(answer.starts_with("not-leader"), "{answer}");
+}

@@ -339,21 +339,15 @@ pub async fn run_with<N: Net, M: StateMachine>(
     let mut clock = clock::TickClock::new(config.tick, config.clock_rate_percent);
     let mut pause = config.pause.as_ref().map(PauseSwitch::watch);
     loop {
-        // Every tick that came due is stepped before anything else is handled.
-        clock::wait_while_paused(&mut pause).await;
-        for _ in 0..clock.take_due(tokio::time::Instant::now()) {
-            driver.step(Input::Tick, None)?;
-        }
+        catch_up(&mut driver, &mut clock, &mut pause).await?;
         tokio::select! {
             biased;
             () = clock::pause_changed(&mut pause) => {}
             () = tokio::time::sleep_until(clock.next_due()) => {}
             event = events.recv() => {
-                // Received just as the switch was set: it waits, as the queue does.
-                clock::wait_while_paused(&mut pause).await;
-                for _ in 0..clock.take_due(tokio::time::Instant::now()) {
-                    driver.step(Input::Tick, None)?;
-                }
+                // Received just as the switch was set, it waits as the queue does; and
+                // it is handled after every tick that came due meanwhile.
+                catch_up(&mut driver, &mut clock, &mut pause).await?;
                 match event {
                     Some(event) => driver.handle(event)?,
                     // The driver holds a sender, so the channel never closes.
@@ -362,6 +356,21 @@ pub async fn run_with<N: Net, M: StateMachine>(
             }
         }
     }
+}
+
+/// Waits while the node is paused, then steps every tick that came due: a node resuming
+/// from a pause sees its timers (a leader's lease among them) run out before it handles
+/// anything that waited in its queue.
+async fn catch_up<M: StateMachine>(
+    driver: &mut driver::Driver<M>,
+    clock: &mut clock::TickClock,
+    pause: &mut Option<tokio::sync::watch::Receiver<bool>>,
+) -> io::Result<()> {
+    clock::wait_while_paused(pause).await;
+    for _ in 0..clock.take_due(tokio::time::Instant::now()) {
+        driver.step(Input::Tick, None)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
