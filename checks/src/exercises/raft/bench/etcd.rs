@@ -95,7 +95,7 @@ impl EtcdCluster {
             leader: 0,
             dir,
         };
-        for i in 0..nodes {
+        for (i, peer_url) in peer_urls.iter().enumerate() {
             let log = std::fs::File::create(cluster.log_path(i))
                 .with_context(|| format!("cannot create {}", cluster.log_path(i).display()))?;
             let client_url = format!("http://{}", cluster.client_addrs[i]);
@@ -106,8 +106,8 @@ impl EtcdCluster {
                 .arg(cluster.dir.path().join(format!("n{i}")))
                 .args(["--listen-client-urls", &client_url])
                 .args(["--advertise-client-urls", &client_url])
-                .args(["--listen-peer-urls", &peer_urls[i]])
-                .args(["--initial-advertise-peer-urls", &peer_urls[i]])
+                .args(["--listen-peer-urls", peer_url])
+                .args(["--initial-advertise-peer-urls", peer_url])
                 .args(["--initial-cluster", &initial.join(",")])
                 .args(["--initial-cluster-state", "new"])
                 .args(["--initial-cluster-token", "check-bench"])
