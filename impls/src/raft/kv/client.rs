@@ -122,8 +122,12 @@ impl<N: Net> Client<N> {
     /// The pause before retrying when no node could say who leads (an election).
     const BACKOFF: Duration = Duration::from_millis(25);
 
-    /// A client of the cluster whose nodes serve clients at `cluster` (at least one
-    /// address). Connects on its first request.
+    /// A client of the cluster whose nodes serve clients at `cluster`. Connects on its
+    /// first request.
+    ///
+    /// # Panics
+    ///
+    /// If `cluster` is empty: there would be nobody to ask.
     pub fn new(net: N, cluster: Vec<String>) -> Client<N> {
         assert!(!cluster.is_empty(), "a cluster has at least one address");
         Client {

@@ -8,7 +8,7 @@
 //! a lock held by another process), naming the file.
 
 use super::{is_refusal, NodeConfig, RuntimeBug, StateMachine};
-use crate::raft::core::Bug;
+use crate::raft::core::{Bug, ReadMode, TimingBug};
 use crate::raft::NodeId;
 use crate::sansio::BugSwitches;
 use crate::sim::net::{Storage, TokioNet};
@@ -67,6 +67,17 @@ pub struct NodeFlags {
     /// index), send-before-persist.
     #[arg(long = "runtime-bug", value_parser = parse_runtime_bug)]
     runtime_bug: Option<RuntimeBug>,
+    /// How a read is confirmed: `index` (ReadIndex: a heartbeat round answered by a
+    /// majority) or `lease` (no round while the leader's lease holds; clock-bound: safe
+    /// only while clocks drift apart by less than --max-clock-drift-percent).
+    #[arg(long = "read-mode", default_value = "index", value_parser = parse_read_mode)]
+    read_mode: ReadMode,
+    /// The drift between clock rates that leases allow for, in percent.
+    #[arg(long = "max-clock-drift-percent", default_value_t = 10)]
+    max_clock_drift_percent: u32,
+    /// Run with a known timing bug, by name: lease-ignores-drift.
+    #[arg(long = "timing-bug", value_parser = parse_timing_bug)]
+    timing_bug: Option<TimingBug>,
     /// How much faster this node's clock runs than real time, in percent (negative:
     /// slower): clock skew, for tests.
     #[arg(
@@ -75,7 +86,11 @@ pub struct NodeFlags {
         allow_negative_numbers = true
     )]
     clock_rate_percent: i32,
-    /// How long a proposal waits to be applied, in milliseconds.
+    /// Append a JSON Lines trace of every step of the core and of what the node carried
+    /// out for it to FILE, for `check raft --validate`.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// How long a proposal waits to be applied (or a read to be served), in milliseconds.
     #[arg(long = "propose-timeout-ms", default_value_t = 5000)]
     propose_timeout_ms: u64,
     /// Log nothing to stderr.
@@ -182,13 +197,17 @@ impl NodeFlags {
         c.entropy = args.seed.unwrap_or_else(os_entropy);
         c.bug = args.bug;
         c.runtime_bug = args.runtime_bug;
+        c.trace = args.trace.clone();
         c.clock_rate_percent = args.clock_rate_percent;
+        c.read_mode = args.read_mode;
+        c.max_clock_drift_percent = args.max_clock_drift_percent;
+        c.timing_bug = args.timing_bug;
         c.propose_timeout = Duration::from_millis(args.propose_timeout_ms);
         c.quiet = args.quiet;
         c.validate().map_err(|e| {
             format!(
                 "{e} (see --id, --peers, --tick-ms, --election-ticks, --heartbeat-ticks, \
-             --clock-rate-percent)"
+             --clock-rate-percent, --max-clock-drift-percent)"
             )
         })?;
         Ok(c)
@@ -210,6 +229,21 @@ fn parse_addr(s: &str) -> Result<String, String> {
     port.parse::<u16>()
         .map_err(|_| format!("{port:?} is not a port (0 to 65535)"))?;
     Ok(s.to_string())
+}
+
+fn parse_read_mode(s: &str) -> Result<ReadMode, String> {
+    match s {
+        "index" => Ok(ReadMode::Index),
+        "lease" => Ok(ReadMode::Lease),
+        _ => Err(format!("{s:?} is not a read mode; one of index, lease")),
+    }
+}
+
+fn parse_timing_bug(s: &str) -> Result<TimingBug, String> {
+    TimingBug::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = TimingBug::ALL.iter().map(|b| b.name()).collect();
+        format!("{s:?} is not a timing bug; one of {}", names.join(", "))
+    })
 }
 
 fn parse_runtime_bug(s: &str) -> Result<RuntimeBug, String> {
@@ -266,6 +300,12 @@ mod tests {
             "skip-fsync",
             "--clock-rate-percent",
             "-5",
+            "--read-mode",
+            "lease",
+            "--timing-bug",
+            "lease-ignores-drift",
+            "--trace",
+            "t.jsonl",
         ]);
         let c = config(&args).unwrap();
         assert_eq!(c.id, 1);
@@ -277,6 +317,10 @@ mod tests {
         assert_eq!(c.bug, Some(Bug::CommitPreviousTerm));
         assert_eq!(c.runtime_bug, Some(RuntimeBug::SkipFsync));
         assert_eq!(c.clock_rate_percent, -5);
+        assert_eq!(c.read_mode, ReadMode::Lease);
+        assert_eq!(c.timing_bug, Some(TimingBug::LeaseIgnoresDrift));
+        assert_eq!(c.core_config().read_mode, ReadMode::Lease);
+        assert_eq!(c.trace, Some(PathBuf::from("t.jsonl")));
         let core = c.core_config();
         assert_eq!((core.id, core.servers, core.election_ticks), (1, 3, 20));
     }
@@ -307,6 +351,12 @@ mod tests {
         let mut args = BASE.to_vec();
         args.extend(["--clock-rate-percent", "-100"]);
         assert!(config(&args).unwrap_err().contains("clock rate"));
+        let mut args = BASE.to_vec();
+        args.extend(["--read-mode", "fast"]);
+        assert!(config(&args).unwrap_err().contains("index, lease"));
+        let mut args = BASE.to_vec();
+        args.extend(["--max-clock-drift-percent", "100"]);
+        assert!(config(&args).unwrap_err().contains("drift"));
         let mut args = BASE.to_vec();
         args.extend(["--heartbeat-ticks", "15"]);
         assert!(config(&args).unwrap_err().contains("heartbeat"));

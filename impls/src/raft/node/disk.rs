@@ -733,6 +733,26 @@ mod tests {
         }
     }
 
+    /// Without fsync the same files are written (a process that exits loses nothing);
+    /// only their durability against power loss is gone, which the turmoil tests in
+    /// `impls/tests/raft_kv.rs` show.
+    #[test]
+    fn without_fsync_the_same_files_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut expected = Durable::default();
+        {
+            let (mut data, _, _) = DataDir::open_without_fsync(Storage::Files, dir.path()).unwrap();
+            for batch in history() {
+                data.persist(&batch).unwrap();
+                for p in &batch {
+                    expected.apply(p);
+                }
+            }
+        }
+        let (_data, durable, _) = DataDir::open(Storage::Files, dir.path()).unwrap();
+        assert_eq!(durable, expected);
+    }
+
     #[test]
     fn fsyncs_are_counted_one_per_batch_of_entries_and_none_without_fsync() {
         let dir = tempfile::tempdir().unwrap();

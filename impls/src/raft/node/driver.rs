@@ -10,6 +10,7 @@
 
 use super::disk::DataDir;
 use super::machine::StateMachine;
+use super::trace::Recorder;
 use super::{Log, RuntimeBug};
 use crate::raft::core::{Effect, Index, Input, Message, Node, Persist, ReadId, Role, Term};
 use crate::raft::NodeId;
@@ -182,6 +183,8 @@ pub(crate) struct Driver<M: StateMachine> {
     seen: (Role, Term, Option<NodeId>),
     /// The snapshot was too large to take; said once.
     oversized_said: bool,
+    /// Where each step is recorded, if anywhere (`NodeConfig::trace`).
+    pub(crate) trace: Option<Recorder>,
 }
 
 impl<M: StateMachine> Driver<M> {
@@ -212,6 +215,7 @@ impl<M: StateMachine> Driver<M> {
             reads: Reads::default(),
             seen,
             oversized_said: false,
+            trace: None,
         }
     }
 
@@ -242,11 +246,18 @@ impl<M: StateMachine> Driver<M> {
     /// leave is a prefix of the batch's persists, as it could of a step's. Events that
     /// do not step the core (a hello, a status, a read served without the core) end the
     /// batch gathered so far first, so they see the state as one at a time would.
+    ///
+    /// A traced node (its recorder checks each step against its own effects) and
+    /// [`RuntimeBug::SendBeforePersist`] (which reorders one step's effects) handle one
+    /// event at a time, as before batching.
     pub(crate) fn handle_queued(
         &mut self,
         first: Event,
         queue: &mut mpsc::Receiver<Event>,
     ) -> io::Result<()> {
+        if self.trace.is_some() || self.runtime_bug == Some(RuntimeBug::SendBeforePersist) {
+            return self.handle(first);
+        }
         let mut batch = Batch::default();
         let mut next = Some(first);
         let mut taken = 0;
@@ -308,8 +319,7 @@ impl<M: StateMachine> Driver<M> {
             // Reads whose clients gave up need no answer.
             self.reads.asked.retain(|_, r| !r.reply.is_closed());
         }
-        let effects = self.node.step(input);
-        self.execute(effects, client)?;
+        self.step_and_execute(input, client)?;
         self.serve_confirmed_reads();
         self.compact_if_due()?;
         self.say_changes();
@@ -378,6 +388,9 @@ impl<M: StateMachine> Driver<M> {
     ) -> io::Result<()> {
         let mut effects = effects.into_iter().peekable();
         while let Some(effect) = effects.next() {
+            if let Some(trace) = &mut self.trace {
+                trace.performing(&effect);
+            }
             match effect {
                 Effect::Persist(first) => {
                     let mut batch: Vec<Persist> = vec![first];
@@ -387,6 +400,9 @@ impl<M: StateMachine> Driver<M> {
                         }
                     }
                     self.disk.persist(&batch)?;
+                    if let Some(trace) = &mut self.trace {
+                        trace.persisted(&batch);
+                    }
                 }
                 Effect::Send { to, message } => self.send(to, &message),
                 Effect::Apply { index, entry } => {
@@ -496,11 +512,31 @@ impl<M: StateMachine> Driver<M> {
             }
             return Ok(());
         }
-        let effects = self.node.step(Input::Compact {
+        let input = Input::Compact {
             index: self.applied,
             data,
-        });
-        self.execute(effects, None)
+        };
+        self.step_and_execute(input, None)
+    }
+
+    /// Steps the core (through the trace recorder, if any) and carries out its effects.
+    fn step_and_execute(
+        &mut self,
+        input: Input,
+        client: Option<oneshot::Sender<ProposeOutcome>>,
+    ) -> io::Result<()> {
+        let mut effects = match &mut self.trace {
+            Some(trace) => trace.step(&mut self.node, input)?,
+            None => self.node.step(input),
+        };
+        if self.runtime_bug == Some(RuntimeBug::SendBeforePersist) {
+            sends_first(&mut effects);
+        }
+        self.execute(effects, client)?;
+        match &mut self.trace {
+            Some(trace) => trace.end_step(),
+            None => Ok(()),
+        }
     }
 
     fn say_changes(&mut self) {
@@ -516,6 +552,12 @@ impl<M: StateMachine> Driver<M> {
             ));
         }
     }
+}
+
+/// `send-before-persist`: moves a step's sends ahead of everything else, so they leave
+/// before its persists are durable (the rest keeps its order).
+fn sends_first(effects: &mut [Effect]) {
+    effects.sort_by_key(|e| !matches!(e, Effect::Send { .. }));
 }
 
 #[cfg(test)]
@@ -572,6 +614,129 @@ mod tests {
         })
         .unwrap();
         rx.try_recv().expect("a one-node cluster answers at once")
+    }
+
+    fn read(d: &mut Driver<LogService>) -> Option<ProposeOutcome> {
+        let (tx, mut rx) = oneshot::channel();
+        d.handle(Event::Read {
+            query: b"summary".to_vec(),
+            reply: tx,
+        })
+        .unwrap();
+        rx.try_recv().ok()
+    }
+
+    #[test]
+    fn reads_are_served_by_a_confirmed_leader_and_refused_elsewhere() {
+        let mut s = driver(0, 1, 0);
+        let d = &mut s.driver;
+        assert!(matches!(
+            read(d),
+            Some(ProposeOutcome::NotLeader { leader: None, .. })
+        ));
+        d.step(Input::Timeout, None).unwrap();
+        propose(d, "a");
+        // A single node is its own majority: the round is confirmed at once.
+        match read(d) {
+            Some(ProposeOutcome::Applied { index, reply }) => {
+                assert_eq!(index, d.applied);
+                assert_eq!(String::from_utf8(reply).unwrap(), d.machine.summary());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_follower_refuses_reads_unless_built_to_read_from_any_node() {
+        let mut s = driver(1, 3, 0);
+        s.driver
+            .handle(Event::Hello {
+                from: 0,
+                client_addr: "127.0.0.1:9000".into(),
+            })
+            .unwrap();
+        s.driver
+            .handle(Event::Receive {
+                from: 0,
+                message: Message::AppendEntries {
+                    term: 1,
+                    prev_log_index: 0,
+                    prev_log_term: 0,
+                    entries: Vec::new(),
+                    leader_commit: 0,
+                    round: 0,
+                },
+            })
+            .unwrap();
+        assert_eq!(
+            read(&mut s.driver),
+            Some(ProposeOutcome::NotLeader {
+                leader: Some(0),
+                client_addr: Some("127.0.0.1:9000".into())
+            })
+        );
+        s.driver.runtime_bug = Some(RuntimeBug::ReadFromAnyNode);
+        assert!(
+            matches!(
+                read(&mut s.driver),
+                Some(ProposeOutcome::Applied { index: 0, .. })
+            ),
+            "the bug answers from the follower's own state"
+        );
+    }
+
+    /// A leader of three whose heartbeat round is not answered keeps the read waiting,
+    /// and serves it once a majority answered a round started after it.
+    #[test]
+    fn a_read_waits_for_a_majority_round() {
+        let mut s = driver(0, 3, 0);
+        let d = &mut s.driver;
+        d.step(Input::Timeout, None).unwrap();
+        // Pre-vote, then vote, from n1.
+        for pre_vote in [true, false] {
+            let term = d.node.term() + u64::from(pre_vote);
+            d.handle(Event::Receive {
+                from: 1,
+                message: Message::RequestVoteResponse {
+                    term,
+                    granted: true,
+                    pre_vote,
+                },
+            })
+            .unwrap();
+        }
+        assert_eq!(d.node.role(), Role::Leader);
+        let (tx, mut rx) = oneshot::channel();
+        d.handle(Event::Read {
+            query: b"q".to_vec(),
+            reply: tx,
+        })
+        .unwrap();
+        assert!(rx.try_recv().is_err(), "not confirmed yet");
+        // The round the read started is the one its AppendEntries carry.
+        let mut round = None;
+        while let Ok(frame) = s.links[1].as_mut().unwrap().try_recv() {
+            if let PeerFrame::Raft(Message::AppendEntries { round: r, .. }) =
+                codec::decode_peer(&frame[4..]).unwrap()
+            {
+                round = Some(r);
+            }
+        }
+        let last = d.node.last_index();
+        d.handle(Event::Receive {
+            from: 1,
+            message: Message::AppendEntriesResponse {
+                term: d.node.term(),
+                success: true,
+                index: last,
+                round: round.expect("an AppendEntries went out"),
+            },
+        })
+        .unwrap();
+        assert!(
+            matches!(rx.try_recv(), Ok(ProposeOutcome::Applied { index, .. }) if index == last),
+            "served once a majority answered and the no-op is applied"
+        );
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! # Tasks
 //!
 //! - the **driver** (module `driver`) owns the core, the data directory and the state
-//!   machine. It steps the core on every tick (every [`NodeConfig::tick`]) and every event
-//!   the other tasks send it, and carries out the effects strictly in order: a persist is
-//!   durable before any later effect (consecutive persists of one step share one fsync),
-//!   then messages are queued, entries applied and clients answered;
+//!   machine. It steps the core on every tick and every event the other tasks send it,
+//!   and carries out the effects strictly in order: a persist is durable before any later
+//!   effect (consecutive persists of one step share one fsync), then messages are queued,
+//!   entries applied and clients answered. Ticks come from the node's [`clock`]: elapsed
+//!   time at [`NodeConfig::clock_rate_percent`], every missed tick stepped before the next
+//!   event, and nothing at all while a [`PauseSwitch`] is set;
 //! - one outgoing **link** per peer (module `peers`) connects, reconnects with exponential
 //!   backoff, and writes the queued messages in batches;
 //! - the **peer accept loop** reads the links the peers opened to this node;
@@ -43,6 +45,15 @@
 //!   -> unknown <index> <why>             a snapshot replaced the entries around it
 //!   -> timeout <why>                     not applied within the wait (indefinite)
 //!   -> error <why>                       a malformed request
+//! read <query>        the rest of the line is a query for the state machine
+//!   -> ok <index> <reply>                served from the state after applying <index>,
+//!                                        once the core confirmed this node still led
+//!                                        after the read arrived (ReadIndex, or a lease
+//!                                        with NodeConfig::read_mode)
+//!   -> not-leader <id|-> <client-addr|-> as for propose
+//!   -> timeout <why>                     not served within the wait (a read changes
+//!                                        nothing: definite)
+//!   -> error <why>                       a malformed request
 //! status
 //!   -> status id=<n> role=<follower|pre-candidate|candidate|leader> term=<t>
 //!      leader=<n|-> commit=<i> applied=<i> snapshot=<i> first=<i> last=<i>
@@ -52,7 +63,13 @@
 //! `snapshot` is the last index of the latest snapshot (0 for none), `first` and `last`
 //! the indices the log holds, `wal_bytes` the write-ahead log's length, `fsyncs` the fsyncs since the node started. A proposal is
 //! answered only once it is applied on this node (or known lost), so `ok` means
-//! committed.
+//! committed. A read is not logged; the log service answers every query with its summary.
+//!
+//! # Runtime bugs
+//!
+//! [`NodeConfig::runtime_bug`] builds in a bug of the runtime around a correct core:
+//! [`RuntimeBug::SkipFsync`] never fsyncs ([`disk`]), [`RuntimeBug::ReadFromAnyNode`]
+//! answers a read from the local state machine at once, leader or not.
 //!
 //! # Stopping
 //!
@@ -69,6 +86,7 @@ pub mod disk;
 mod driver;
 pub mod machine;
 mod peers;
+pub mod trace;
 
 pub use bugs::RuntimeBug;
 pub use clock::PauseSwitch;
@@ -76,7 +94,7 @@ pub use disk::{is_refusal, Refusal};
 pub use driver::{role_name, ProposeOutcome, StatusReport};
 pub use machine::{LogService, StateMachine};
 
-use crate::raft::core::{Bug, Config, Input, Node};
+use crate::raft::core::{Bug, Config, Input, Node, ReadMode, TimingBug};
 use crate::raft::NodeId;
 use crate::sim::net::{Net, Storage};
 use std::fmt;
@@ -113,8 +131,19 @@ pub struct NodeConfig {
     pub bug: Option<Bug>,
     /// A known runtime bug to run with.
     pub runtime_bug: Option<RuntimeBug>,
-    /// How long a proposal waits to be applied before the client is told `timeout`
-    /// (default 5 s).
+    /// How reads are confirmed: ReadIndex (the default) or leader leases, which rely on
+    /// clocks drifting less than `max_clock_drift_percent`.
+    pub read_mode: ReadMode,
+    /// The bound on the rate difference between nodes' clocks that leases assume
+    /// (default 10%).
+    pub max_clock_drift_percent: u32,
+    /// A known timing bug to run with (it shows only in the lease mode under skew).
+    pub timing_bug: Option<TimingBug>,
+    /// Append a trace of every step of the core, and of what the runtime carried out for
+    /// it, to this file (JSON Lines, see [`trace`]); `None` records nothing.
+    pub trace: Option<PathBuf>,
+    /// How long a proposal waits to be applied, or a read to be served, before the client
+    /// is told `timeout` (default 5 s).
     pub propose_timeout: Duration,
     /// How much faster this node's clock runs than real time, in percent (negative:
     /// slower; default 0). Ticks are derived from elapsed time at this rate
@@ -146,6 +175,10 @@ impl NodeConfig {
             entropy: 0,
             bug: None,
             runtime_bug: None,
+            read_mode: ReadMode::Index,
+            max_clock_drift_percent: 10,
+            timing_bug: None,
+            trace: None,
             propose_timeout: Duration::from_secs(5),
             clock_rate_percent: 0,
             pause: None,
@@ -186,6 +219,12 @@ impl NodeConfig {
                 self.election_ticks - 1
             ));
         }
+        if self.max_clock_drift_percent >= 100 {
+            return Err(format!(
+                "max clock drift: {}% leaves no lease (at most 99%)",
+                self.max_clock_drift_percent
+            ));
+        }
         if !clock::CLOCK_RATE_RANGE.contains(&self.clock_rate_percent) {
             return Err(format!(
                 "clock rate: {}% is outside {}% to {}%",
@@ -204,6 +243,9 @@ impl NodeConfig {
         c.heartbeat_ticks = self.heartbeat_ticks;
         c.entropy = self.entropy;
         c.bug = self.bug;
+        c.read_mode = self.read_mode;
+        c.max_clock_drift_percent = self.max_clock_drift_percent;
+        c.timing_bug = self.timing_bug;
         c
     }
 }
@@ -277,6 +319,14 @@ pub async fn run_with<N: Net, M: StateMachine>(
         durable.entries.len(),
         durable.snapshot.as_ref().map_or(0, |s| s.last_index)
     ));
+    let recorder = match &config.trace {
+        Some(path) => Some(trace::Recorder::start(
+            path,
+            &config.core_config(),
+            &durable,
+        )?),
+        None => None,
+    };
     let node = Node::restart(config.core_config(), durable);
 
     let peer_listener = net.bind(&config.peers[usize::from(config.id)]).await?;
@@ -336,6 +386,7 @@ pub async fn run_with<N: Net, M: StateMachine>(
         log,
     );
     driver.runtime_bug = config.runtime_bug;
+    driver.trace = recorder;
     let mut clock = clock::TickClock::new(config.tick, config.clock_rate_percent);
     let mut pause = config.pause.as_ref().map(PauseSwitch::watch);
     loop {
