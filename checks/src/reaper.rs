@@ -143,7 +143,8 @@ impl Child {
     }
 
     /// The child's pid, while it is not yet killed and reaped: for signals such as
-    /// SIGSTOP, which leave it registered.
+    /// SIGSTOP, which leave it registered, and for reading its `/proc` entry (CPU time in
+    /// `check bench raft`).
     pub(crate) fn id(&self) -> Option<u32> {
         self.child.as_ref().map(std::process::Child::id)
     }

@@ -3,7 +3,9 @@
 //! ([`models::raft::vanlightly`]), whose state counts are compared with TLC's; and
 //! `check raft --protocol messages` runs [`models::raft::messages`], every message of the
 //! real node's core (`impls::raft::core`) over a lossy network with crashes.
+//! `check bench raft` measures the Raft KV service beside etcd ([`bench`]).
 
+pub mod bench;
 pub mod validate;
 
 use super::{Bound, Exercise, ExerciseModel, Mode, ModeKind, ModelChoice, Selection};
@@ -148,12 +150,20 @@ pub static EXERCISE: Exercise = Exercise {
     // What the message-level model needs to reach each bug beyond its default bounds
     // (`RaftMsgModel::for_bug`); the abstract model reads none of these flags.
     variant_bounds: &[("truncate-without-conflict", &[("values", 1)])],
-    modes: &[Mode {
-        name: "validate",
-        kind: ModeKind::Flag,
-        command: validate::command,
-        run: validate::run,
-    }],
+    modes: &[
+        Mode {
+            name: "validate",
+            kind: ModeKind::Flag,
+            command: validate::command,
+            run: validate::run,
+        },
+        Mode {
+            name: "bench",
+            kind: ModeKind::Bench,
+            command: bench::command,
+            run: bench::run,
+        },
+    ],
     ..Exercise::DEFAULT
 };
 

@@ -88,7 +88,7 @@ pub fn format_outcome(outcome: &ProposeOutcome) -> String {
 pub fn format_status(s: &StatusReport) -> String {
     format!(
         "status id={} role={} term={} leader={} commit={} applied={} snapshot={} first={} \
-         last={} wal_bytes={} {}",
+         last={} wal_bytes={} fsyncs={} {}",
         s.id,
         s.role,
         s.term,
@@ -99,6 +99,7 @@ pub fn format_status(s: &StatusReport) -> String {
         s.first,
         s.last,
         s.wal_bytes,
+        s.fsyncs,
         s.machine
     )
 }
@@ -303,11 +304,13 @@ mod tests {
             first: 6,
             last: 9,
             wal_bytes: 100,
+            fsyncs: 7,
             machine: "count=3".into(),
         });
         let f = fields(&status);
         assert_eq!(f["role"], "leader");
         assert_eq!(f["first"], "6");
+        assert_eq!(f["fsyncs"], "7");
         assert_eq!(f["count"], "3");
     }
 

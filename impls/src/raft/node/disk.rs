@@ -55,6 +55,8 @@ use crate::sim::wal::{self, Recovered, Wal, HEADER_BYTES};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The hard-state file's name.
 pub const HARD_STATE_FILE: &str = "raft.hardstate";
@@ -110,6 +112,9 @@ pub struct DataDir {
     hard: HardState,
     /// False only for [`RuntimeBug::SkipFsync`](super::RuntimeBug::SkipFsync).
     fsync: bool,
+    /// Every fsync this directory has asked for (files and the directory itself), for
+    /// the node's `status`: how well persists are batched.
+    fsyncs: Arc<AtomicU64>,
     _lock: DirLock,
 }
 
@@ -190,13 +195,14 @@ impl DataDir {
             })?),
         };
         let wal_min = hard.map_or(0, |h| h.wal_min_bytes);
+        let fsyncs = Arc::new(AtomicU64::new(0));
         let (wal, recovered) =
-            AnyWal::open(storage, &wal_path, wal_min, fsync).map_err(
-                |e| match wal::corruption(&e) {
+            AnyWal::open(storage, &wal_path, wal_min, fsync, &fsyncs).map_err(|e| {
+                match wal::corruption(&e) {
                     Some(c) => refuse(format!("{}: {c}", wal_path.display())),
                     None => e,
-                },
-            )?;
+                }
+            })?;
         if hard.is_none() && (!recovered.records.is_empty() || snapshot.is_some()) {
             return Err(refuse(format!(
                 "hard-state file {} is missing, yet the directory holds a log or a snapshot: \
@@ -231,6 +237,7 @@ impl DataDir {
             durable: durable.clone(),
             hard,
             fsync,
+            fsyncs,
             _lock: lock,
         };
         if snapshot_applied {
@@ -282,6 +289,13 @@ impl DataDir {
         self.wal.len_bytes()
     }
 
+    /// How many fsyncs (of a file or of this directory) the node has done since it
+    /// opened the directory; 0 forever without fsync
+    /// ([`RuntimeBug::SkipFsync`](super::RuntimeBug::SkipFsync)).
+    pub fn fsyncs(&self) -> u64 {
+        self.fsyncs.load(Ordering::Relaxed)
+    }
+
     fn write_hard_state(&mut self, term: u64, voted_for: Option<u8>) -> io::Result<()> {
         let hard = HardState {
             term,
@@ -297,6 +311,8 @@ impl DataDir {
     /// Replaces the file at `path` atomically, and durably unless fsync is off.
     fn replace_file(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         if self.fsync {
+            // The new file, then the directory holding the rename.
+            self.fsyncs.fetch_add(2, Ordering::Relaxed);
             return self.storage.write_file_durably(path, bytes);
         }
         let mut tmp = path.as_os_str().to_owned();
@@ -317,6 +333,7 @@ impl DataDir {
     /// Renames `from` over `to`, durably unless fsync is off.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         if self.fsync {
+            self.fsyncs.fetch_add(1, Ordering::Relaxed);
             return self.storage.rename_durably(from, to);
         }
         match self.storage {
@@ -333,7 +350,7 @@ impl DataDir {
         let path = self.dir.join(WAL_FILE);
         check_regular(self.storage, &tmp)?;
         remove_if_exists(self.storage, &tmp)?;
-        let (mut fresh, _) = AnyWal::open(self.storage, &tmp, 0, self.fsync)?;
+        let (mut fresh, _) = AnyWal::open(self.storage, &tmp, 0, self.fsync, &self.fsyncs)?;
         let mut from = 1;
         if let Some(s) = &self.durable.snapshot {
             fresh.append(&codec::encode_record(&LogRecord::Base {
@@ -362,7 +379,7 @@ impl DataDir {
         )?;
         self.hard = hard;
         self.rename(&tmp, &path)?;
-        let (wal, _) = AnyWal::open(self.storage, &path, len, self.fsync)?;
+        let (wal, _) = AnyWal::open(self.storage, &path, len, self.fsync, &self.fsyncs)?;
         self.wal = wal;
         if self.hard.wal_min_bytes != len {
             self.write_hard_state(self.hard.term, self.hard.voted_for)?;
@@ -518,6 +535,8 @@ fn remove_if_exists(storage: Storage, path: &Path) -> io::Result<()> {
 struct Syncing<F> {
     file: F,
     fsync: bool,
+    /// The directory's fsync count.
+    count: Arc<AtomicU64>,
 }
 
 impl<F: wal::LogFile> wal::LogFile for Syncing<F> {
@@ -531,6 +550,7 @@ impl<F: wal::LogFile> wal::LogFile for Syncing<F> {
 
     fn sync(&mut self) -> io::Result<()> {
         if self.fsync {
+            self.count.fetch_add(1, Ordering::Relaxed);
             self.file.sync()
         } else {
             Ok(())
@@ -556,7 +576,13 @@ impl AnyWal {
         path: &Path,
         min_valid_bytes: u64,
         fsync: bool,
+        count: &Arc<AtomicU64>,
     ) -> io::Result<(AnyWal, Recovered)> {
+        let count = Arc::clone(count);
+        if fsync {
+            // The directory, below, for the new file's entry.
+            count.fetch_add(1, Ordering::Relaxed);
+        }
         let parent = parent_of(path);
         match storage {
             Storage::Files => {
@@ -570,7 +596,7 @@ impl AnyWal {
                     // The new file's directory entry, as the shared log's opener does.
                     std::fs::File::open(parent)?.sync_all()?;
                 }
-                let (w, r) = Wal::open_at_least(Syncing { file, fsync }, min_valid_bytes)?;
+                let (w, r) = Wal::open_at_least(Syncing { file, fsync, count }, min_valid_bytes)?;
                 Ok((AnyWal::File(w), r))
             }
             Storage::Simulated => {
@@ -583,7 +609,7 @@ impl AnyWal {
                 if fsync {
                     sim_fs::sync_dir(parent)?;
                 }
-                let (w, r) = Wal::open_at_least(Syncing { file, fsync }, min_valid_bytes)?;
+                let (w, r) = Wal::open_at_least(Syncing { file, fsync, count }, min_valid_bytes)?;
                 Ok((AnyWal::Sim(w), r))
             }
         }
@@ -725,6 +751,34 @@ mod tests {
         }
         let (_data, durable, _) = DataDir::open(Storage::Files, dir.path()).unwrap();
         assert_eq!(durable, expected);
+    }
+
+    #[test]
+    fn fsyncs_are_counted_one_per_batch_of_entries_and_none_without_fsync() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut data, _, _) = DataDir::open(Storage::Files, dir.path()).unwrap();
+        let at_open = data.fsyncs();
+        let batch: Vec<Persist> = (1..=5)
+            .map(|i| Persist::Entries {
+                from: i,
+                entries: vec![entry(1, "x")],
+            })
+            .collect();
+        data.persist(&batch).unwrap();
+        assert_eq!(data.fsyncs(), at_open + 1, "five appends, one fsync");
+        data.persist(&[]).unwrap();
+        assert_eq!(data.fsyncs(), at_open + 1, "nothing to make durable");
+        data.persist(&[Persist::HardState {
+            term: 2,
+            voted_for: None,
+        }])
+        .unwrap();
+        assert_eq!(data.fsyncs(), at_open + 3, "the file and its directory");
+        drop(data);
+        let dir = tempfile::tempdir().unwrap();
+        let (mut data, _, _) = DataDir::open_without_fsync(Storage::Files, dir.path()).unwrap();
+        data.persist(&batch).unwrap();
+        assert_eq!(data.fsyncs(), 0);
     }
 
     #[test]

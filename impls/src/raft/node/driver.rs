@@ -100,6 +100,8 @@ pub struct StatusReport {
     pub last: Index,
     /// The write-ahead log's durable length.
     pub wal_bytes: u64,
+    /// Fsyncs since the node started (of its files and its directory).
+    pub fsyncs: u64,
     /// The state machine's summary.
     pub machine: String,
 }
@@ -111,6 +113,30 @@ pub fn role_name(role: Role) -> &'static str {
         Role::PreCandidate => "pre-candidate",
         Role::Candidate => "candidate",
         Role::Leader => "leader",
+    }
+}
+
+/// The most events one batch takes from the queue, so that ticks are not starved.
+pub(crate) const MAX_BATCH_EVENTS: usize = 1024;
+
+/// Steps taken but not yet carried out: every persist of the batch in order, and each
+/// step's other effects with the proposer waiting on it.
+#[derive(Default)]
+struct Batch {
+    persists: Vec<Persist>,
+    steps: Vec<(Vec<Effect>, Option<oneshot::Sender<ProposeOutcome>>)>,
+}
+
+impl Batch {
+    fn push(&mut self, effects: Vec<Effect>, client: Option<oneshot::Sender<ProposeOutcome>>) {
+        let mut rest = Vec::with_capacity(effects.len());
+        for effect in effects {
+            match effect {
+                Effect::Persist(p) => self.persists.push(p),
+                other => rest.push(other),
+            }
+        }
+        self.steps.push((rest, client));
     }
 }
 
@@ -212,6 +238,76 @@ impl<M: StateMachine> Driver<M> {
         }
     }
 
+    /// Handles `first` and every event already queued behind it (at most
+    /// [`MAX_BATCH_EVENTS`]) as one batch: the core steps on each in order, then every
+    /// persist of the batch is made durable with one fsync, then the other effects run in
+    /// order. A persist only moves earlier than it would one event at a time, so every
+    /// send, apply and answer still follows the persists it depends on; what a crash can
+    /// leave is a prefix of the batch's persists, as it could of a step's. Events that
+    /// do not step the core (a hello, a status, a read served without the core) end the
+    /// batch gathered so far first, so they see the state as one at a time would.
+    ///
+    /// A traced node (its recorder checks each step against its own effects) and
+    /// [`RuntimeBug::SendBeforePersist`] (which reorders one step's effects) handle one
+    /// event at a time, as before batching.
+    pub(crate) fn handle_queued(
+        &mut self,
+        first: Event,
+        queue: &mut mpsc::Receiver<Event>,
+    ) -> io::Result<()> {
+        if self.trace.is_some() || self.runtime_bug == Some(RuntimeBug::SendBeforePersist) {
+            return self.handle(first);
+        }
+        let mut batch = Batch::default();
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(event) = next.take() {
+            taken += 1;
+            match event {
+                Event::Receive { from, message } => {
+                    batch.push(self.node.step(Input::Receive { from, message }), None);
+                }
+                Event::Propose { command, reply } => {
+                    batch.push(self.node.step(Input::Propose { command }), Some(reply));
+                }
+                Event::Read { query, reply }
+                    if self.runtime_bug != Some(RuntimeBug::ReadFromAnyNode) =>
+                {
+                    let id = self.reads.next_id;
+                    self.reads.next_id += 1;
+                    self.reads.asked.insert(id, PendingRead { query, reply });
+                    batch.push(self.node.step(Input::Read { id }), None);
+                }
+                other => {
+                    self.finish(std::mem::take(&mut batch))?;
+                    self.handle(other)?;
+                }
+            }
+            if taken < MAX_BATCH_EVENTS {
+                next = queue.try_recv().ok();
+            }
+        }
+        self.finish(batch)
+    }
+
+    /// Carries out a batch's effects: its persists with one fsync, then the rest in
+    /// order, each step's with its proposer; then what every step ends with.
+    fn finish(&mut self, batch: Batch) -> io::Result<()> {
+        if batch.steps.is_empty() {
+            return Ok(());
+        }
+        if !batch.persists.is_empty() {
+            self.disk.persist(&batch.persists)?;
+        }
+        for (effects, client) in batch.steps {
+            self.execute(effects, client)?;
+        }
+        self.serve_confirmed_reads();
+        self.compact_if_due()?;
+        self.say_changes();
+        Ok(())
+    }
+
     /// Steps the core on `input` and carries out its effects; `client` is the proposer
     /// waiting for a [`Effect::Proposed`] or [`Effect::NotLeader`] of this step.
     pub(crate) fn step(
@@ -280,6 +376,7 @@ impl<M: StateMachine> Driver<M> {
             first: self.node.first_index(),
             last: self.node.last_index(),
             wal_bytes: self.disk.wal_bytes(),
+            fsyncs: self.disk.fsyncs(),
             machine: self.machine.summary(),
         }
     }
@@ -640,6 +737,67 @@ mod tests {
             matches!(rx.try_recv(), Ok(ProposeOutcome::Applied { index, .. }) if index == last),
             "served once a majority answered and the no-op is applied"
         );
+    }
+
+    #[test]
+    fn queued_proposals_share_one_fsync_and_are_all_answered() {
+        let mut s = driver(0, 1, 0);
+        let d = &mut s.driver;
+        d.step(Input::Timeout, None).unwrap();
+        assert_eq!(d.node.role(), Role::Leader);
+        let (tx, mut queue) = mpsc::channel(16);
+        let mut answers = Vec::new();
+        let mut first = None;
+        for c in ["a", "b", "c", "d"] {
+            let (reply, answer) = oneshot::channel();
+            let event = Event::Propose {
+                command: c.as_bytes().to_vec(),
+                reply,
+            };
+            if first.is_none() {
+                first = Some(event);
+            } else {
+                tx.try_send(event).unwrap();
+            }
+            answers.push(answer);
+        }
+        let before = d.disk.fsyncs();
+        d.handle_queued(first.unwrap(), &mut queue).unwrap();
+        assert_eq!(d.disk.fsyncs(), before + 1, "four proposals, one fsync");
+        let entries = &d.disk.durable().entries;
+        let commands: Vec<&[u8]> = entries.iter().map(|e| &e.command[..]).collect();
+        assert_eq!(&commands[commands.len() - 4..], [b"a", b"b", b"c", b"d"]);
+        for (i, mut answer) in answers.into_iter().enumerate() {
+            match answer.try_recv() {
+                Ok(ProposeOutcome::Applied { reply, .. }) => {
+                    assert_eq!(reply, (i + 1).to_string().into_bytes());
+                }
+                other => panic!("proposal {i}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_status_in_a_batch_sees_the_proposals_queued_before_it() {
+        let mut s = driver(0, 1, 0);
+        let d = &mut s.driver;
+        d.step(Input::Timeout, None).unwrap();
+        let (tx, mut queue) = mpsc::channel(16);
+        let (reply, _answer) = oneshot::channel();
+        let (status, mut report) = oneshot::channel();
+        tx.try_send(Event::Status { reply: status }).unwrap();
+        let applied = d.applied;
+        d.handle_queued(
+            Event::Propose {
+                command: b"x".to_vec(),
+                reply,
+            },
+            &mut queue,
+        )
+        .unwrap();
+        let report = report.try_recv().unwrap();
+        assert_eq!(report.applied, applied + 1, "{report:?}");
+        assert_eq!(report.fsyncs, d.disk.fsyncs());
     }
 
     #[test]

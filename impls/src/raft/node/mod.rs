@@ -57,11 +57,11 @@
 //! status
 //!   -> status id=<n> role=<follower|pre-candidate|candidate|leader> term=<t>
 //!      leader=<n|-> commit=<i> applied=<i> snapshot=<i> first=<i> last=<i>
-//!      wal_bytes=<n> <state machine summary: count=<n> digest=<hex> latest=<cmd>>
+//!      wal_bytes=<n> fsyncs=<n> <state machine summary: count=<n> digest=<hex> latest=<cmd>>
 //! ```
 //!
 //! `snapshot` is the last index of the latest snapshot (0 for none), `first` and `last`
-//! the indices the log holds, `wal_bytes` the write-ahead log's length. A proposal is
+//! the indices the log holds, `wal_bytes` the write-ahead log's length, `fsyncs` the fsyncs since the node started. A proposal is
 //! answered only once it is applied on this node (or known lost), so `ok` means
 //! committed. A read is not logged; the log service answers every query with its summary.
 //!
@@ -400,7 +400,8 @@ pub async fn run_with<N: Net, M: StateMachine>(
                 // it is handled after every tick that came due meanwhile.
                 catch_up(&mut driver, &mut clock, &mut pause).await?;
                 match event {
-                    Some(event) => driver.handle(event)?,
+                    // With every event queued behind it: one fsync for all.
+                    Some(event) => driver.handle_queued(event, &mut events)?,
                     // The driver holds a sender, so the channel never closes.
                     None => return Ok(()),
                 }
