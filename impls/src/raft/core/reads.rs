@@ -65,11 +65,16 @@ impl Node {
     /// The lowest index a read arriving now may be served at: the commit index, and at
     /// least the leader's first entry of its term.
     fn read_floor(&self) -> Index {
-        let mut first_of_term = self.commit;
-        let mut index = self.last_index();
-        while index > self.commit && self.term_at(index) == Some(self.term) {
-            first_of_term = index;
-            index -= 1;
+        if self.term_at(self.commit) == Some(self.term) {
+            // An entry of this term is committed: so is everything earlier leaders did.
+            return self.commit;
+        }
+        // Not yet: every entry of this term is above the commit index; the first of them
+        // (the no-op) is the floor. Entries appended after it are not waited for.
+        let mut first_of_term = self.last_index();
+        while first_of_term > self.commit + 1 && self.term_at(first_of_term - 1) == Some(self.term)
+        {
+            first_of_term -= 1;
         }
         self.commit.max(first_of_term)
     }

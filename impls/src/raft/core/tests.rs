@@ -1865,3 +1865,21 @@ fn with_leases_a_restarted_server_votes_for_no_one_for_an_election_timeout() {
     }
     assert_eq!(c.node(1).role(), Role::Leader);
 }
+
+#[test]
+fn a_read_does_not_wait_for_writes_still_in_flight() {
+    // Regression: the read index was the lowest uncommitted entry of the term, so a read
+    // waited for every write in flight.
+    let mut c = three_with_leader(|_| {});
+    assert_eq!(c.node(0).commit_index(), 1);
+    c.step(
+        0,
+        Input::Propose {
+            command: b"x".to_vec(),
+        },
+    );
+    c.in_flight.clear();
+    c.step(0, Input::Read { id: 1 });
+    c.deliver_all();
+    assert_eq!(c.read_answers, vec![(0, 1, Ok(1))]);
+}
