@@ -4,7 +4,9 @@
 //! `check raft --protocol messages` runs [`models::raft::messages`], every message of the
 //! real node's core (`impls::raft::core`) over a lossy network with crashes.
 
-use super::{Bound, Exercise, ExerciseModel, ModelChoice, Selection};
+pub mod jepsen;
+
+use super::{Bound, Exercise, ExerciseModel, Mode, ModeKind, ModelChoice, Selection};
 use crate::engine::Representative;
 use models::raft::messages::{RaftMsgModel, RaftMsgState, VARIANTS as MESSAGE_VARIANTS};
 use models::raft::vanlightly::{VanlightlyRaft, VanlightlyState};
@@ -146,6 +148,12 @@ pub static EXERCISE: Exercise = Exercise {
     // What the message-level model needs to reach each bug beyond its default bounds
     // (`RaftMsgModel::for_bug`); the abstract model reads none of these flags.
     variant_bounds: &[("truncate-without-conflict", &[("values", 1)])],
+    modes: &[Mode {
+        name: "jepsen",
+        kind: ModeKind::Flag,
+        command: jepsen::command,
+        run: jepsen::run,
+    }],
     ..Exercise::DEFAULT
 };
 

@@ -298,8 +298,6 @@ impl<M: StateMachine> Driver<M> {
                     }
                     self.disk.persist(&batch)?;
                 }
-                // The log service issues no reads (`Input::Read`), so none is answered.
-                Effect::ReadReady { .. } | Effect::ReadRefused { .. } => {}
                 Effect::Send { to, message } => self.send(to, &message),
                 Effect::Apply { index, entry } => {
                     let reply = self.machine.apply(index, &entry.command);

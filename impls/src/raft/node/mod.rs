@@ -71,12 +71,12 @@ pub mod machine;
 mod peers;
 
 pub use bugs::RuntimeBug;
-pub use clock::PauseSwitch;
+pub use clock::{ClockRate, PauseSwitch};
 pub use disk::{is_refusal, Refusal};
 pub use driver::{role_name, ProposeOutcome, StatusReport};
 pub use machine::{LogService, StateMachine};
 
-use crate::raft::core::{Bug, Config, Input, Node};
+use crate::raft::core::{Bug, Config, Input, Node, ReadMode, TimingBug};
 use crate::raft::NodeId;
 use crate::sim::net::{Net, Storage};
 use std::fmt;
@@ -122,6 +122,17 @@ pub struct NodeConfig {
     pub clock_rate_percent: i32,
     /// A switch that stops the node as SIGSTOP would, for simulations (default none).
     pub pause: Option<PauseSwitch>,
+    /// A clock rate a nemesis may change while the node runs (clock skew in a
+    /// simulation); when set it overrides `clock_rate_percent` (default none).
+    pub clock_rate: Option<ClockRate>,
+    /// How reads are confirmed: ReadIndex (default) or leader leases, which rely on the
+    /// clocks' rates staying within the core's `max_clock_drift_percent` of each other.
+    pub read_mode: ReadMode,
+    /// A known timing bug of the core to run with (default none).
+    pub timing_bug: Option<TimingBug>,
+    /// The documented bound on how far apart the nodes' clock rates may be, in percent,
+    /// that leases leave a margin for (the core's default, 10, unless set).
+    pub max_clock_drift_percent: u32,
     /// Log nothing to stderr.
     pub quiet: bool,
 }
@@ -149,6 +160,10 @@ impl NodeConfig {
             propose_timeout: Duration::from_secs(5),
             clock_rate_percent: 0,
             pause: None,
+            clock_rate: None,
+            read_mode: ReadMode::Index,
+            timing_bug: None,
+            max_clock_drift_percent: Config::new(0, 1).max_clock_drift_percent,
             quiet: false,
         }
     }
@@ -204,6 +219,9 @@ impl NodeConfig {
         c.heartbeat_ticks = self.heartbeat_ticks;
         c.entropy = self.entropy;
         c.bug = self.bug;
+        c.read_mode = self.read_mode;
+        c.timing_bug = self.timing_bug;
+        c.max_clock_drift_percent = self.max_clock_drift_percent;
         c
     }
 }
@@ -336,7 +354,8 @@ pub async fn run_with<N: Net, M: StateMachine>(
         log,
     );
     driver.runtime_bug = config.runtime_bug;
-    let mut clock = clock::TickClock::new(config.tick, config.clock_rate_percent);
+    let mut clock = clock::TickClock::new(config.tick, config.clock_rate_percent)
+        .with_shared_rate(config.clock_rate.clone());
     let mut pause = config.pause.as_ref().map(PauseSwitch::watch);
     loop {
         catch_up(&mut driver, &mut clock, &mut pause).await?;
