@@ -92,7 +92,12 @@ fn assert_caught(bug: &str) {
         .unwrap_or_else(|| panic!("no pinned seed for {bug}"));
     let o = run(seconds, seed, Some(bug), nemesis);
     let out = stdout(&o);
-    assert_eq!(o.status.code(), Some(1), "{bug} on seed {seed}: {out}{}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{bug} on seed {seed}: {out}{}",
+        stderr(&o)
+    );
     assert!(out.contains("result: not linearizable"), "{out}");
     assert!(out.contains(&format!("bug={bug}")), "{out}");
 }

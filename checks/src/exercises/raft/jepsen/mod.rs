@@ -32,7 +32,7 @@ use clap::{value_parser, Arg, ArgMatches, Command as Cli};
 use impls::raft::core::{Bug, ReadMode, TimingBug};
 use impls::raft::node::{NodeConfig, RuntimeBug};
 use impls::sansio::BugSwitches;
-use impls::sim::faults::{self as nemesis, NemesisKind, Scheduled};
+use impls::sim::faults::{self as nemesis, Fault, NemesisKind, Scheduled};
 use linearizability::events::{history_from_events, read_jsonl_events};
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -57,10 +57,15 @@ const CLIENT_TIMEOUT: Duration = Duration::from_millis(1500);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(600);
 /// The longest pause between one worker's operations.
 const MAX_THINK: Duration = Duration::from_millis(10);
-/// The clock-drift bound the runs document to the core: the nemesis skews one clock at a
-/// time by up to 20 percent, so 25 keeps the correct lease inside its assumption, and a
-/// lease that ignores it (`lease-ignores-drift`) outside.
-pub const MAX_CLOCK_DRIFT_PERCENT: u32 = 25;
+/// How far each node's clock rate stands from the true rate for the whole run, at most,
+/// in percent (drawn from the seed, [`Params::base_rate`]): clocks never agree exactly,
+/// and a lease must hold anyway.
+pub const BASE_RATE_SPREAD: i32 = 10;
+/// The clock-drift bound the runs document to the core: two base rates are at most 20
+/// percent apart, and the nemesis skews one clock at a time by up to 20 percent more, so
+/// 45 keeps the correct lease inside its assumption, and a lease that ignores it
+/// (`lease-ignores-drift`) outside.
+pub const MAX_CLOCK_DRIFT_PERCENT: u32 = 45;
 
 /// A known bug a run can switch on: of the core, of the runtime, or the core's timing bug.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,6 +148,13 @@ impl Params {
             max_think: MAX_THINK,
             seed: self.seed,
         }
+    }
+
+    /// Node `n`'s (from 1) clock rate for the whole run, in percent from the true rate:
+    /// within ±[`BASE_RATE_SPREAD`], from the seed. A clock skew adds to it.
+    pub fn base_rate(&self, n: u32) -> i32 {
+        let mut rng = impls::sim::SplitMix64(self.seed ^ (u64::from(n) << 40) ^ 0x636C_6F63_6B73);
+        (rng.next_u64() % (2 * BASE_RATE_SPREAD as u64 + 1)) as i32 - BASE_RATE_SPREAD
     }
 
     /// Applies the run's timing, read mode and bug to node `config`.
@@ -243,6 +255,14 @@ fn header(p: &Params, schedule: &[Scheduled]) -> String {
         nemesis_names(&p.nemesis),
     );
     let _ = writeln!(out, "replay: {}", p.command_line());
+    let rates: Vec<String> = (1..=p.nodes)
+        .map(|n| format!("n{n} {:+}%", p.base_rate(n)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "clock rates: {} (a clock skew adds to them; leases assume at most {MAX_CLOCK_DRIFT_PERCENT}% apart)",
+        rates.join(", ")
+    );
     out.push_str(&report::schedule(schedule, p.seconds, SETTLE));
     out
 }
@@ -370,6 +390,59 @@ pub fn run(m: &ArgMatches) -> Result<Outcome> {
     })
 }
 
+/// Makes sure the schedule cuts the power to every node at once at least once: the one
+/// fault that can lose every copy of an unsynced write, which this exercise exists to
+/// show, is not left to the luck of the seed. If no power loss takes the whole cluster,
+/// the fault pair nearest the middle of the run (a fault and its undo, with every node up
+/// before it) becomes a whole-cluster power loss and its power-on, at the same times.
+/// Only with `crash` and no `restart` are crashes unpaired; a schedule with no such pair
+/// is left as it is.
+pub fn ensure_whole_cluster_power_loss(schedule: &mut [Scheduled], nodes: u32) {
+    let all: Vec<u32> = (1..=nodes).collect();
+    if schedule
+        .iter()
+        .any(|s| s.fault == Fault::PowerLoss(all.clone()))
+    {
+        return;
+    }
+    let undoes = |start: &Fault, stop: &Fault| match (start, stop) {
+        (Fault::Partition(..) | Fault::IsolateLeader, Fault::Heal) => true,
+        (Fault::Crash(a), Fault::Restart(b)) | (Fault::Pause(a), Fault::Resume(b)) => a == b,
+        (Fault::PowerLoss(a), Fault::PowerOn(b)) => a == b,
+        (Fault::ClockSkew(a, _), Fault::ClockSkew(b, 0)) => a == b,
+        (Fault::KillLeader, Fault::RestartLeader) => true,
+        _ => false,
+    };
+    let mut down = 0usize;
+    let mut candidates = Vec::new();
+    for i in 0..schedule.len() {
+        match &schedule[i].fault {
+            Fault::Crash(_) if !matches!(schedule.get(i + 1), Some(s) if undoes(&schedule[i].fault, &s.fault)) => {
+                down += 1
+            }
+            start if down == 0 => {
+                if let Some(stop) = schedule.get(i + 1) {
+                    if undoes(start, &stop.fault) {
+                        candidates.push(i);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(last) = schedule.last().map(|s| s.at) else {
+        return;
+    };
+    let middle = last / 2;
+    if let Some(&i) = candidates
+        .iter()
+        .min_by_key(|&&i| schedule[i].at.abs_diff(middle))
+    {
+        schedule[i].fault = Fault::PowerLoss(all.clone());
+        schedule[i + 1].fault = Fault::PowerOn(all);
+    }
+}
+
 /// Runs `check raft --jepsen` as `args` say.
 pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
     let p = &args.params;
@@ -383,7 +456,10 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
         .as_deref()
         .map(|path| PendingFile::create(path, "--html"))
         .transpose()?;
-    let schedule = nemesis::schedule(p.seed, &p.nemesis, p.nodes, p.seconds);
+    let mut schedule = nemesis::schedule(p.seed, &p.nemesis, p.nodes, p.seconds);
+    if p.nemesis.contains(&NemesisKind::PowerLoss) {
+        ensure_whole_cluster_power_loss(&mut schedule, p.nodes);
+    }
     let head = header(p, &schedule);
     match args.format {
         Format::Text => crate::output::print(head)?,
@@ -440,6 +516,34 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_schedule_with_power_loss_cuts_the_whole_cluster_once() {
+        for seed in 0..200 {
+            let kinds = NEMESES.to_vec();
+            let mut s = nemesis::schedule(seed, &kinds, 3, Duration::from_secs(10));
+            let before = s.clone();
+            ensure_whole_cluster_power_loss(&mut s, 3);
+            let whole = Fault::PowerLoss(vec![1, 2, 3]);
+            assert!(s.iter().any(|f| f.fault == whole), "seed {seed}: {s:?}");
+            let changed = s.iter().zip(&before).filter(|(a, b)| a != b).count();
+            let had = before.iter().any(|f| f.fault == whole);
+            assert_eq!(changed, if had { 0 } else { 2 }, "seed {seed}: one pair replaced");
+            // Times are kept, and the power comes back right after the loss.
+            assert!(s.iter().zip(&before).all(|(a, b)| a.at == b.at));
+            let i = s.iter().position(|f| f.fault == whole).unwrap();
+            assert_eq!(s[i + 1].fault, Fault::PowerOn(vec![1, 2, 3]));
+        }
+        // With crash and no restart, crashed nodes stay down: no pair is chosen after one.
+        let mut s = vec![
+            Scheduled { at: Duration::from_secs(1), fault: Fault::Crash(1) },
+            Scheduled { at: Duration::from_secs(2), fault: Fault::Pause(2) },
+            Scheduled { at: Duration::from_secs(3), fault: Fault::Resume(2) },
+        ];
+        let before = s.clone();
+        ensure_whole_cluster_power_loss(&mut s, 3);
+        assert_eq!(s, before);
+    }
 
     #[test]
     fn the_lease_bug_implies_leases_and_refuses_index() {

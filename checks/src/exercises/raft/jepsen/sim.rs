@@ -6,7 +6,8 @@
 //! A crash is turmoil's: the host's tasks are dropped and its simulated disk loses every
 //! write not yet synced (nothing becomes durable by itself: the sync probability is 0).
 //! A power loss crashes several hosts in the same step. A pause flips the node's
-//! [`PauseSwitch`]; a clock skew sets its [`ClockRate`]. The leader-targeted faults ask
+//! [`PauseSwitch`]; a clock skew moves its [`ClockRate`] away from the standing
+//! rate the seed gave it ([`Params::base_rate`](super::Params::base_rate)). The leader-targeted faults ask
 //! the cluster who leads: a watcher polls every node's `status` and keeps the leader of
 //! the highest term any of them reported in its last round.
 
@@ -68,11 +69,13 @@ pub fn run(p: &Params, schedule: &[Scheduled], progress: &mut Progress) -> Resul
     let mut sim = builder.build();
     let pauses: BTreeMap<u32, PauseSwitch> =
         (1..=p.nodes).map(|n| (n, PauseSwitch::new())).collect();
-    let rates: BTreeMap<u32, ClockRate> = (1..=p.nodes).map(|n| (n, ClockRate::new(0))).collect();
+    let rates: BTreeMap<u32, (ClockRate, i32)> = (1..=p.nodes)
+        .map(|n| (n, (ClockRate::new(p.base_rate(n)), p.base_rate(n))))
+        .collect();
     for n in 1..=p.nodes {
         let mut config = node_config(p, n);
         config.pause = Some(pauses[&n].clone());
-        config.clock_rate = Some(rates[&n].clone());
+        config.clock_rate = Some(rates[&n].0.clone());
         sim.host(format!("n{n}"), move || {
             let config = config.clone();
             async move {
@@ -204,7 +207,7 @@ fn apply(
     fault: &Fault,
     cut: Option<&(Vec<u32>, Vec<u32>)>,
     pauses: &BTreeMap<u32, PauseSwitch>,
-    rates: &BTreeMap<u32, ClockRate>,
+    rates: &BTreeMap<u32, (ClockRate, i32)>,
 ) {
     let host = |n: &u32| format!("n{n}");
     match fault {
@@ -235,7 +238,8 @@ fn apply(
         Fault::PowerOn(ns) => ns.iter().for_each(|n| sim.bounce(host(n))),
         Fault::Pause(n) => pauses[n].pause(),
         Fault::Resume(n) => pauses[n].resume(),
-        Fault::ClockSkew(n, percent) => rates[n].set(*percent),
+        // On top of the node's standing rate; 0 puts it back there.
+        Fault::ClockSkew(n, percent) => rates[n].0.set(rates[n].1 + *percent),
         // Damage::resolve turns these into concrete faults before they get here.
         Fault::KillLeader | Fault::RestartLeader | Fault::IsolateLeader => {
             unreachable!("{fault} is resolved to a node first")
