@@ -38,6 +38,29 @@ pub enum Func {
     Get,
     /// Write a key.
     Put,
+    /// Set a key to a new value if it holds the expected one; recorded with the value
+    /// `[expected, new]`. A cas that found another value is a `fail`: it did not happen.
+    Cas,
+}
+
+impl Func {
+    /// The `f` of its events.
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Get => "get",
+            Func::Put => "put",
+            Func::Cas => "cas",
+        }
+    }
+
+    /// The function an event's `f` names: `get`, `cas`, anything else a put.
+    fn of(f: &str) -> Func {
+        match f {
+            "get" => Func::Get,
+            "cas" => Func::Cas,
+            _ => Func::Put,
+        }
+    }
 }
 
 /// Who caused an event: a client process, or the nemesis (which the checker skips).
@@ -79,6 +102,10 @@ pub struct Event {
     /// For `fail` and `info`: the error, in the store's words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A cas's expected value; its `value` is then the new one, and the JSON Lines form
+    /// writes the pair as `"value": [expected, new]`, as the cas-register model reads it.
+    #[serde(skip)]
+    pub expected: Option<String>,
 }
 
 /// The history being recorded; shared by every client task and the nemesis.
@@ -116,10 +143,36 @@ impl Recorder {
         value: Option<String>,
         error: Option<String>,
     ) {
-        let f = match f {
-            Func::Get => "get",
-            Func::Put => "put",
-        };
+        self.client_event(process, kind, f, key, None, value, error);
+    }
+
+    /// Appends a cas event, stamped now: `key` from `expected` to `new`.
+    pub fn cas(
+        &self,
+        process: u64,
+        kind: Kind,
+        key: &str,
+        expected: &str,
+        new: &str,
+        error: Option<String>,
+    ) {
+        let expected = Some(expected.to_string());
+        let new = Some(new.to_string());
+        self.client_event(process, kind, Func::Cas, key, expected, new, error);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn client_event(
+        &self,
+        process: u64,
+        kind: Kind,
+        f: Func,
+        key: &str,
+        expected: Option<String>,
+        value: Option<String>,
+        error: Option<String>,
+    ) {
+        let f = f.name();
         if kind != Kind::Invoke {
             self.completed.fetch_add(1, Ordering::Relaxed);
         }
@@ -131,6 +184,7 @@ impl Recorder {
             value,
             time: 0,
             error,
+            expected,
         });
     }
 
@@ -144,6 +198,7 @@ impl Recorder {
             value: Some(detail),
             time: 0,
             error: None,
+            expected: None,
         });
     }
 
@@ -170,7 +225,15 @@ impl Recorder {
 pub fn to_jsonl(events: &[Event]) -> String {
     let mut out = String::new();
     for e in events {
-        out.push_str(&serde_json::to_string(e).expect("events serialize"));
+        let line = match &e.expected {
+            None => serde_json::to_string(e),
+            Some(expected) => {
+                let mut v = serde_json::to_value(e).expect("events serialize");
+                v["value"] = serde_json::json!([expected, e.value]);
+                serde_json::to_string(&v)
+            }
+        };
+        out.push_str(&line.expect("events serialize"));
         out.push('\n');
     }
     out
@@ -185,7 +248,7 @@ pub struct Completed {
     pub f: Func,
     /// The key.
     pub key: String,
-    /// The put's value, or the get's result if it returned `ok`.
+    /// The put's value, a cas's new value, or the get's result if it returned `ok`.
     pub value: Option<String>,
     /// How it ended; `Info` also for an operation still open when the run stopped.
     pub outcome: Kind,
@@ -207,7 +270,7 @@ pub fn pair(events: &[Event], final_from: u64) -> Vec<Completed> {
         let Process::Client(p) = e.process else {
             continue;
         };
-        let f = if e.f == "get" { Func::Get } else { Func::Put };
+        let f = Func::of(&e.f);
         if e.kind == Kind::Invoke {
             open.insert(p, ops.len());
             ops.push(Completed {
@@ -257,12 +320,13 @@ pub struct LostWrite {
 }
 
 /// Checks each finally read key directly, without the search: the final value must be the
-/// last acknowledged put's (the `ok` put that completed last), or the value of a put (`ok`
-/// or `info`) that was not over before that one began, so that it may have been ordered
-/// after it. Anything else, an earlier value or `""`, is an acknowledged write lost. The
-/// linearizability verdict covers this too; this says it in one line.
+/// last acknowledged write's (the `ok` put or cas that completed last), or the value of a
+/// write (`ok` or `info`) that was not over before that one began, so that it may have been
+/// ordered after it. Anything else, an earlier value or `""`, is an acknowledged write
+/// lost. The linearizability verdict covers this too; this says it in one line.
 pub fn durability(ops: &[Completed]) -> Durability {
-    let acknowledged = |op: &&Completed| op.f == Func::Put && op.outcome == Kind::Ok;
+    let writes = |op: &Completed| matches!(op.f, Func::Put | Func::Cas);
+    let acknowledged = |op: &&Completed| writes(op) && op.outcome == Kind::Ok;
     let mut lost = Vec::new();
     let mut final_reads = 0;
     let mut keys: Vec<&str> = ops
@@ -292,7 +356,7 @@ pub fn durability(ops: &[Completed]) -> Durability {
             continue;
         };
         let allowed = ops.iter().any(|o| {
-            o.f == Func::Put
+            writes(o)
                 && o.key == key
                 && o.outcome != Kind::Fail
                 && o.value.as_deref() == Some(read_value.as_str())
@@ -307,7 +371,11 @@ pub fn durability(ops: &[Completed]) -> Durability {
         }
     }
     Durability {
-        acknowledged_puts: ops.iter().filter(acknowledged).count(),
+        acknowledged_puts: ops
+            .iter()
+            .filter(acknowledged)
+            .filter(|o| o.f == Func::Put)
+            .count(),
         final_reads,
         lost,
     }
@@ -373,5 +441,38 @@ mod tests {
         let mut with_d = ops;
         with_d[4] = final_get("k", "d", 100);
         assert_eq!(durability(&with_d).lost.len(), 1, "a failed put never wins");
+    }
+
+    #[test]
+    fn an_acknowledged_cas_is_a_write_the_final_read_must_keep() {
+        let mut swap = put(1, "k", "b", Kind::Ok, (20, Some(30)));
+        swap.f = Func::Cas;
+        let ops = vec![
+            put(0, "k", "a", Kind::Ok, (0, Some(10))),
+            swap,
+            final_get("k", "a", 100),
+        ];
+        let d = durability(&ops);
+        assert_eq!(d.lost.len(), 1, "the cas to b came last");
+        assert_eq!(d.lost[0].acknowledged, "b");
+        let mut kept = ops;
+        kept[2] = final_get("k", "b", 100);
+        assert!(durability(&kept).lost.is_empty());
+    }
+
+    #[test]
+    fn a_cas_is_written_as_its_pair_and_paired_with_its_new_value() {
+        let rec = Recorder::new(std::sync::Arc::new(|| Duration::ZERO));
+        rec.cas(3, Kind::Invoke, "k1", "", "c0-1", None);
+        rec.cas(3, Kind::Ok, "k1", "", "c0-1", None);
+        let events = rec.events();
+        let jsonl = to_jsonl(&events);
+        let first: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
+        assert_eq!(first["f"], "cas");
+        assert_eq!(first["value"], serde_json::json!(["", "c0-1"]));
+        let ops = pair(&events, 100);
+        assert_eq!(ops[0].f, Func::Cas);
+        assert_eq!(ops[0].value.as_deref(), Some("c0-1"));
+        assert_eq!(ops[0].outcome, Kind::Ok);
     }
 }

@@ -12,6 +12,7 @@
 //! `check kv --jepsen` is the first ([`crate::exercises::kv::jepsen`]).
 
 pub mod history;
+pub mod keyed;
 pub mod netns;
 pub mod report;
 pub mod workload;

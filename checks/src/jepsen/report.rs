@@ -95,6 +95,8 @@ pub struct Outcome {
     pub get: Counts,
     /// The workers' puts.
     pub put: Counts,
+    /// The workers' compare-and-sets (a cas that found another value is a `fail`).
+    pub cas: Counts,
     /// The final reads' attempts.
     pub final_get: Counts,
     /// Of the workers' `ok` operations.
@@ -153,6 +155,7 @@ impl Outcome {
             faults,
             get: count(Func::Get, false),
             put: count(Func::Put, false),
+            cas: count(Func::Cas, false),
             final_get: count(Func::Get, true),
             latency_ms: Latency {
                 p50: at(0.5),
@@ -173,9 +176,14 @@ pub fn render(o: &Outcome, lin: &LinReport) -> String {
         let _ = writeln!(out, "  {:>7.3} s  {} {}", f.at, f.fault, f.detail);
     }
     let counts = |c: &Counts| format!("{} ok, {} fail, {} info", c.ok, c.fail, c.info);
+    // Only a store that offers cas shows its count.
+    let cas = match &o.cas {
+        c if c.ok + c.fail + c.info == 0 => String::new(),
+        c => format!("; cas {}", counts(c)),
+    };
     let _ = writeln!(
         out,
-        "operations: get {}; put {}; final reads {}",
+        "operations: get {}; put {}{cas}; final reads {}",
         counts(&o.get),
         counts(&o.put),
         counts(&o.final_get)

@@ -91,6 +91,28 @@ where
     completion
 }
 
+/// Records a cas of `key` from `expected` to `new` by `process`, as [`record`] does.
+pub async fn record_cas<Fut>(
+    rec: &Recorder,
+    process: u64,
+    key: &str,
+    expected: &str,
+    new: &str,
+    call: Fut,
+) -> Completion
+where
+    Fut: Future<Output = Completion>,
+{
+    rec.cas(process, Kind::Invoke, key, expected, new, None);
+    let completion = call.await;
+    let error = match &completion {
+        Completion::Ok(_) => None,
+        Completion::Fail(e) | Completion::Info(e) => Some(e.clone()),
+    };
+    rec.cas(process, completion.kind(), key, expected, new, error);
+    completion
+}
+
 /// A worker's own generator: seeded per worker, so the operations one worker chooses do
 /// not depend on the others'.
 pub fn worker_rng(seed: u64, worker: u64) -> SplitMix64 {

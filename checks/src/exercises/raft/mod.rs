@@ -6,6 +6,7 @@
 //! `check bench raft` measures the Raft KV service beside etcd ([`bench`]).
 
 pub mod bench;
+pub mod jepsen;
 pub mod validate;
 
 use super::{Bound, Exercise, ExerciseModel, Mode, ModeKind, ModelChoice, Selection};
@@ -151,6 +152,12 @@ pub static EXERCISE: Exercise = Exercise {
     // (`RaftMsgModel::for_bug`); the abstract model reads none of these flags.
     variant_bounds: &[("truncate-without-conflict", &[("values", 1)])],
     modes: &[
+        Mode {
+            name: "jepsen",
+            kind: ModeKind::Flag,
+            command: jepsen::command,
+            run: jepsen::run,
+        },
         Mode {
             name: "validate",
             kind: ModeKind::Flag,

@@ -89,7 +89,7 @@ mod peers;
 pub mod trace;
 
 pub use bugs::RuntimeBug;
-pub use clock::PauseSwitch;
+pub use clock::{ClockRate, PauseSwitch};
 pub use disk::{is_refusal, Refusal};
 pub use driver::{role_name, ProposeOutcome, StatusReport};
 pub use machine::{LogService, StateMachine};
@@ -151,6 +151,9 @@ pub struct NodeConfig {
     pub clock_rate_percent: i32,
     /// A switch that stops the node as SIGSTOP would, for simulations (default none).
     pub pause: Option<PauseSwitch>,
+    /// A clock rate a nemesis may change while the node runs (clock skew in a
+    /// simulation); when set it overrides `clock_rate_percent` (default none).
+    pub clock_rate: Option<ClockRate>,
     /// Log nothing to stderr.
     pub quiet: bool,
 }
@@ -182,6 +185,7 @@ impl NodeConfig {
             propose_timeout: Duration::from_secs(5),
             clock_rate_percent: 0,
             pause: None,
+            clock_rate: None,
             quiet: false,
         }
     }
@@ -387,7 +391,8 @@ pub async fn run_with<N: Net, M: StateMachine>(
     );
     driver.runtime_bug = config.runtime_bug;
     driver.trace = recorder;
-    let mut clock = clock::TickClock::new(config.tick, config.clock_rate_percent);
+    let mut clock = clock::TickClock::new(config.tick, config.clock_rate_percent)
+        .with_shared_rate(config.clock_rate.clone());
     let mut pause = config.pause.as_ref().map(PauseSwitch::watch);
     loop {
         catch_up(&mut driver, &mut clock, &mut pause).await?;
