@@ -32,8 +32,11 @@ pub fn install() {
             if !watched || INTERRUPTED.swap(true, Ordering::SeqCst) {
                 // Destructors do not run on exit: kill the child processes (the `--real`
                 // nodes) and remove their directories, and half-written reports, here.
-                crate::reaper::clean_up();
+                // Namespaces first: removing them takes a few `ip` runs, and a node the
+                // nemesis starts meanwhile must fail to enter its namespace rather than
+                // recreate its data directory after the reaper removed it.
                 crate::jepsen::netns::clean_up();
+                crate::reaper::clean_up();
                 crate::pending::remove_all();
                 std::process::exit(i32::from(INTERRUPTED_EXIT));
             }

@@ -91,7 +91,7 @@ impl Params {
     /// offers ([`NEMESES`]), in a simulation and for real processes alike (where
     /// partitions are skipped, with the reason printed, if network namespaces cannot be
     /// made).
-    pub fn default_nemesis(_real: bool) -> Vec<NemesisKind> {
+    pub fn default_nemesis() -> Vec<NemesisKind> {
         NEMESES.to_vec()
     }
 
@@ -375,7 +375,7 @@ pub fn run(m: &ArgMatches) -> Result<Outcome> {
             nemesis: m
                 .get_one::<Vec<impls::sim::faults::NemesisKind>>("nemesis")
                 .cloned()
-                .unwrap_or_else(|| Params::default_nemesis(real)),
+                .unwrap_or_else(Params::default_nemesis),
             consistency,
             seed,
             bug,
