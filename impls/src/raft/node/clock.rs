@@ -276,7 +276,8 @@ mod tests {
         assert_eq!(clock.take_due(at(400)), 10);
         assert_eq!(clock.next_due(), at(420));
         // A shared rate overrides the fixed one from the start.
-        let fixed = TickClock::starting_at(start, tick, 0).with_shared_rate(Some(ClockRate::new(-50)));
+        let fixed =
+            TickClock::starting_at(start, tick, 0).with_shared_rate(Some(ClockRate::new(-50)));
         assert_eq!(fixed.clone().take_due(at(100)), 5);
         assert_eq!(rate.clone(), rate);
         assert_ne!(ClockRate::new(0), rate);
