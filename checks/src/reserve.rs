@@ -11,15 +11,46 @@
 //! otherwise: the reserve only matters once the process is out of memory.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
-/// How much address space is set aside: room for the check to stop and report (the
-/// watcher looks ten times a second, and a search allocates a few hundred MB a second at
-/// most).
+/// How much address space is set aside at most: room for the check to stop and report
+/// (the watcher looks ten times a second, and a search allocates a few hundred MB a second
+/// at most).
 const RESERVE_BYTES: usize = 256 << 20;
 
+/// The least reserve worth holding: enough for the report and the stop.
+const MIN_RESERVE_BYTES: usize = 8 << 20;
+
+/// The size set aside, fixed by [`install`]; 0 until then.
+static RESERVE_SIZE: AtomicUsize = AtomicUsize::new(0);
+
 fn layout() -> Layout {
-    Layout::from_size_align(RESERVE_BYTES, 4096).expect("a valid layout")
+    Layout::from_size_align(RESERVE_SIZE.load(Ordering::Relaxed), 4096).expect("a valid layout")
+}
+
+/// How much to set aside under an address-space limit of `limit` bytes (`ulimit -v`):
+/// a quarter of it, at most [`RESERVE_BYTES`], so that a reserve larger than the limit
+/// allows does not leave the process with none (which is what happened under
+/// `ulimit -v 200000`: every failure aborted).
+fn reserve_size(limit: Option<u64>) -> usize {
+    match limit {
+        None => RESERVE_BYTES,
+        Some(bytes) => {
+            let quarter = usize::try_from(bytes / 4).unwrap_or(usize::MAX);
+            quarter.clamp(MIN_RESERVE_BYTES, RESERVE_BYTES)
+        }
+    }
+}
+
+/// The process's address-space limit in bytes, if it has one.
+fn address_space_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` through a valid pointer.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0;
+    (ok && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur as u64)
 }
 
 static RESERVE: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
@@ -29,6 +60,10 @@ static SPENT: AtomicBool = AtomicBool::new(false);
 /// large on its own and unmaps it when freed, so freeing it really gives the addresses
 /// back. Call once, at start; does nothing if the reserve cannot be had.
 pub fn install() {
+    if !RESERVE.load(Ordering::Acquire).is_null() {
+        return;
+    }
+    RESERVE_SIZE.store(reserve_size(address_space_limit()), Ordering::Relaxed);
     // SAFETY: the layout has a non-zero size.
     let block = unsafe { System.alloc(layout()) };
     if !block.is_null() {
@@ -96,5 +131,18 @@ unsafe impl GlobalAlloc for Reserved {
             return mimalloc::MiMalloc.realloc(ptr, layout, new_size);
         }
         p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reserve_fits_under_an_address_space_limit() {
+        assert_eq!(reserve_size(None), RESERVE_BYTES);
+        assert_eq!(reserve_size(Some(200_000 * 1024)), 50_000 * 1024);
+        assert_eq!(reserve_size(Some(16 << 20)), MIN_RESERVE_BYTES);
+        assert_eq!(reserve_size(Some(64 << 30)), RESERVE_BYTES);
     }
 }
