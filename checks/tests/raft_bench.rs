@@ -63,22 +63,21 @@ fn assert_sane(side: &Value, name: &str) {
     );
 }
 
-fn leftover_dirs(prefix: &str) -> Vec<String> {
-    let tmp = std::env::temp_dir();
-    std::fs::read_dir(tmp)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with(prefix))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn ours_alone_runs_end_to_end_and_counts_fsyncs() {
-    let before = leftover_dirs("check-bench-raft-");
-    let report = run("none");
+    // A temporary directory of its own: the other tests' clusters, running at the same
+    // time, make theirs in the shared one.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = vec!["--format", "json"];
+    args.extend(SHORT);
+    args.extend(["--peer", "none"]);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_check"))
+        .args(&args)
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["etcd_skipped"], "--peer none");
     let cell = &report["cells"][0];
     assert_eq!(
@@ -87,11 +86,11 @@ fn ours_alone_runs_end_to_end_and_counts_fsyncs() {
     );
     assert!(cell["etcd"].is_null() && cell["puts_ratio"].is_null());
     assert_sane(&cell["ours"], "raft-kv");
-    let after = leftover_dirs("check-bench-raft-");
-    assert!(
-        after.iter().all(|d| before.contains(d)),
-        "directories left: {after:?}"
-    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "directories left: {left:?}");
 }
 
 #[test]

@@ -19,10 +19,10 @@
 //! Every process and directory is a `crate::reaper` one: killed and removed after each
 //! round, on an error, and on SIGINT.
 
-mod etcd;
+pub(crate) mod etcd;
 mod http;
 mod load;
-mod ours;
+pub(crate) mod ours;
 mod procstat;
 
 use crate::args::{format_of, Format};

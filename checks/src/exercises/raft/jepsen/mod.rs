@@ -12,11 +12,14 @@
 //! cas-register model ([`crate::jepsen::keyed`]).
 //!
 //! By default the nodes run inside turmoil's deterministic simulation ([`sim`]): a seed
-//! replays the same history.
+//! replays the same history. `--real` runs them as processes instead ([`real`]), on
+//! loopback or, for partitions, in network namespaces. `--trace DIR` has every node
+//! record its core's steps for `check raft --validate`, in either mode.
 //!
 //! Exit codes: 0 linearizable, 1 not, 3 unknown (the check's `--timeout` ran out), 2 usage
 //! or internal error.
 
+pub mod real;
 pub mod sim;
 pub mod workload;
 
@@ -121,6 +124,11 @@ pub struct Params {
     pub read_mode: ReadMode,
     /// Keys `k0`.. the workers use.
     pub keys: u64,
+    /// Node processes (`--real`) instead of the simulation.
+    pub real: bool,
+    /// A directory for each node's trace of its core's steps (`n1.jsonl`, ...); it does
+    /// not change the run.
+    pub trace: Option<PathBuf>,
 }
 
 /// The nemeses `check raft --jepsen` offers: every kind.
@@ -177,6 +185,11 @@ impl Params {
         c.quiet = true;
     }
 
+    /// Node `n`'s (from 1) trace file, if the run records traces.
+    pub fn trace_file(&self, n: u32) -> Option<PathBuf> {
+        self.trace.as_ref().map(|dir| dir.join(format!("n{n}.jsonl")))
+    }
+
     /// The command line that replays this run.
     pub fn command_line(&self) -> String {
         let mut line = format!(
@@ -191,6 +204,9 @@ impl Params {
         );
         if let Some(bug) = self.bug {
             line.push_str(&format!(" --bug {}", bug.name()));
+        }
+        if self.real {
+            line.push_str(" --real");
         }
         line
     }
@@ -226,14 +242,24 @@ pub struct JepsenArgs {
     pub format: Format,
 }
 
+/// `simulation` or `real`.
+fn mode_name(p: &Params) -> &'static str {
+    if p.real {
+        "real"
+    } else {
+        "simulation"
+    }
+}
+
 /// The progress line of a run.
 fn progress_line(rec: &history::Recorder, now: Duration, p: &Params) -> String {
     let end = p.seconds + SETTLE;
     let done = crate::engine::text::count(rec.completed() as usize);
     if now < end {
         format!(
-            "{done} operations done, {} of the run (simulated)",
-            crate::engine::progress::left(now, end)
+            "{done} operations done, {} of the run{}",
+            crate::engine::progress::left(now, end),
+            if p.real { "" } else { " (simulated)" }
         )
     } else {
         format!("{done} operations done, final reads")
@@ -245,7 +271,8 @@ fn header(p: &Params, schedule: &[Scheduled]) -> String {
     let mut out = format!("SEED={}\n", p.seed);
     let _ = writeln!(
         out,
-        "mode=simulation nodes={} clients={} seconds={} keys={} read-mode={} bug={} nemesis={}",
+        "mode={} nodes={} clients={} seconds={} keys={} read-mode={} bug={} nemesis={}",
+        mode_name(p),
         p.nodes,
         p.clients,
         p.seconds.as_secs(),
@@ -255,6 +282,11 @@ fn header(p: &Params, schedule: &[Scheduled]) -> String {
         nemesis_names(&p.nemesis),
     );
     let _ = writeln!(out, "replay: {}", p.command_line());
+    if p.real {
+        out.push_str(
+            "(--real: the seed fixes the workload, the timeouts, the clock rates and the schedule, not the interleaving)\n",
+        );
+    }
     let rates: Vec<String> = (1..=p.nodes)
         .map(|n| format!("n{n} {:+}%", p.base_rate(n)))
         .collect();
@@ -281,14 +313,27 @@ pub fn command() -> Cli {
         )
         .arg(number("nodes", 3..=7).default_value("3").help("Nodes in the cluster"))
         .arg(number("clients", 1..=64).default_value("8").help("Concurrent clients, each a Jepsen process"))
-        .arg(number("seconds", 1..=3600).default_value("10").help("How long the clients run (simulated time)"))
+        .arg(number("seconds", 1..=3600).default_value("10").help("How long the clients run (simulated time unless --real)"))
         .arg(number("keys", 1..=1000).default_value("4").help("Keys the clients read, write and cas"))
         .arg(
             Arg::new("nemesis")
                 .long("nemesis")
                 .value_name("LIST")
                 .value_parser(|s: &str| NemesisKind::parse_offered(s, &NEMESES, "check raft"))
-                .help("Faults to inject: partition, crash, restart, power-loss, pause, clock-skew, kill-leader, isolate-leader, comma-separated, or none [default: all of them]"),
+                .help("Faults to inject: partition, crash, restart, power-loss, pause, clock-skew, kill-leader, isolate-leader, comma-separated, or none [default: all of them; with --real, all but clock-skew, and partitions only where network namespaces can be made]"),
+        )
+        .arg(
+            Arg::new("real")
+                .long("real")
+                .action(clap::ArgAction::SetTrue)
+                .help("Run the nodes as processes (this executable as raft-kv serve) on loopback, or in network namespaces for partitions, with SIGKILL, SIGSTOP and SIGCONT; not replayable"),
+        )
+        .arg(
+            Arg::new("trace")
+                .long("trace")
+                .value_name("DIR")
+                .value_parser(value_parser!(PathBuf))
+                .help("Have every node record its core's steps in DIR/n1.jsonl, ... (created if missing; existing traces are not overwritten), for check raft --validate"),
         )
         .arg(
             Arg::new("read-mode")
@@ -369,19 +414,32 @@ pub fn run(m: &ArgMatches) -> Result<Outcome> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
     });
+    let real = m.get_flag("real");
+    let nemesis = match m.get_one::<Vec<NemesisKind>>("nemesis") {
+        Some(kinds) if real && kinds.contains(&NemesisKind::ClockSkew) => bail!(
+            "--nemesis clock-skew cannot be combined with --real: a node process's clock rate \
+             is set when it starts (each runs at its seed-drawn rate); the simulation skews clocks"
+        ),
+        Some(kinds) => kinds.clone(),
+        None if real => NEMESES
+            .iter()
+            .copied()
+            .filter(|k| *k != NemesisKind::ClockSkew)
+            .collect(),
+        None => NEMESES.to_vec(),
+    };
     run_jepsen(&JepsenArgs {
         params: Params {
             nodes: number("nodes") as u32,
             clients: number("clients"),
             seconds: Duration::from_secs(number("seconds")),
-            nemesis: m
-                .get_one::<Vec<NemesisKind>>("nemesis")
-                .cloned()
-                .unwrap_or_else(|| NEMESES.to_vec()),
+            nemesis,
             seed,
             bug,
             read_mode,
             keys: number("keys"),
+            real,
+            trace: m.get_one::<PathBuf>("trace").cloned(),
         },
         history: m.get_one::<PathBuf>("history").cloned(),
         html: m.get_one::<PathBuf>("html").cloned(),
@@ -445,7 +503,24 @@ pub fn ensure_whole_cluster_power_loss(schedule: &mut [Scheduled], nodes: u32) {
 
 /// Runs `check raft --jepsen` as `args` say.
 pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
-    let p = &args.params;
+    let mut params = args.params.clone();
+    // Partitions of real processes need network namespaces; where they cannot be made,
+    // the run goes on without them and says why, before anything else.
+    let mut skipped = String::new();
+    if params.real && real::needs_namespaces(&params.nemesis) {
+        if let Err(reason) = crate::jepsen::netns::probe() {
+            params
+                .nemesis
+                .retain(|k| !matches!(k, NemesisKind::Partition | NemesisKind::IsolateLeader));
+            skipped = format!("partitions and leader isolation skipped: {reason}\n");
+        }
+    }
+    if let Some(dir) = params.trace.clone() {
+        prepare_trace_dir(&dir, params.nodes)?;
+        // Absolute, for node processes wherever they run.
+        params.trace = Some(std::fs::canonicalize(&dir)?);
+    }
+    let p = &params;
     let history_file = args
         .history
         .as_deref()
@@ -460,14 +535,18 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
     if p.nemesis.contains(&NemesisKind::PowerLoss) {
         ensure_whole_cluster_power_loss(&mut schedule, p.nodes);
     }
-    let head = header(p, &schedule);
+    let head = format!("{skipped}{}", header(p, &schedule));
     match args.format {
         Format::Text => crate::output::print(head)?,
         Format::Json => eprint!("{head}"),
     }
     let started = Instant::now();
     let mut progress = Progress::new(true, "raft --jepsen");
-    let events = sim::run(p, &schedule, &mut progress)?;
+    let events = if p.real {
+        real::run(p, &schedule, &mut progress)?
+    } else {
+        sim::run(p, &schedule, &mut progress)?
+    };
     progress.finish();
     let run_seconds = started.elapsed().as_secs_f64();
     let jsonl = history::to_jsonl(&events);
@@ -495,7 +574,7 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
         report::RunMeta {
             schema: "check-raft-jepsen/1",
             seed: p.seed,
-            mode: "simulation",
+            mode: mode_name(p),
             replay: p.command_line(),
             history: name,
             run_seconds,
@@ -510,7 +589,41 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
     if let (Some(file), Some(page)) = (html_file, lin.page.take()) {
         file.commit(&page)?;
     }
+    if let Some(dir) = &p.trace {
+        let files: Vec<String> = (1..=p.nodes)
+            .filter_map(|n| p.trace_file(n))
+            .map(|f| f.display().to_string())
+            .collect();
+        eprintln!(
+            "traces: {}\nvalidate them against the model with: check raft --validate {}",
+            dir.display(),
+            files.join(" ")
+        );
+    }
     Ok(lin.verdict.outcome())
+}
+
+/// Makes `dir` ready for the nodes' traces: created if missing, refused if it is not a
+/// directory or already holds a trace of one of the nodes (a node appends to its trace
+/// across restarts, so an old file would mix two runs).
+pub fn prepare_trace_dir(dir: &std::path::Path, nodes: u32) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!("--trace {}: it exists and is not a directory", dir.display());
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("--trace {}: cannot create it: {e}", dir.display()))?;
+    for n in 1..=nodes {
+        let file = dir.join(format!("n{n}.jsonl"));
+        if std::fs::symlink_metadata(&file).is_ok() {
+            bail!(
+                "--trace {}: {} exists already; give a new or empty directory, so that no \
+                 trace mixes two runs",
+                dir.display(),
+                file.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

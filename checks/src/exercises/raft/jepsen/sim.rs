@@ -33,7 +33,7 @@ const MAX_LATENCY: Duration = Duration::from_millis(5);
 const START: Duration = Duration::from_millis(600);
 
 /// How often the leader watcher asks every node for its status.
-const WATCH_EVERY: Duration = Duration::from_millis(50);
+pub const WATCH_EVERY: Duration = Duration::from_millis(50);
 
 /// Node `n`'s (from 1) peer and client addresses.
 fn peer_addr(n: u32) -> String {
@@ -49,12 +49,13 @@ fn node_config(p: &Params, n: u32) -> NodeConfig {
     let peers = (1..=p.nodes).map(peer_addr).collect();
     let mut c = NodeConfig::new((n - 1) as u8, peers, client_addr(n), "/data/raft-kv");
     p.tune(&mut c);
+    c.trace = p.trace_file(n);
     c
 }
 
 /// Who leads, as the nodes last said: the node (from 1) that reported itself leader at
 /// the highest term in the watcher's latest round.
-type LeaderView = Arc<Mutex<Option<u32>>>;
+pub type LeaderView = Arc<Mutex<Option<u32>>>;
 
 /// Runs the simulation and returns its history, showing on `progress` how far it is.
 pub fn run(p: &Params, schedule: &[Scheduled], progress: &mut Progress) -> Result<Vec<Event>> {
@@ -112,9 +113,10 @@ pub fn run(p: &Params, schedule: &[Scheduled], progress: &mut Progress) -> Resul
     }
     let leader: LeaderView = Arc::new(Mutex::new(None));
     {
-        let (leader, nodes, until) = (Arc::clone(&leader), p.nodes, p.seconds);
+        let (leader, until) = (Arc::clone(&leader), p.seconds);
+        let addrs = (1..=p.nodes).map(client_addr).collect();
         sim.client("watch", async move {
-            watch_leader(nodes, leader, until).await;
+            watch_leader(TurmoilNet, addrs, leader, until).await;
             Ok(())
         });
     }
@@ -160,15 +162,15 @@ pub fn run(p: &Params, schedule: &[Scheduled], progress: &mut Progress) -> Resul
     Ok(rec.events())
 }
 
-/// Until `until`, asks every node for its status each [`WATCH_EVERY`] and publishes the
-/// leader of the highest term reported (or none, if no node said it leads).
-async fn watch_leader(nodes: u32, view: LeaderView, until: Duration) {
-    let net = TurmoilNet;
+/// Until `until`, asks every node (node `n` serving clients at `addrs[n - 1]`) for its
+/// status each [`WATCH_EVERY`] and publishes the leader of the highest term reported (or
+/// none, if no node said it leads).
+pub async fn watch_leader<N: Net>(net: N, addrs: Vec<String>, view: LeaderView, until: Duration) {
     let start = tokio::time::Instant::now();
     while start.elapsed() < until {
         let mut best: Option<(u64, u32)> = None;
-        for n in 1..=nodes {
-            if let Some((role, term)) = status(&net, &client_addr(n)).await {
+        for (n, addr) in (1..).zip(&addrs) {
+            if let Some((role, term)) = status(&net, addr).await {
                 if role == "leader" && best.is_none_or(|(t, _)| term > t) {
                     best = Some((term, n));
                 }
@@ -181,7 +183,7 @@ async fn watch_leader(nodes: u32, view: LeaderView, until: Duration) {
 
 /// A node's role and term from its `status` line, or `None` if it does not answer in
 /// time.
-async fn status<N: Net>(net: &N, addr: &str) -> Option<(String, u64)> {
+pub async fn status<N: Net>(net: &N, addr: &str) -> Option<(String, u64)> {
     let ask = async {
         let (reader, mut writer) = net.connect(addr).await.ok()?;
         writer.write_all(b"status\n").await.ok()?;
