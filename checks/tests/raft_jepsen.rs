@@ -68,6 +68,22 @@ fn seed_1_for_10_s_is_linearizable_and_its_schedule_cuts_the_power_to_the_whole_
 }
 
 #[test]
+fn the_cluster_recovers_after_partitions_heal() {
+    // Before: turmoil drops what a partition cuts, and a peer link went on writing into
+    // its dead connection after the heal; no node heard another again, every node stayed
+    // a pre-candidate, the leader faults were "skipped: no node leads now" and every
+    // final read failed, yet the run passed. Now a link that hears nothing back
+    // reconnects, and a run whose final reads fail exits 1 ("not recovered").
+    let o = run(10, 1, None, Some("clock-skew,isolate-leader"));
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains("final reads 4 ok, 0 fail"), "{out}");
+    assert!(!out.contains("no node leads now"), "{out}");
+    assert!(!out.contains("not recovered"), "{out}");
+    assert!(applied(&out).matches("(the leader)").count() >= 3, "{out}");
+}
+
+#[test]
 fn the_same_seed_replays_the_same_history() {
     let a = stdout(&run(3, 7, None, None));
     let b = stdout(&run(3, 7, None, None));

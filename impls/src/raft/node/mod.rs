@@ -339,6 +339,10 @@ pub async fn run_with<N: Net, M: StateMachine>(
     let mut tasks = JoinSet::new();
     let mut links = Vec::new();
     let mut client_addrs = vec![None; config.peers.len()];
+    let heard = peers::Heard::new(config.peers.len());
+    // Twice the longest election timeout, and at least half a second: longer than any
+    // answer takes on a live connection, even behind an fsync.
+    let silence = (config.tick * config.election_ticks * 4).max(Duration::from_millis(500));
     client_addrs[usize::from(config.id)] = Some(config.client.clone());
     for (peer, addr) in config.peers.iter().enumerate() {
         if peer == usize::from(config.id) {
@@ -355,6 +359,8 @@ pub async fn run_with<N: Net, M: StateMachine>(
             client_addr: config.client.clone(),
             backoff_min: config.tick,
             backoff_max: (config.tick * 50).min(Duration::from_millis(500)),
+            heard: heard.clone(),
+            silence,
             log: log.clone(),
         };
         tasks.spawn(peers::link(setup, rx));
@@ -365,6 +371,7 @@ pub async fn run_with<N: Net, M: StateMachine>(
         config.id,
         config.peers.len() as u8,
         events_tx.clone(),
+        heard,
         log.clone(),
     ));
     tasks.spawn(client::accept(

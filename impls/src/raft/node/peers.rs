@@ -6,6 +6,13 @@
 //! Raft tolerates lost messages (a leader retries on every heartbeat, a candidate on its
 //! next timeout), so a link never retries a message: while it is down, or while its queue
 //! is full, messages are dropped, and a reconnected link does not replay stale ones.
+//!
+//! A connection can die without a word: a partition that drops packets (turmoil's drops
+//! them for good; a NAT or a crashed host leaves a half-open socket), and writes go on
+//! succeeding into nothing. Every Raft message but a response is answered, so a link
+//! that has written and heard nothing back from its peer for [`LinkSetup::silence`]
+//! takes its connection for dead and opens a new one. Without this, a partition in the
+//! simulation left the cluster leaderless for good after it healed.
 
 use super::codec::{self, PeerFrame};
 use super::driver::Event;
@@ -13,6 +20,8 @@ use super::Log;
 use crate::kv::wire::FrameReader;
 use crate::raft::NodeId;
 use crate::sim::net::Net;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -22,6 +31,44 @@ pub(crate) const LINK_QUEUE_FRAMES: usize = 1024;
 
 /// How long a connect may take before the link backs off and tries again.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// When this node last heard from each server (any frame on the server's link to it), in
+/// nanoseconds since the node started; 0 for never. Shared by the receiving tasks, which
+/// mark it, and the outgoing links, which read it.
+#[derive(Clone, Debug)]
+pub(crate) struct Heard {
+    start: tokio::time::Instant,
+    at: Arc<Vec<AtomicU64>>,
+}
+
+impl Heard {
+    /// Nothing heard yet from any of `servers`.
+    pub(crate) fn new(servers: usize) -> Heard {
+        Heard {
+            start: tokio::time::Instant::now(),
+            at: Arc::new((0..servers).map(|_| AtomicU64::new(0)).collect()),
+        }
+    }
+
+    /// Now, in nanoseconds since the node started, at least 1.
+    fn now(&self) -> u64 {
+        (self.start.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// Notes a frame from `from`.
+    fn mark(&self, from: NodeId) {
+        if let Some(at) = self.at.get(usize::from(from)) {
+            at.store(self.now(), Ordering::Relaxed);
+        }
+    }
+
+    /// When `peer` was last heard from.
+    fn last(&self, peer: NodeId) -> u64 {
+        self.at
+            .get(usize::from(peer))
+            .map_or(0, |at| at.load(Ordering::Relaxed))
+    }
+}
 
 /// What an outgoing link needs to know.
 pub(crate) struct LinkSetup<N: Net> {
@@ -33,6 +80,11 @@ pub(crate) struct LinkSetup<N: Net> {
     /// The first wait after a failed connection; doubled per failure up to `backoff_max`.
     pub(crate) backoff_min: Duration,
     pub(crate) backoff_max: Duration,
+    /// When this node last heard from each server.
+    pub(crate) heard: Heard,
+    /// How long the link waits for any word from its peer after writing to it before it
+    /// takes the connection for dead (a write that blocks this long too).
+    pub(crate) silence: Duration,
     pub(crate) log: Log,
 }
 
@@ -47,6 +99,8 @@ pub(crate) async fn link<N: Net>(setup: LinkSetup<N>, mut queue: mpsc::Receiver<
         client_addr,
         backoff_min,
         backoff_max,
+        heard,
+        silence,
         log,
     } = setup;
     let mut hello = Vec::new();
@@ -69,14 +123,42 @@ pub(crate) async fn link<N: Net>(setup: LinkSetup<N>, mut queue: mpsc::Receiver<
                 // Whatever waited while the link was down is stale.
                 while queue.try_recv().is_ok() {}
                 let mut batch = hello.clone();
+                let mut hello_only = true;
+                // When the first write that the peer has not answered yet went out.
+                let mut unanswered_since: Option<u64> = None;
                 let ended = loop {
-                    if let Err(e) = writer.write_all(&batch).await {
-                        break Some(e);
+                    match tokio::time::timeout(silence, writer.write_all(&batch)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => break Some(e),
+                        Err(_) => break Some(silent(peer, silence)),
+                    }
+                    if !hello_only && unanswered_since.is_none() {
+                        unanswered_since = Some(heard.now());
                     }
                     batch.clear();
-                    match queue.recv().await {
-                        Some(frame) => batch.extend_from_slice(&frame),
-                        None => break None,
+                    let next = loop {
+                        if unanswered_since.is_some_and(|t| heard.last(peer) >= t) {
+                            unanswered_since = None;
+                        }
+                        let wait = match unanswered_since {
+                            None => silence,
+                            Some(t) => {
+                                let waited = Duration::from_nanos(heard.now().saturating_sub(t));
+                                if waited >= silence {
+                                    break Err(silent(peer, silence));
+                                }
+                                silence - waited
+                            }
+                        };
+                        if let Ok(frame) = tokio::time::timeout(wait, queue.recv()).await {
+                            break Ok(frame);
+                        }
+                    };
+                    hello_only = false;
+                    match next {
+                        Ok(Some(frame)) => batch.extend_from_slice(&frame),
+                        Ok(None) => break None,
+                        Err(e) => break Some(e),
                     }
                     // Everything already queued goes out in the same write.
                     while let Ok(frame) = queue.try_recv() {
@@ -114,13 +196,23 @@ pub(crate) async fn link<N: Net>(setup: LinkSetup<N>, mut queue: mpsc::Receiver<
     }
 }
 
-/// Accepts the links other servers open and passes their messages to the driver.
+/// The error of a link whose peer has not answered for `silence`.
+fn silent(peer: NodeId, silence: Duration) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("no word from n{peer} for {silence:?} after a write; reconnecting"),
+    )
+}
+
+/// Accepts the links other servers open and passes their messages to the driver, noting
+/// in `heard` when each server was last heard from.
 pub(crate) async fn accept<N: Net>(
     net: N,
     listener: N::Listener,
     id: NodeId,
     servers: u8,
     events: mpsc::Sender<Event>,
+    heard: Heard,
     log: Log,
 ) {
     loop {
@@ -128,8 +220,9 @@ pub(crate) async fn accept<N: Net>(
             Ok((reader, _writer)) => {
                 let events = events.clone();
                 let log = log.clone();
+                let heard = heard.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = receive::<N>(reader, id, servers, events).await {
+                    if let Err(e) = receive::<N>(reader, id, servers, events, heard).await {
                         log.say(format_args!("peer connection dropped: {e}"));
                     }
                 });
@@ -149,6 +242,7 @@ async fn receive<N: Net>(
     id: NodeId,
     servers: u8,
     events: mpsc::Sender<Event>,
+    heard: Heard,
 ) -> Result<(), String> {
     let mut frames = FrameReader::new(reader);
     let from = match frames.next_frame().await.map_err(|e| e.to_string())? {
@@ -167,12 +261,14 @@ async fn receive<N: Net>(
                 {
                     return Ok(());
                 }
+                heard.mark(from);
                 from
             }
             other => return Err(format!("the first frame is {other:?}, not a hello")),
         },
     };
     while let Some(body) = frames.next_frame().await.map_err(|e| e.to_string())? {
+        heard.mark(from);
         match codec::decode_peer(body).map_err(|e| format!("from n{from}: {e}"))? {
             PeerFrame::Raft(message) => {
                 if events.send(Event::Receive { from, message }).await.is_err() {

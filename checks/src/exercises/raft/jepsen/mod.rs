@@ -582,9 +582,28 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
         &events,
         &ops,
     );
+    // Every fault was repaired SETTLE before the final reads: a key none of them could
+    // read is a cluster that did not recover, and a lost write there could not be seen.
+    let unread = p.keys.saturating_sub(outcome.durability.final_reads as u64);
     match args.format {
-        Format::Text => crate::output::print(report::render(&outcome, &lin))?,
-        Format::Json => crate::outln!("{}", report::json(&outcome, &lin)?)?,
+        Format::Text => {
+            let mut text = report::render(&outcome, &lin);
+            if unread > 0 {
+                let _ = writeln!(
+                    text,
+                    "not recovered: the final reads of {unread} of {} keys failed, {} s after every fault was repaired (a liveness failure; exit 1)",
+                    p.keys,
+                    SETTLE.as_secs()
+                );
+            }
+            crate::output::print(text)?
+        }
+        Format::Json => {
+            let mut v: serde_json::Value = serde_json::from_str(&report::json(&outcome, &lin)?)?;
+            v["recovered"] = serde_json::Value::Bool(unread == 0);
+            v["unread_keys"] = unread.into();
+            crate::outln!("{}", serde_json::to_string_pretty(&v)?)?
+        }
     }
     if let (Some(file), Some(page)) = (html_file, lin.page.take()) {
         file.commit(&page)?;
@@ -600,7 +619,10 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
             files.join(" ")
         );
     }
-    Ok(lin.verdict.outcome())
+    match lin.verdict.outcome() {
+        Outcome::Holds if unread > 0 => Ok(Outcome::Fails),
+        verdict => Ok(verdict),
+    }
 }
 
 /// Makes `dir` ready for the nodes' traces: created if missing, refused if it is not a
