@@ -1838,6 +1838,80 @@ fn a_lease_outrun_by_fast_follower_clocks_serves_a_stale_read_which_the_check_ca
     assert!(c.violations[0].contains("stale read"), "{:?}", c.violations);
 }
 
+/// Node 0 leads with a lease and a drift bound of 35 percent (a lease of 6 ticks of 10,
+/// or 10 with `bug`), is cut off, and ticks at 70 percent of its followers' rate: a
+/// drift inside the bound. The followers tick until one leads, and it commits a write;
+/// then node 0 is asked for a read. Returns the read answers and the violations seen.
+fn slow_leader_cut_off(
+    bug: Option<TimingBug>,
+) -> (
+    Vec<(NodeId, ReadId, Result<Index, Option<NodeId>>)>,
+    Vec<String>,
+) {
+    let mut c = Cluster::new(3, |cfg| {
+        cfg.read_mode = ReadMode::Lease;
+        cfg.election_ticks = 10;
+        cfg.max_clock_drift_percent = 35;
+        cfg.timing_bug = bug;
+    });
+    for _ in 0..10 {
+        for id in 0..3 {
+            c.step(id, Input::Tick);
+        }
+    }
+    c.in_flight.clear();
+    for id in 0..3 {
+        if c.node(id).role() != Role::Follower {
+            c.restart(id);
+        }
+    }
+    c.elect(0);
+    c.heartbeat(0);
+    c.step(0, Input::Tick);
+    c.deliver_all();
+    c.check_safety = false;
+    c.isolate(0);
+    let (mut follower_ticks, mut leader_ticks) = (0u32, 0u32);
+    let new = 'elected: loop {
+        assert!(follower_ticks < 200, "no new leader");
+        follower_ticks += 1;
+        // Seven of the leader's ticks to ten of each follower's.
+        while leader_ticks < follower_ticks * 7 / 10 {
+            c.step(0, Input::Tick);
+            leader_ticks += 1;
+        }
+        for id in [1, 2] {
+            c.step(id, Input::Tick);
+            c.deliver_all();
+            if c.node(id).role() == Role::Leader {
+                break 'elected id;
+            }
+        }
+    };
+    c.step(
+        new,
+        Input::Propose {
+            command: b"new".to_vec(),
+        },
+    );
+    c.deliver_all();
+    assert_eq!(c.node(0).role(), Role::Leader, "still leading, cut off");
+    c.step(0, Input::Read { id: 9 });
+    (c.read_answers.clone(), c.violations.clone())
+}
+
+#[test]
+fn a_lease_holds_under_drift_within_its_bound_and_one_that_ignores_drift_serves_a_stale_read() {
+    // Threshold: the same schedule, the lease with its drift margin and without.
+    let (answers, violations) = slow_leader_cut_off(None);
+    assert!(answers.iter().all(|(node, ..)| *node != 0), "{answers:?}");
+    assert!(violations.is_empty(), "{violations:?}");
+    let (answers, violations) = slow_leader_cut_off(Some(TimingBug::LeaseIgnoresDrift));
+    assert!(answers.contains(&(0, 9, Ok(1))), "{answers:?}");
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert!(violations[0].contains("stale read"), "{violations:?}");
+}
+
 #[test]
 fn with_leases_a_restarted_server_votes_for_no_one_for_an_election_timeout() {
     let mut c = leasing_leader();

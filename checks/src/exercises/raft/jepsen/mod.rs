@@ -56,8 +56,8 @@ const PROPOSE_TIMEOUT: Duration = Duration::from_millis(1000);
 /// The client's budget of one operation, retries included: longer than the node's
 /// wait, so the node's verdict normally arrives first.
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(1500);
-/// The client's wait for one node's answer.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(600);
+/// The client's wait for one node's answer, by default (`--attempt-timeout-ms`).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(600);
 /// The longest pause between one worker's operations.
 const MAX_THINK: Duration = Duration::from_millis(10);
 /// How far each node's clock rate stands from the true rate for the whole run, at most,
@@ -126,6 +126,9 @@ pub struct Params {
     pub keys: u64,
     /// Node processes (`--real`) instead of the simulation.
     pub real: bool,
+    /// The client's wait for one node's answer before it tries the next: how fast
+    /// clients move to a new leader.
+    pub attempt_timeout: Duration,
     /// A directory for each node's trace of its core's steps (`n1.jsonl`, ...); it does
     /// not change the run.
     pub trace: Option<PathBuf>,
@@ -152,7 +155,7 @@ impl Params {
             keys: self.keys,
             until: self.seconds,
             timeout: CLIENT_TIMEOUT,
-            attempt_timeout: ATTEMPT_TIMEOUT,
+            attempt_timeout: self.attempt_timeout,
             max_think: MAX_THINK,
             seed: self.seed,
         }
@@ -204,6 +207,12 @@ impl Params {
         );
         if let Some(bug) = self.bug {
             line.push_str(&format!(" --bug {}", bug.name()));
+        }
+        if self.attempt_timeout != ATTEMPT_TIMEOUT {
+            line.push_str(&format!(
+                " --attempt-timeout-ms {}",
+                self.attempt_timeout.as_millis()
+            ));
         }
         if self.real {
             line.push_str(" --real");
@@ -323,6 +332,11 @@ pub fn command() -> Cli {
                 .help("Faults to inject: partition, crash, restart, power-loss, pause, clock-skew, kill-leader, isolate-leader, comma-separated, or none [default: all of them; with --real, all but clock-skew, and partitions only where network namespaces can be made]"),
         )
         .arg(
+            number("attempt-timeout-ms", 10..=1400)
+                .default_value("600")
+                .help("How long a client waits for one node before it tries the next, in milliseconds: short, and clients reach a new leader within a lease's error"),
+        )
+        .arg(
             Arg::new("real")
                 .long("real")
                 .action(clap::ArgAction::SetTrue)
@@ -439,6 +453,7 @@ pub fn run(m: &ArgMatches) -> Result<Outcome> {
             read_mode,
             keys: number("keys"),
             real,
+            attempt_timeout: Duration::from_millis(number("attempt-timeout-ms")),
             trace: m.get_one::<PathBuf>("trace").cloned(),
         },
         history: m.get_one::<PathBuf>("history").cloned(),
