@@ -9,6 +9,9 @@ use crate::sansio::{check_durability_order, Core};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A read answered: by whom, which read, and the read index or the leader to ask.
+type ReadAnswer = (NodeId, ReadId, Result<Index, Option<NodeId>>);
+
 /// A cluster of nodes, their disks and the messages in flight, with links that can be
 /// cut.
 struct Cluster {
@@ -35,7 +38,7 @@ struct Cluster {
     /// had reached when it was asked: a read served below it is stale.
     read_floors: BTreeMap<(NodeId, ReadId), Index>,
     /// Every answer to a read: (node, read, `Ok(index)` or `Err(leader hint)`).
-    read_answers: Vec<(NodeId, ReadId, Result<Index, Option<NodeId>>)>,
+    read_answers: Vec<ReadAnswer>,
 }
 
 impl Cluster {
@@ -1842,12 +1845,7 @@ fn a_lease_outrun_by_fast_follower_clocks_serves_a_stale_read_which_the_check_ca
 /// or 10 with `bug`), is cut off, and ticks at 70 percent of its followers' rate: a
 /// drift inside the bound. The followers tick until one leads, and it commits a write;
 /// then node 0 is asked for a read. Returns the read answers and the violations seen.
-fn slow_leader_cut_off(
-    bug: Option<TimingBug>,
-) -> (
-    Vec<(NodeId, ReadId, Result<Index, Option<NodeId>>)>,
-    Vec<String>,
-) {
+fn slow_leader_cut_off(bug: Option<TimingBug>) -> (Vec<ReadAnswer>, Vec<String>) {
     let mut c = Cluster::new(3, |cfg| {
         cfg.read_mode = ReadMode::Lease;
         cfg.election_ticks = 10;
