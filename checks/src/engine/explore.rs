@@ -384,6 +384,28 @@ where
 /// `found.len()` steps, so the search never goes deeper. `eventually` counterexamples end
 /// in a terminal state: [`shortest_unending`] finds the shortest such path, breadth-first
 /// over the states where the property does not hold.
+/// `path` cut after its first state that breaks `property` (as it is if none does or it
+/// does not replay).
+fn up_to_first_break<M: Checkable>(
+    model: &M,
+    property: &Property<M>,
+    path: &Path<M::State, M::Action>,
+) -> Path<M::State, M::Action> {
+    let pairs = path.clone().into_vec();
+    let init = pairs[0].0.clone();
+    let actions: Vec<M::Action> = pairs.iter().filter_map(|(_, a)| a.clone()).collect();
+    let Some(states) = Path::from_actions(model, init.clone(), &actions).map(Path::into_states)
+    else {
+        return path.clone();
+    };
+    match states.iter().position(|s| !(property.condition)(model, s)) {
+        Some(first) => {
+            Path::from_actions(model, init, &actions[..first]).unwrap_or_else(|| path.clone())
+        }
+        None => path.clone(),
+    }
+}
+
 fn shortest_counterexample<M: Checkable>(
     model: &M,
     symmetry: Option<Representative<M>>,
@@ -402,10 +424,20 @@ fn shortest_counterexample<M: Checkable>(
         };
     }
     let shortest = shortest_violation(model, symmetry, found_steps, opts.threads, opts.progress);
-    if shortest.is_none() && interrupt::interrupted() {
-        // Ctrl-C during shortening: the path the exploration found is still a real
-        // counterexample, reported as not shortest.
-        return replay(model, property.name, found.clone(), false);
+    if interrupt::interrupted() {
+        // Ctrl-C during shortening: a search cut short may hand back nothing, or a path
+        // it had not finished confirming. The path the exploration found is still a real
+        // counterexample, reported as not shortest, up to its first breaking state (a
+        // path that two threads put together can pass through one earlier).
+        if let Some(trace) = shortest.and_then(|s| replay_shortest(model, s).ok()) {
+            return Ok(trace);
+        }
+        return replay(
+            model,
+            property.name,
+            up_to_first_break(model, property, found),
+            false,
+        );
     }
     let shortest = shortest.ok_or_else(|| {
         anyhow!(
