@@ -448,3 +448,70 @@ fn shortest_counterexample<M: Checkable>(
     })?;
     replay_shortest(model, shortest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A counter that adds one or two, forever below 10; "small" holds below 3.
+    #[derive(Clone)]
+    struct Counter;
+
+    #[derive(Clone, Copy, Debug, PartialEq, strum::IntoStaticStr, strum::VariantNames)]
+    enum Add {
+        One,
+        Two,
+    }
+
+    impl Model for Counter {
+        type State = u8;
+        type Action = Add;
+        fn init_states(&self) -> Vec<u8> {
+            vec![0]
+        }
+        fn actions(&self, s: &u8, actions: &mut Vec<Add>) {
+            if *s < 10 {
+                actions.extend([Add::One, Add::Two]);
+            }
+        }
+        fn next_state(&self, s: &u8, a: Add) -> Option<u8> {
+            Some(s + if a == Add::One { 1 } else { 2 })
+        }
+        fn properties(&self) -> Vec<Property<Self>> {
+            vec![Property::always("small", |_, s| *s < 3)]
+        }
+    }
+
+    impl models::Protocol for Counter {
+        fn describe_action(&self, s: &u8, a: &Add) -> String {
+            format!("{a:?} to {s}")
+        }
+        fn fields(&self, s: &u8) -> Vec<(String, String)> {
+            vec![("count".into(), s.to_string())]
+        }
+        fn explain(&self, _: &str, _: &u8) -> Vec<String> {
+            vec![]
+        }
+    }
+
+    #[test]
+    fn an_interrupted_shortening_replays_the_found_path_up_to_its_first_break() {
+        // Before: a found path that went on past its first breaking state was replayed
+        // whole, and the replay refused it ("internal error: the replayed trace does
+        // not break small"), exit 2 instead of the interrupted run's report.
+        let properties = Counter.properties();
+        let small = &properties[0];
+        let long = Path::from_actions(&Counter, 0, &[Add::Two, Add::One, Add::One]).unwrap();
+        assert!(replay(&Counter, "small", long.clone(), false).is_err());
+        let cut = up_to_first_break(&Counter, small, &long);
+        assert_eq!(cut.clone().into_actions(), vec![Add::Two, Add::One]);
+        let trace = replay(&Counter, "small", cut, false).unwrap();
+        assert_eq!(trace.steps.len(), 2);
+        // A path that breaks only at its end is kept as it is.
+        let exact = Path::from_actions(&Counter, 0, &[Add::One, Add::Two]).unwrap();
+        assert_eq!(
+            up_to_first_break(&Counter, small, &exact).into_actions(),
+            vec![Add::One, Add::Two]
+        );
+    }
+}
