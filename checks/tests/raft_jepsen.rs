@@ -78,7 +78,9 @@ fn the_cluster_recovers_after_partitions_heal() {
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
     assert!(out.contains("final reads 4 ok, 0 fail"), "{out}");
-    assert!(!out.contains("no node leads now"), "{out}");
+    // At most one leader fault may land mid-election; before, every one after the first
+    // heal did.
+    assert!(out.matches("no node leads now").count() <= 1, "{out}");
     assert!(!out.contains("not recovered"), "{out}");
     assert!(applied(&out).matches("(the leader)").count() >= 3, "{out}");
 }
@@ -99,22 +101,37 @@ fn the_same_seed_replays_the_same_history() {
 
 /// Each bug, the seed and nemesis it is caught on, and the run's length in seconds.
 /// Found by `find_bug_catching_seeds`.
-/// Not caught yet, after the link fix (seeds 1 to 100, 10 s, default nemesis, and 100
-/// more per mix: `pause,power-loss`, `isolate-leader,power-loss`,
-/// `restart,isolate-leader`, `power-loss,kill-leader,pause`): commit-previous-term,
-/// forget-vote-on-restart, skip-prev-log-check, leader-accepts-stale-append,
+/// Not caught yet, after the link fix (by the history: seeds 1 to 100, 10 s, default
+/// nemesis, and 100 more per mix: `pause,power-loss`, `isolate-leader,power-loss`,
+/// `restart,isolate-leader`, `power-loss,kill-leader,pause`; by the traces: seed 1):
+/// commit-previous-term, skip-prev-log-check, leader-accepts-stale-append,
 /// truncate-without-conflict; lease-ignores-drift (seeds 1 to 100 with
 /// `clock-skew,isolate-leader`, with 8 and with 32 clients). The message-level model and
-/// a core threshold test catch them; send-before-persist is caught by validating a run's
-/// traces (`raft_jepsen_traces.rs`).
-const CAUGHT: &[(&str, u64, Option<&str>, u64)] = &[
-    ("vote-without-log-check", 2, None, 5),
-    ("skip-fsync", 1, Some("power-loss,crash,restart"), 5),
-    ("read-from-any-node", 1, None, 5),
+/// a core threshold test catch them.
+/// `History`: the history is not linearizable; `Traces`: it is, and the run's validation
+/// of the nodes' traces against the model catches the bug.
+const CAUGHT: &[(&str, u64, Option<&str>, u64, By)] = &[
+    ("vote-without-log-check", 2, None, 5, By::History),
+    (
+        "skip-fsync",
+        1,
+        Some("power-loss,crash,restart"),
+        5,
+        By::History,
+    ),
+    ("read-from-any-node", 1, None, 5, By::History),
+    ("forget-vote-on-restart", 1, None, 5, By::Traces),
+    ("send-before-persist", 1, None, 5, By::Traces),
 ];
 
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum By {
+    History,
+    Traces,
+}
+
 fn assert_caught(bug: &str) {
-    let &(_, seed, nemesis, seconds) = CAUGHT
+    let &(_, seed, nemesis, seconds, by) = CAUGHT
         .iter()
         .find(|(b, ..)| *b == bug)
         .unwrap_or_else(|| panic!("no pinned seed for {bug}"));
@@ -126,8 +143,27 @@ fn assert_caught(bug: &str) {
         "{bug} on seed {seed}: {out}{}",
         stderr(&o)
     );
-    assert!(out.contains("result: not linearizable"), "{out}");
+    match by {
+        By::History => assert!(out.contains("result: not linearizable"), "{out}"),
+        By::Traces => {
+            assert!(out.contains("result: linearizable"), "{out}");
+            assert!(
+                out.contains("trace validation: the nodes' steps DISAGREE"),
+                "{out}"
+            );
+        }
+    }
     assert!(out.contains(&format!("bug={bug}")), "{out}");
+}
+
+#[test]
+fn forget_vote_on_restart_is_caught_by_the_runs_trace_validation() {
+    assert_caught("forget-vote-on-restart");
+}
+
+#[test]
+fn send_before_persist_is_caught_by_the_runs_trace_validation() {
+    assert_caught("send-before-persist");
 }
 
 #[test]
@@ -141,13 +177,20 @@ fn read_from_any_node_is_caught_as_a_stale_read() {
 }
 
 #[test]
-fn skip_fsync_is_caught_by_power_loss_and_not_without_it_on_the_same_seed() {
+fn skip_fsync_is_caught_by_power_loss_and_without_it_only_by_trace_validation() {
     assert_caught("skip-fsync");
-    // Crashes of one node at a time: the other copies of each write survive.
+    // Crashes of one node at a time: the other copies of each write survive, and the
+    // history is linearizable; the traces show a restart that recovered less than its
+    // node had reported durable.
     let o = run(5, 1, Some("skip-fsync"), Some("crash,restart"));
     let out = stdout(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
     assert!(!applied(&out).contains("power-loss"), "{out}");
+    assert!(out.contains("result: linearizable"), "{out}");
+    assert!(
+        out.contains("trace validation: the nodes' steps DISAGREE"),
+        "{out}"
+    );
     // The correct service passes the run that catches the bug.
     let o = run(5, 1, None, Some("power-loss,crash,restart"));
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));

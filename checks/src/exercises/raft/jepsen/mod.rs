@@ -530,11 +530,22 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
             skipped = format!("partitions and leader isolation skipped: {reason}\n");
         }
     }
-    if let Some(dir) = params.trace.clone() {
-        prepare_trace_dir(&dir, params.nodes)?;
-        // Absolute, for node processes wherever they run.
-        params.trace = Some(std::fs::canonicalize(&dir)?);
-    }
+    // Every run records the nodes' traces and validates them against the message-level
+    // model afterwards: in `--trace DIR`, kept, or else in a directory of the run's own.
+    let own_traces = match params.trace.clone() {
+        Some(dir) => {
+            prepare_trace_dir(&dir, params.nodes)?;
+            // Absolute, for node processes wherever they run.
+            params.trace = Some(std::fs::canonicalize(&dir)?);
+            None
+        }
+        None => {
+            let dir = crate::reaper::TempDir::new("check-raft-traces-")
+                .map_err(|e| anyhow::anyhow!("cannot create a directory for the traces: {e}"))?;
+            params.trace = Some(dir.path().to_path_buf());
+            Some(dir)
+        }
+    };
     let p = &params;
     let history_file = args
         .history
@@ -597,12 +608,15 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
         &events,
         &ops,
     );
+    let trace_files: Vec<PathBuf> = (1..=p.nodes).filter_map(|n| p.trace_file(n)).collect();
+    let validation = crate::exercises::raft::validate::validate(&trace_files)?;
     // Every fault was repaired SETTLE before the final reads: a key none of them could
     // read is a cluster that did not recover, and a lost write there could not be seen.
     let unread = p.keys.saturating_sub(outcome.durability.final_reads as u64);
     match args.format {
         Format::Text => {
             let mut text = report::render(&outcome, &lin);
+            text.push_str(&validation_section(&validation));
             if unread > 0 {
                 let _ = writeln!(
                     text,
@@ -617,26 +631,48 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
             let mut v: serde_json::Value = serde_json::from_str(&report::json(&outcome, &lin)?)?;
             v["recovered"] = serde_json::Value::Bool(unread == 0);
             v["unread_keys"] = unread.into();
+            v["validation"] = serde_json::from_str(&crate::exercises::raft::validate::json(
+                &validation,
+            ))?;
             crate::outln!("{}", serde_json::to_string_pretty(&v)?)?
         }
     }
     if let (Some(file), Some(page)) = (html_file, lin.page.take()) {
         file.commit(&page)?;
     }
-    if let Some(dir) = &p.trace {
-        let files: Vec<String> = (1..=p.nodes)
-            .filter_map(|n| p.trace_file(n))
-            .map(|f| f.display().to_string())
-            .collect();
+    if let (Some(dir), None) = (&p.trace, &own_traces) {
+        let files: Vec<String> = trace_files.iter().map(|f| f.display().to_string()).collect();
         eprintln!(
             "traces: {}\nvalidate them against the model with: check raft --validate {}",
             dir.display(),
             files.join(" ")
         );
     }
+    drop(own_traces);
     match lin.verdict.outcome() {
-        Outcome::Holds if unread > 0 => Ok(Outcome::Fails),
+        Outcome::Holds if unread > 0 || !validation.agrees() => Ok(Outcome::Fails),
         verdict => Ok(verdict),
+    }
+}
+
+/// The trace validation's part of the text report: one line when every node's steps are
+/// the model's, else the validator's whole report (the node, the line, the state before,
+/// the step taken and the rule that disagreed).
+fn validation_section(v: &crate::exercises::raft::validate::Verdict) -> String {
+    if v.agrees() {
+        let steps: u64 = v.nodes.iter().map(|n| n.steps as u64).sum();
+        let received: u64 = v.nodes.iter().map(|n| n.receipts_matched as u64).sum();
+        format!(
+            "trace validation: {} steps and {} receipts of {} nodes agree with the message-level model\n",
+            crate::engine::text::count(steps as usize),
+            crate::engine::text::count(received as usize),
+            v.nodes.len()
+        )
+    } else {
+        format!(
+            "trace validation: the nodes' steps DISAGREE with the message-level model (exit 1; --trace DIR keeps the traces)\n{}",
+            crate::exercises::raft::validate::text(v)
+        )
     }
 }
 

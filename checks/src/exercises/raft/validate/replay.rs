@@ -110,6 +110,16 @@ struct Replay<'a> {
     seq: u64,
 }
 
+/// The model's configuration for a node recorded with `recorded`: the same, without the
+/// core's bug switches. The model is the correct protocol, so a step that a switched-on
+/// bug takes where the correct core would not is a disagreement, like any other.
+pub fn model_config(recorded: &Config) -> Config {
+    let mut c = recorded.clone();
+    c.bug = None;
+    c.timing_bug = None;
+    c
+}
+
 /// Replays `trace`, matching its receipts against `sends`. Stops at the first
 /// disagreement. `Err` is an input error: a record the core cannot take (it panicked).
 pub fn replay(trace: &Trace, sends: &Sends) -> Result<Replayed, String> {
@@ -135,8 +145,8 @@ pub fn replay(trace: &Trace, sends: &Sends) -> Result<Replayed, String> {
             possibly_sent: HashSet::new(),
             pending: Vec::new(),
         },
-        config: config.clone(),
-        node: Node::restart(config.clone(), durable.clone()),
+        config: model_config(config),
+        node: Node::restart(model_config(config), durable.clone()),
         durable: durable.clone(),
         open: None,
         seq: 0,
@@ -263,8 +273,8 @@ impl Replay<'_> {
         }
         self.out.starts += 1;
         self.out.torn_bytes_cut += torn;
-        self.config = config.clone();
-        self.node = Node::restart(config.clone(), recovered.clone());
+        self.config = model_config(config);
+        self.node = Node::restart(model_config(config), recovered.clone());
         self.durable = recovered.clone();
         self.seq = 0;
         Ok(())
