@@ -111,9 +111,19 @@ fn send_before_persist_keeps_the_history_linearizable_and_fails_the_runs_trace_v
         "{out}"
     );
     assert!(out.contains("persist"), "{out}");
-    // And the kept traces fail `check raft --validate` on their own.
-    let v = validate(&traces(dir.path(), 3));
+    // And the kept traces fail `check raft --validate` on their own, with a page.
+    let page = dir.path().join("validate.html");
+    let mut args = vec!["raft".to_string(), "--validate".to_string()];
+    args.extend(
+        traces(dir.path(), 3)
+            .iter()
+            .map(|f| f.display().to_string()),
+    );
+    args.extend(["--html".to_string(), page.display().to_string()]);
+    let v = check(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(v.status.code(), Some(1), "{}{}", stdout(&v), stderr(&v));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("DISAGREES"), "{html}");
 }
 
 #[test]
@@ -136,7 +146,8 @@ fn every_run_validates_its_traces_and_keeps_none_it_was_not_asked_for() {
         "traces left behind"
     );
     // A bug of the core that the history does not show on this seed: the vote is not
-    // persisted, which the model's step would persist.
+    // persisted, which the model's step would persist. The page shows that.
+    let page = tmp.path().join("anomaly.html");
     let o = jepsen(&[
         "--seconds",
         "3",
@@ -144,10 +155,19 @@ fn every_run_validates_its_traces_and_keeps_none_it_was_not_asked_for() {
         "1",
         "--bug",
         "forget-vote-on-restart",
+        "--html",
+        page.to_str().unwrap(),
     ]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
     assert!(out.contains("votedFor"), "{out}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(
+        html.contains("DISAGREES") && html.contains("class=\"differs\""),
+        "{html}"
+    );
+    assert!(html.contains("votedFor: n"), "{html}");
 }
 
 #[test]

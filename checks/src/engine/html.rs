@@ -40,8 +40,8 @@ pub fn render(report: &RunReport) -> String {
     out
 }
 
-/// Text from the report, HTML-escaped.
-struct Esc<'a>(&'a str);
+/// Text, HTML-escaped when displayed: for every page `check` writes.
+pub(crate) struct Esc<'a>(pub(crate) &'a str);
 
 impl Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -40,6 +40,7 @@
 //! Exit codes: 0 every trace agrees with the model, 1 a disagreement, 2 an input error
 //! (a missing, empty or malformed file, named with the line).
 
+pub mod page;
 mod read;
 mod replay;
 mod words;
@@ -147,6 +148,13 @@ pub fn command() -> Cli {
                 .value_parser(clap::value_parser!(PathBuf))
                 .help("One trace per node (JSON Lines, as raft-node --trace writes them)"),
         )
+        .arg(
+            Arg::new("html")
+                .long("html")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Write an HTML page of the validation: each node's summary, and each disagreement with the runtime's effects beside the model's"),
+        )
 }
 
 /// Runs `check raft --validate`.
@@ -155,7 +163,15 @@ pub fn run(m: &ArgMatches) -> Result<Outcome> {
         .get_many::<PathBuf>("files")
         .map(|f| f.cloned().collect())
         .unwrap_or_default();
+    let page = m
+        .get_one::<PathBuf>("html")
+        .map(|path| crate::pending::PendingFile::create(path, "--html"))
+        .transpose()?;
     let verdict = validate(&files)?;
+    if let Some(page) = page {
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        page.commit(&page::html(&verdict, &names.join(" ")))?;
+    }
     match format_of(m) {
         Format::Text => crate::output::print(text(&verdict))?,
         Format::Json => crate::output::print(format!("{}\n", json(&verdict)))?,

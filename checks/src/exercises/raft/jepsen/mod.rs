@@ -637,8 +637,16 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
             crate::outln!("{}", serde_json::to_string_pretty(&v)?)?
         }
     }
-    if let (Some(file), Some(page)) = (html_file, lin.page.take()) {
-        file.commit(&page)?;
+    // The page shows the anomaly: the history's, or else, where only the traces
+    // disagree, the validation's.
+    if let Some(file) = html_file {
+        let history_fails = lin.verdict.outcome() == Outcome::Fails;
+        if !validation.agrees() && !history_fails {
+            let title = format!("{} (the run's traces)", p.command_line());
+            file.commit(&crate::exercises::raft::validate::page::html(&validation, &title))?;
+        } else if let Some(page) = lin.page.take() {
+            file.commit(&page)?;
+        }
     }
     if let (Some(dir), None) = (&p.trace, &own_traces) {
         let files: Vec<String> = trace_files.iter().map(|f| f.display().to_string()).collect();
@@ -660,8 +668,8 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
 /// the step taken and the rule that disagreed).
 fn validation_section(v: &crate::exercises::raft::validate::Verdict) -> String {
     if v.agrees() {
-        let steps: u64 = v.nodes.iter().map(|n| n.steps as u64).sum();
-        let received: u64 = v.nodes.iter().map(|n| n.receipts_matched as u64).sum();
+        let steps: u64 = v.nodes.iter().map(|n| n.steps).sum();
+        let received: u64 = v.nodes.iter().map(|n| n.receipts_matched).sum();
         format!(
             "trace validation: {} steps and {} receipts of {} nodes agree with the message-level model\n",
             crate::engine::text::count(steps as usize),
