@@ -14,5 +14,6 @@
 pub mod history;
 pub mod keyed;
 pub mod netns;
+pub mod processes;
 pub mod report;
 pub mod workload;

@@ -23,201 +23,60 @@ use crate::engine::progress::while_running;
 use crate::engine::Progress;
 use crate::jepsen::history::{Clock, Event, Recorder};
 use crate::jepsen::netns::{self, Network};
+use crate::jepsen::processes::Processes;
 use crate::reaper;
 use anyhow::{bail, Context, Result};
-use impls::sim::faults::{Damage, Fault, NemesisKind, Resolved, Scheduled};
+use impls::sim::faults::{Damage, NemesisKind, Resolved, Scheduled};
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::net::TcpListener;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The port every node listens on inside its own namespace.
 const NAMESPACE_PORT: u16 = 7000;
 
-/// How long a node process may take to start listening.
-const BOOT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The node processes. Dropping it kills every one still running, and then removes their
-/// data directory (the fields drop in order, after `drop`).
-struct Processes<'n> {
-    exe: PathBuf,
-    args: BTreeMap<u32, Vec<String>>,
-    addrs: BTreeMap<u32, SocketAddr>,
-    children: BTreeMap<u32, reaper::Child>,
-    /// The namespaces the nodes run in, if partitions are on.
-    net: Option<&'n Network>,
-    _data: reaper::TempDir,
-}
-
-impl<'n> Processes<'n> {
-    /// Starts the nodes: in `net`'s namespaces, each on its own address, or else on
-    /// loopback with a free port per node (bind port 0, note it, let it go). The calling
-    /// thread must be in the clients' namespace when there is one (it waits for each node
-    /// to listen).
-    fn start(p: &Params, net: Option<&'n Network>) -> Result<Processes<'n>> {
-        let exe = std::env::current_exe().context("cannot find this executable to re-run")?;
-        let data = reaper::TempDir::new("check-kv-jepsen-")
-            .context("cannot create the nodes' data directory")?;
-        let mut addrs = BTreeMap::new();
-        if net.is_some() {
-            for id in 1..=p.nodes {
-                addrs.insert(id, (netns::node_addr(id), NAMESPACE_PORT).into());
-            }
-        } else {
-            // All probes held at once, so the ports are distinct.
-            let mut probes = Vec::new();
-            for id in 1..=p.nodes {
-                let probe = TcpListener::bind("127.0.0.1:0").context("no free port")?;
-                addrs.insert(id, probe.local_addr()?);
-                probes.push(probe);
-            }
-        }
-        let peers: Vec<String> = addrs
-            .iter()
-            .flat_map(|(id, a)| ["--peer".to_string(), format!("{id}={a}")])
-            .collect();
-        let mut args = BTreeMap::new();
+/// Starts the nodes: in `net`'s namespaces, each on its own address, or else on
+/// loopback with a free port per node (bind port 0, note it, let it go). The calling
+/// thread must be in the clients' namespace when there is one (it waits for each node to
+/// listen).
+fn start<'n>(p: &Params, net: Option<&'n Network>) -> Result<Processes<'n>> {
+    let exe = std::env::current_exe().context("cannot find this executable to re-run")?;
+    let data = reaper::TempDir::new("check-kv-jepsen-")
+        .context("cannot create the nodes' data directory")?;
+    let mut addrs = BTreeMap::new();
+    if net.is_some() {
         for id in 1..=p.nodes {
-            let mut a = vec![
-                crate::exercises::kv::EXERCISE.name.to_string(),
-                "--node".into(),
-                "--id".into(),
-                id.to_string(),
-                "--data".into(),
-                data.path().join(format!("n{id}")).display().to_string(),
-                "--quiet".into(),
-            ];
-            a.extend(peers.iter().cloned());
-            a.extend(p.node_flags(id));
-            args.insert(id, a);
+            addrs.insert(id, (netns::node_addr(id), NAMESPACE_PORT).into());
         }
-        let mut procs = Processes {
-            exe,
-            args,
-            addrs,
-            children: BTreeMap::new(),
-            net,
-            _data: data,
-        };
+    } else {
+        // All probes held at once, so the ports are distinct.
+        let mut probes = Vec::new();
         for id in 1..=p.nodes {
-            procs.spawn(id)?;
-        }
-        for id in 1..=p.nodes {
-            procs.wait_listening(id)?;
-        }
-        Ok(procs)
-    }
-
-    fn spawn(&mut self, id: u32) -> Result<()> {
-        let mut command = match self.net {
-            Some(net) => net.command(id, &self.exe),
-            None => Command::new(&self.exe),
-        };
-        command
-            .args(&self.args[&id])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
-        let child =
-            reaper::Child::spawn(command).with_context(|| format!("cannot start node n{id}"))?;
-        self.children.insert(id, child);
-        Ok(())
-    }
-
-    fn wait_listening(&mut self, id: u32) -> Result<()> {
-        let deadline = Instant::now() + BOOT_TIMEOUT;
-        let addr = self.addrs[&id];
-        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
-            if let Some(status) = self.children.get_mut(&id).and_then(|c| c.try_wait().ok()?) {
-                bail!("node n{id} exited with {status} before listening on {addr}");
-            }
-            if Instant::now() > deadline {
-                bail!("node n{id} did not listen on {addr} within {BOOT_TIMEOUT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(())
-    }
-
-    /// SIGKILL, and reap it so the port is free for the restart.
-    fn kill(&mut self, id: u32) {
-        if let Some(mut child) = self.children.remove(&id) {
-            child.kill();
+            let probe = TcpListener::bind("127.0.0.1:0").context("no free port")?;
+            addrs.insert(id, probe.local_addr()?);
+            probes.push(probe);
         }
     }
-
-    /// The pid of node `id`'s process, if it runs.
-    fn pid(&self, id: u32) -> Result<u32> {
-        self.children
-            .get(&id)
-            .and_then(reaper::Child::id)
-            .with_context(|| format!("node n{id} is not running"))
+    let peers: Vec<String> = addrs
+        .iter()
+        .flat_map(|(id, a)| ["--peer".to_string(), format!("{id}={a}")])
+        .collect();
+    let mut args = BTreeMap::new();
+    for id in 1..=p.nodes {
+        let mut a = vec![
+            crate::exercises::kv::EXERCISE.name.to_string(),
+            "--node".into(),
+            "--id".into(),
+            id.to_string(),
+            "--data".into(),
+            data.path().join(format!("n{id}")).display().to_string(),
+            "--quiet".into(),
+        ];
+        a.extend(peers.iter().cloned());
+        a.extend(p.node_flags(id));
+        args.insert(id, a);
     }
-
-    /// Applies a concrete fault.
-    fn apply(&mut self, fault: &Fault) -> Result<()> {
-        match fault {
-            Fault::Crash(n) => self.kill(*n),
-            Fault::Restart(n) => {
-                self.spawn(*n)?;
-                self.wait_listening(*n)?;
-            }
-            Fault::Bounce(n) => {
-                self.kill(*n);
-                self.spawn(*n)?;
-                self.wait_listening(*n)?;
-            }
-            Fault::PowerLoss(ns) => {
-                // Every victim gets its SIGKILL before any is reaped: the same instant, as
-                // far as the nodes can tell.
-                for n in ns {
-                    if let Ok(pid) = self.pid(*n) {
-                        // SAFETY: kill(2) has no memory effects; the pid is our child,
-                        // not yet reaped (reaping happens in `kill` below).
-                        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-                    }
-                }
-                for n in ns {
-                    self.kill(*n);
-                }
-            }
-            Fault::PowerOn(ns) => {
-                for n in ns {
-                    self.spawn(*n)?;
-                }
-                for n in ns {
-                    self.wait_listening(*n)?;
-                }
-            }
-            Fault::Pause(n) => netns::stop(self.pid(*n)?)
-                .with_context(|| format!("cannot SIGSTOP node n{n}"))?,
-            Fault::Resume(n) => netns::resume(self.pid(*n)?)
-                .with_context(|| format!("cannot SIGCONT node n{n}"))?,
-            Fault::Partition(a, b) => self
-                .net
-                .context("partitions need the nodes in network namespaces")?
-                .partition(a, b)?,
-            Fault::Heal => {
-                if let Some(net) = self.net {
-                    net.heal()?;
-                }
-            }
-            Fault::ClockSkew(..) | Fault::KillLeader | Fault::RestartLeader | Fault::IsolateLeader => {
-                bail!("check kv does not offer {fault}")
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Processes<'_> {
-    fn drop(&mut self) {
-        let ids: Vec<u32> = self.children.keys().copied().collect();
-        for id in ids {
-            self.kill(id);
-        }
-    }
+    Processes::start(exe, args, addrs, net, data, "check kv")
 }
 
 /// The hidden `check kv --node ARGS`: one node of the key-value store, exactly as
@@ -278,9 +137,9 @@ pub fn run(p: &Params, schedule: &[Scheduled], progress: &mut Progress) -> Resul
         if let Some(path) = &entry {
             netns::enter(path).context("cannot enter the clients' network namespace")?;
         }
-        let mut procs = Processes::start(p, net.as_ref())?;
+        let mut procs = start(p, net.as_ref())?;
         let start = *started.get_or_init(Instant::now);
-        let addrs = procs.addrs.values().map(ToString::to_string).collect();
+        let addrs = procs.addrs();
         let config: Arc<WorkloadConfig> = Arc::new(p.workload(addrs));
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         builder.worker_threads(2).enable_all();

@@ -33,16 +33,15 @@ use crate::engine::Progress;
 use crate::exercises::raft::bench::ours::SERVE_FLAG;
 use crate::jepsen::history::{Clock, Event, Recorder};
 use crate::jepsen::netns::{self, Network};
+use crate::jepsen::processes::Processes;
 use crate::reaper;
 use anyhow::{bail, Context, Result};
 use impls::raft::node::NodeConfig;
 use impls::sansio::BugSwitches;
-use impls::sim::faults::{Damage, Fault, NemesisKind, Resolved, Scheduled};
+use impls::sim::faults::{Damage, NemesisKind, Resolved, Scheduled};
 use impls::sim::net::TokioNet;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -51,8 +50,7 @@ const NAMESPACE_PEER_PORT: u16 = 7000;
 /// The port every node serves clients on inside its own namespace.
 const NAMESPACE_CLIENT_PORT: u16 = 8000;
 
-/// How long a node process may take to start listening, and the cluster to elect a
-/// leader.
+/// How long the cluster may take to elect its first leader.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Whether this run needs network namespaces: it partitions the network.
@@ -60,18 +58,6 @@ pub fn needs_namespaces(kinds: &[NemesisKind]) -> bool {
     kinds
         .iter()
         .any(|k| matches!(k, NemesisKind::Partition | NemesisKind::IsolateLeader))
-}
-
-/// The node processes. Dropping it kills every one still running, and then removes their
-/// data directory (the fields drop in order, after `drop`).
-struct Processes<'n> {
-    exe: PathBuf,
-    args: BTreeMap<u32, Vec<String>>,
-    client_addrs: BTreeMap<u32, SocketAddr>,
-    children: BTreeMap<u32, reaper::Child>,
-    /// The namespaces the nodes run in, if partitions are on.
-    net: Option<&'n Network>,
-    _data: reaper::TempDir,
 }
 
 /// The `raft-kv serve` flags that give a node the configuration `config` (as
@@ -113,192 +99,63 @@ fn serve_flags(config: &NodeConfig, rate: i32) -> Vec<String> {
     a
 }
 
-impl<'n> Processes<'n> {
-    /// Starts the nodes: in `net`'s namespaces, each on its own address, or else on
-    /// loopback with free ports. The calling thread must be in the clients' namespace
-    /// when there is one (it waits for each node to listen).
-    fn start(p: &Params, net: Option<&'n Network>) -> Result<Processes<'n>> {
-        let exe = std::env::current_exe().context("cannot find this executable to re-run")?;
-        let data = reaper::TempDir::new("check-raft-jepsen-")
-            .context("cannot create the nodes' data directory")?;
-        let (peers, client_addrs): (Vec<SocketAddr>, BTreeMap<u32, SocketAddr>) = match net {
-            Some(_) => (
+/// Starts the nodes: in `net`'s namespaces, each on its own addresses, or else on
+/// loopback with free ports. The calling thread must be in the clients' namespace when
+/// there is one (it waits for each node to listen).
+fn start<'n>(p: &Params, net: Option<&'n Network>) -> Result<Processes<'n>> {
+    let exe = std::env::current_exe().context("cannot find this executable to re-run")?;
+    let data = reaper::TempDir::new("check-raft-jepsen-")
+        .context("cannot create the nodes' data directory")?;
+    let (peers, client_addrs): (Vec<SocketAddr>, BTreeMap<u32, SocketAddr>) = match net {
+        Some(_) => (
+            (1..=p.nodes)
+                .map(|n| (netns::node_addr(n), NAMESPACE_PEER_PORT).into())
+                .collect(),
+            (1..=p.nodes)
+                .map(|n| (n, (netns::node_addr(n), NAMESPACE_CLIENT_PORT).into()))
+                .collect(),
+        ),
+        None => {
+            let nodes = p.nodes as usize;
+            let ports = crate::exercises::raft::bench::etcd::free_ports(2 * nodes)?;
+            let addr = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+            (
+                ports[nodes..].iter().map(|&port| addr(port)).collect(),
                 (1..=p.nodes)
-                    .map(|n| (netns::node_addr(n), NAMESPACE_PEER_PORT).into())
+                    .map(|n| (n, addr(ports[n as usize - 1])))
                     .collect(),
-                (1..=p.nodes)
-                    .map(|n| (n, (netns::node_addr(n), NAMESPACE_CLIENT_PORT).into()))
-                    .collect(),
-            ),
-            None => {
-                let nodes = p.nodes as usize;
-                let ports = crate::exercises::raft::bench::etcd::free_ports(2 * nodes)?;
-                let addr = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
-                (
-                    ports[nodes..].iter().map(|&port| addr(port)).collect(),
-                    (1..=p.nodes)
-                        .map(|n| (n, addr(ports[n as usize - 1])))
-                        .collect(),
-                )
-            }
-        };
-        let peer_list: Vec<String> = peers.iter().map(ToString::to_string).collect();
-        let mut args = BTreeMap::new();
-        for n in 1..=p.nodes {
-            let mut config = NodeConfig::new(
-                (n - 1) as u8,
-                peer_list.clone(),
-                client_addrs[&n].to_string(),
-                data.path().join(format!("n{n}")),
-            );
-            p.tune(&mut config);
-            config.trace = p.trace_file(n);
-            let mut a: Vec<String> = vec![
-                "bench".into(),
-                "raft".into(),
-                format!("--{SERVE_FLAG}"),
-                "serve".into(),
-                "--id".into(),
-                (n - 1).to_string(),
-                "--peers".into(),
-                peer_list.join(","),
-                "--client".into(),
-                client_addrs[&n].to_string(),
-                "--data-dir".into(),
-                config.data_dir.display().to_string(),
-            ];
-            a.extend(serve_flags(&config, p.base_rate(n)));
-            args.insert(n, a);
+            )
         }
-        let mut procs = Processes {
-            exe,
-            args,
-            client_addrs,
-            children: BTreeMap::new(),
-            net,
-            _data: data,
-        };
-        for n in 1..=p.nodes {
-            procs.spawn(n)?;
-        }
-        for n in 1..=p.nodes {
-            procs.wait_listening(n)?;
-        }
-        Ok(procs)
+    };
+    let peer_list: Vec<String> = peers.iter().map(ToString::to_string).collect();
+    let mut args = BTreeMap::new();
+    for n in 1..=p.nodes {
+        let mut config = NodeConfig::new(
+            (n - 1) as u8,
+            peer_list.clone(),
+            client_addrs[&n].to_string(),
+            data.path().join(format!("n{n}")),
+        );
+        p.tune(&mut config);
+        config.trace = p.trace_file(n);
+        let mut a: Vec<String> = vec![
+            "bench".into(),
+            "raft".into(),
+            format!("--{SERVE_FLAG}"),
+            "serve".into(),
+            "--id".into(),
+            (n - 1).to_string(),
+            "--peers".into(),
+            peer_list.join(","),
+            "--client".into(),
+            client_addrs[&n].to_string(),
+            "--data-dir".into(),
+            config.data_dir.display().to_string(),
+        ];
+        a.extend(serve_flags(&config, p.base_rate(n)));
+        args.insert(n, a);
     }
-
-    fn spawn(&mut self, n: u32) -> Result<()> {
-        let mut command = match self.net {
-            Some(net) => net.command(n, &self.exe),
-            None => Command::new(&self.exe),
-        };
-        command
-            .args(&self.args[&n])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
-        let child =
-            reaper::Child::spawn(command).with_context(|| format!("cannot start node n{n}"))?;
-        self.children.insert(n, child);
-        Ok(())
-    }
-
-    fn wait_listening(&mut self, n: u32) -> Result<()> {
-        let deadline = Instant::now() + BOOT_TIMEOUT;
-        let addr = self.client_addrs[&n];
-        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
-            if let Some(status) = self.children.get_mut(&n).and_then(|c| c.try_wait().ok()?) {
-                bail!("node n{n} exited with {status} before listening on {addr}");
-            }
-            if Instant::now() > deadline {
-                bail!("node n{n} did not listen on {addr} within {BOOT_TIMEOUT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(())
-    }
-
-    /// SIGKILL, and reap it so the ports are free for the restart.
-    fn kill(&mut self, n: u32) {
-        if let Some(mut child) = self.children.remove(&n) {
-            child.kill();
-        }
-    }
-
-    /// The pid of node `n`'s process, if it runs.
-    fn pid(&self, n: u32) -> Result<u32> {
-        self.children
-            .get(&n)
-            .and_then(reaper::Child::id)
-            .with_context(|| format!("node n{n} is not running"))
-    }
-
-    /// Applies a concrete fault. `cut` is the partition in force before it, which a
-    /// heal repairs.
-    fn apply(&mut self, fault: &Fault) -> Result<()> {
-        match fault {
-            Fault::Crash(n) => self.kill(*n),
-            Fault::Restart(n) => {
-                self.spawn(*n)?;
-                self.wait_listening(*n)?;
-            }
-            Fault::Bounce(n) => {
-                self.kill(*n);
-                self.spawn(*n)?;
-                self.wait_listening(*n)?;
-            }
-            Fault::PowerLoss(ns) => {
-                // Every victim gets its SIGKILL before any is reaped: the same instant, as
-                // far as the nodes can tell.
-                for n in ns {
-                    if let Ok(pid) = self.pid(*n) {
-                        // SAFETY: kill(2) has no memory effects; the pid is our child,
-                        // not yet reaped (reaping happens in `kill` below).
-                        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-                    }
-                }
-                for n in ns {
-                    self.kill(*n);
-                }
-            }
-            Fault::PowerOn(ns) => {
-                for n in ns {
-                    self.spawn(*n)?;
-                }
-                for n in ns {
-                    self.wait_listening(*n)?;
-                }
-            }
-            Fault::Pause(n) => netns::stop(self.pid(*n)?)
-                .with_context(|| format!("cannot SIGSTOP node n{n}"))?,
-            Fault::Resume(n) => netns::resume(self.pid(*n)?)
-                .with_context(|| format!("cannot SIGCONT node n{n}"))?,
-            Fault::Partition(a, b) => self
-                .net
-                .context("partitions need the nodes in network namespaces")?
-                .partition(a, b)?,
-            Fault::Heal => {
-                if let Some(net) = self.net {
-                    net.heal()?;
-                }
-            }
-            Fault::ClockSkew(..) => {
-                bail!("check raft --jepsen --real does not offer {fault}: a process's clock rate is set at its start")
-            }
-            Fault::KillLeader | Fault::RestartLeader | Fault::IsolateLeader => {
-                unreachable!("{fault} is resolved to a node first")
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Processes<'_> {
-    fn drop(&mut self) {
-        let ids: Vec<u32> = self.children.keys().copied().collect();
-        for n in ids {
-            self.kill(n);
-        }
-    }
+    Processes::start(exe, args, client_addrs, net, data, "check raft")
 }
 
 /// Runs the nodes as processes and returns the history, showing on `progress` how far
@@ -325,8 +182,8 @@ pub fn run(p: &Params, schedule: &[Scheduled], progress: &mut Progress) -> Resul
         if let Some(path) = &entry {
             netns::enter(path).context("cannot enter the clients' network namespace")?;
         }
-        let mut procs = Processes::start(p, net.as_ref())?;
-        let addrs: Vec<String> = procs.client_addrs.values().map(ToString::to_string).collect();
+        let mut procs = start(p, net.as_ref())?;
+        let addrs: Vec<String> = procs.addrs();
         let config: Arc<WorkloadConfig> = Arc::new(p.workload(addrs.clone()));
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         builder.worker_threads(2).enable_all();
@@ -449,7 +306,7 @@ mod tests {
     fn serve_flags_carry_the_tuned_configuration() {
         let mut c = NodeConfig::new(0, vec!["a:1".into()], "a:2".to_string(), "/d");
         c.bug = Some(impls::raft::core::Bug::CommitPreviousTerm);
-        c.trace = Some(PathBuf::from("/t/n1.jsonl"));
+        c.trace = Some(std::path::PathBuf::from("/t/n1.jsonl"));
         let flags = serve_flags(&c, -7).join(" ");
         assert!(flags.contains("--clock-rate-percent -7"), "{flags}");
         assert!(flags.contains("--bug commit-previous-term"), "{flags}");
