@@ -16,4 +16,5 @@ pub mod keyed;
 pub mod netns;
 pub mod processes;
 pub mod report;
+pub mod turmoil_faults;
 pub mod workload;

@@ -141,39 +141,13 @@ fn apply(
     cut: Option<&(Vec<u32>, Vec<u32>)>,
     pauses: &BTreeMap<u32, PauseHandle>,
 ) -> Result<()> {
-    let host = |n: &u32| format!("n{n}");
+    if crate::jepsen::turmoil_faults::apply(sim, fault, cut) {
+        return Ok(());
+    }
     match fault {
-        Fault::Partition(a, b) => {
-            for x in a {
-                for y in b {
-                    sim.partition(host(x), host(y));
-                }
-            }
-        }
-        Fault::Heal => {
-            if let Some((a, b)) = cut {
-                for x in a {
-                    for y in b {
-                        sim.repair(host(x), host(y));
-                    }
-                }
-            }
-        }
-        Fault::Crash(n) => sim.crash(host(n)),
-        // turmoil restarts a crashed host with a bounce.
-        Fault::Restart(n) => sim.bounce(host(n)),
-        Fault::Bounce(n) => {
-            sim.crash(host(n));
-            sim.bounce(host(n));
-        }
-        // All in this one step, before any host runs again: the same instant.
-        Fault::PowerLoss(ns) => ns.iter().for_each(|n| sim.crash(host(n))),
-        Fault::PowerOn(ns) => ns.iter().for_each(|n| sim.bounce(host(n))),
         Fault::Pause(n) => pauses[n].pause(),
         Fault::Resume(n) => pauses[n].resume(),
-        Fault::ClockSkew(..) | Fault::KillLeader | Fault::RestartLeader | Fault::IsolateLeader => {
-            bail!("check kv does not offer {fault}")
-        }
+        _ => bail!("check kv does not offer {fault}"),
     }
     Ok(())
 }

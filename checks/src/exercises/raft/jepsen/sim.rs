@@ -211,40 +211,15 @@ fn apply(
     pauses: &BTreeMap<u32, PauseSwitch>,
     rates: &BTreeMap<u32, (ClockRate, i32)>,
 ) {
-    let host = |n: &u32| format!("n{n}");
+    if crate::jepsen::turmoil_faults::apply(sim, fault, cut) {
+        return;
+    }
     match fault {
-        Fault::Partition(a, b) => {
-            for x in a {
-                for y in b {
-                    sim.partition(host(x), host(y));
-                }
-            }
-        }
-        Fault::Heal => {
-            if let Some((a, b)) = cut {
-                for x in a {
-                    for y in b {
-                        sim.repair(host(x), host(y));
-                    }
-                }
-            }
-        }
-        Fault::Crash(n) => sim.crash(host(n)),
-        Fault::Restart(n) => sim.bounce(host(n)),
-        Fault::Bounce(n) => {
-            sim.crash(host(n));
-            sim.bounce(host(n));
-        }
-        // All in this one step, before any host runs again: the same instant.
-        Fault::PowerLoss(ns) => ns.iter().for_each(|n| sim.crash(host(n))),
-        Fault::PowerOn(ns) => ns.iter().for_each(|n| sim.bounce(host(n))),
         Fault::Pause(n) => pauses[n].pause(),
         Fault::Resume(n) => pauses[n].resume(),
         // On top of the node's standing rate; 0 puts it back there.
         Fault::ClockSkew(n, percent) => rates[n].0.set(rates[n].1 + *percent),
         // Damage::resolve turns these into concrete faults before they get here.
-        Fault::KillLeader | Fault::RestartLeader | Fault::IsolateLeader => {
-            unreachable!("{fault} is resolved to a node first")
-        }
+        _ => unreachable!("{fault} is resolved to a node first"),
     }
 }
