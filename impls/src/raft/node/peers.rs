@@ -9,10 +9,15 @@
 //!
 //! A connection can die without a word: a partition that drops packets (turmoil's drops
 //! them for good; a NAT or a crashed host leaves a half-open socket), and writes go on
-//! succeeding into nothing. Every Raft message but a response is answered, so a link
-//! that has written and heard nothing back from its peer for [`LinkSetup::silence`]
-//! takes its connection for dead and opens a new one. Without this, a partition in the
-//! simulation left the cluster leaderless for good after it healed.
+//! succeeding into nothing. So the receiving side acknowledges what it reads with one
+//! byte back on the same connection, and a link that has written and had no byte back
+//! for [`LinkSetup::silence`] takes its connection for dead and opens a new one.
+//!
+//! The acknowledgement is per connection on purpose. An earlier version counted any
+//! message from the peer as an answer, and that cannot tell this node's dead link from a
+//! live one when the peer talks on its own link: two pre-candidates whose links died in
+//! one direction kept hearing each other's pre-votes, so the dead link was never
+//! noticed, and neither won a pre-vote for seconds after the leader was cut off.
 
 use super::codec::{self, PeerFrame};
 use super::driver::Event;
@@ -23,8 +28,8 @@ use crate::sim::net::Net;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use tokio::sync::mpsc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, Notify};
 
 /// Frames queued for one peer before further ones are dropped.
 pub(crate) const LINK_QUEUE_FRAMES: usize = 1024;
@@ -32,42 +37,13 @@ pub(crate) const LINK_QUEUE_FRAMES: usize = 1024;
 /// How long a connect may take before the link backs off and tries again.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// When this node last heard from each server (any frame on the server's link to it), in
-/// nanoseconds since the node started; 0 for never. Shared by the receiving tasks, which
-/// mark it, and the outgoing links, which read it.
-#[derive(Clone, Debug)]
-pub(crate) struct Heard {
-    start: tokio::time::Instant,
-    at: Arc<Vec<AtomicU64>>,
-}
+/// The byte the receiving side writes back for what it has read: the link's sign that its
+/// connection still carries data both ways.
+const ACK: u8 = 0x06;
 
-impl Heard {
-    /// Nothing heard yet from any of `servers`.
-    pub(crate) fn new(servers: usize) -> Heard {
-        Heard {
-            start: tokio::time::Instant::now(),
-            at: Arc::new((0..servers).map(|_| AtomicU64::new(0)).collect()),
-        }
-    }
-
-    /// Now, in nanoseconds since the node started, at least 1.
-    fn now(&self) -> u64 {
-        (self.start.elapsed().as_nanos() as u64).max(1)
-    }
-
-    /// Notes a frame from `from`.
-    fn mark(&self, from: NodeId) {
-        if let Some(at) = self.at.get(usize::from(from)) {
-            at.store(self.now(), Ordering::Relaxed);
-        }
-    }
-
-    /// When `peer` was last heard from.
-    fn last(&self, peer: NodeId) -> u64 {
-        self.at
-            .get(usize::from(peer))
-            .map_or(0, |at| at.load(Ordering::Relaxed))
-    }
+/// Nanoseconds since `start`, at least 1 (0 means never).
+fn since(start: tokio::time::Instant) -> u64 {
+    (start.elapsed().as_nanos() as u64).max(1)
 }
 
 /// What an outgoing link needs to know.
@@ -80,10 +56,8 @@ pub(crate) struct LinkSetup<N: Net> {
     /// The first wait after a failed connection; doubled per failure up to `backoff_max`.
     pub(crate) backoff_min: Duration,
     pub(crate) backoff_max: Duration,
-    /// When this node last heard from each server.
-    pub(crate) heard: Heard,
-    /// How long the link waits for any word from its peer after writing to it before it
-    /// takes the connection for dead (a write that blocks this long too).
+    /// How long the link waits for an acknowledgement on its connection after writing
+    /// to it before it takes the connection for dead (a write that blocks this long too).
     pub(crate) silence: Duration,
     pub(crate) log: Log,
 }
@@ -99,10 +73,10 @@ pub(crate) async fn link<N: Net>(setup: LinkSetup<N>, mut queue: mpsc::Receiver<
         client_addr,
         backoff_min,
         backoff_max,
-        heard,
         silence,
         log,
     } = setup;
+    let start = tokio::time::Instant::now();
     let mut hello = Vec::new();
     codec::encode_peer(
         &mut hello,
@@ -116,8 +90,11 @@ pub(crate) async fn link<N: Net>(setup: LinkSetup<N>, mut queue: mpsc::Receiver<
     let mut reported = false;
     loop {
         match tokio::time::timeout(CONNECT_TIMEOUT, net.connect(&addr)).await {
-            Ok(Ok((_reader, mut writer))) => {
+            Ok(Ok((reader, mut writer))) => {
                 backoff = backoff_min;
+                // When the peer last acknowledged anything on this connection.
+                let acked = Arc::new(AtomicU64::new(0));
+                let acks = AbortOnDrop(tokio::spawn(read_acks(reader, Arc::clone(&acked), start)));
                 log.say(format_args!("link to n{peer} at {addr} up"));
                 reported = false;
                 // Whatever waited while the link was down is stale.
@@ -133,17 +110,17 @@ pub(crate) async fn link<N: Net>(setup: LinkSetup<N>, mut queue: mpsc::Receiver<
                         Err(_) => break Some(silent(peer, silence)),
                     }
                     if !hello_only && unanswered_since.is_none() {
-                        unanswered_since = Some(heard.now());
+                        unanswered_since = Some(since(start));
                     }
                     batch.clear();
                     let next = loop {
-                        if unanswered_since.is_some_and(|t| heard.last(peer) >= t) {
+                        if unanswered_since.is_some_and(|t| acked.load(Ordering::Relaxed) >= t) {
                             unanswered_since = None;
                         }
                         let wait = match unanswered_since {
                             None => silence,
                             Some(t) => {
-                                let waited = Duration::from_nanos(heard.now().saturating_sub(t));
+                                let waited = Duration::from_nanos(since(start).saturating_sub(t));
                                 if waited >= silence {
                                     break Err(silent(peer, silence));
                                 }
@@ -168,6 +145,7 @@ pub(crate) async fn link<N: Net>(setup: LinkSetup<N>, mut queue: mpsc::Receiver<
                         }
                     }
                 };
+                drop(acks);
                 match ended {
                     None => return,
                     Some(e) => log.say(format_args!("link to n{peer} at {addr} down: {e}")),
@@ -200,29 +178,67 @@ pub(crate) async fn link<N: Net>(setup: LinkSetup<N>, mut queue: mpsc::Receiver<
 fn silent(peer: NodeId, silence: Duration) -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::TimedOut,
-        format!("no word from n{peer} for {silence:?} after a write; reconnecting"),
+        format!("no acknowledgement from n{peer} for {silence:?} after a write; reconnecting"),
     )
 }
 
-/// Accepts the links other servers open and passes their messages to the driver, noting
-/// in `heard` when each server was last heard from.
+/// Aborts its task when dropped: the acknowledgement reader of a connection the link has
+/// given up on ends with it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Reads the acknowledgements on a link's connection, noting in `acked` when the last
+/// came, until the connection closes.
+async fn read_acks<R: AsyncRead + Unpin>(
+    mut reader: R,
+    acked: Arc<AtomicU64>,
+    start: tokio::time::Instant,
+) {
+    let mut buf = [0u8; 64];
+    while let Ok(n) = reader.read(&mut buf).await {
+        if n == 0 {
+            return;
+        }
+        acked.store(since(start), Ordering::Relaxed);
+    }
+}
+
+/// Writes one [`ACK`] back on an incoming connection each time `read` is notified (any
+/// number of notifications while a write is under way come to one more), until the
+/// connection fails or the receiver is done.
+async fn write_acks<W: AsyncWrite + Unpin>(mut writer: W, read: Arc<Notify>) {
+    loop {
+        read.notified().await;
+        if writer.write_all(&[ACK]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Accepts the links other servers open and passes their messages to the driver,
+/// acknowledging what it reads on each.
 pub(crate) async fn accept<N: Net>(
     net: N,
     listener: N::Listener,
     id: NodeId,
     servers: u8,
     events: mpsc::Sender<Event>,
-    heard: Heard,
     log: Log,
 ) {
     loop {
         match net.accept(&listener).await {
-            Ok((reader, _writer)) => {
+            Ok((reader, writer)) => {
                 let events = events.clone();
                 let log = log.clone();
-                let heard = heard.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = receive::<N>(reader, id, servers, events, heard).await {
+                    let read = Arc::new(Notify::new());
+                    let _acks = AbortOnDrop(tokio::spawn(write_acks(writer, Arc::clone(&read))));
+                    if let Err(e) = receive::<N>(reader, id, servers, events, &read).await {
                         log.say(format_args!("peer connection dropped: {e}"));
                     }
                 });
@@ -242,7 +258,7 @@ async fn receive<N: Net>(
     id: NodeId,
     servers: u8,
     events: mpsc::Sender<Event>,
-    heard: Heard,
+    read: &Notify,
 ) -> Result<(), String> {
     let mut frames = FrameReader::new(reader);
     let from = match frames.next_frame().await.map_err(|e| e.to_string())? {
@@ -261,14 +277,14 @@ async fn receive<N: Net>(
                 {
                     return Ok(());
                 }
-                heard.mark(from);
+                read.notify_one();
                 from
             }
             other => return Err(format!("the first frame is {other:?}, not a hello")),
         },
     };
     while let Some(body) = frames.next_frame().await.map_err(|e| e.to_string())? {
-        heard.mark(from);
+        read.notify_one();
         match codec::decode_peer(body).map_err(|e| format!("from n{from}: {e}"))? {
             PeerFrame::Raft(message) => {
                 if events.send(Event::Receive { from, message }).await.is_err() {

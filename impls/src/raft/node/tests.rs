@@ -150,3 +150,113 @@ fn a_cluster_crashed_whole_restarts_from_its_files() {
     }
     assert!(crashed);
 }
+
+/// The leader, if exactly one of `nodes` says it leads.
+async fn leader_among(nodes: &[u8]) -> Option<u8> {
+    let mut leaders = Vec::new();
+    for &node in nodes {
+        if let Some(s) = status(node).await {
+            if fields(&s).get("role") == Some(&"leader") {
+                leaders.push(node);
+            }
+        }
+    }
+    (leaders.len() == 1).then(|| leaders[0])
+}
+
+/// What the test asks the simulation loop to do to the network.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cut {
+    None,
+    /// Cut the leader off, and drop what `from` sends `to`.
+    Isolate {
+        leader: u8,
+        from: u8,
+        to: u8,
+    },
+    /// Let `from` reach `to` again; the leader stays cut off.
+    Repair {
+        leader: u8,
+        from: u8,
+        to: u8,
+    },
+}
+
+/// Regression: a link that died in one direction while its peer's link to this node lived
+/// on. With the leader cut off, the two followers pre-vote; what `from` sends `to` is
+/// dropped, which kills `from`'s connection. Once that direction is repaired, `to`'s
+/// pre-votes reach `from` all the time. Before, any message from the peer counted as an
+/// answer on the link, so `from` never noticed its own link was dead, and neither
+/// follower won a pre-vote (each needs the other's answer). Now the link waits for an
+/// acknowledgement on its own connection, reconnects, and a leader is elected.
+#[test]
+fn a_link_dead_one_way_reconnects_though_its_peer_keeps_talking() {
+    let mut builder = turmoil::Builder::new();
+    builder
+        .simulation_duration(Duration::from_secs(60))
+        .min_message_latency(Duration::from_millis(1))
+        .max_message_latency(Duration::from_millis(3))
+        .rng_seed(3);
+    let mut sim = builder.build();
+    for id in 0..SERVERS {
+        sim.host(format!("n{id}"), move || async move {
+            run(config(id), TurmoilNet, Storage::Simulated).await?;
+            Ok(())
+        });
+    }
+    let cut = Rc::new(Cell::new(Cut::None));
+    let elected_after = Rc::new(Cell::new(None::<Duration>));
+    {
+        let (cut, elected_after) = (cut.clone(), elected_after.clone());
+        sim.client("client", async move {
+            propose("before").await;
+            let leader = loop {
+                if let Some(l) = leader_among(&[0, 1, 2]).await {
+                    break l;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            let others: Vec<u8> = (0..SERVERS).filter(|&n| n != leader).collect();
+            let (from, to) = (others[0], others[1]);
+            cut.set(Cut::Isolate { leader, from, to });
+            // Long enough for both to pre-vote, so that `from` writes into the cut.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            cut.set(Cut::Repair { leader, from, to });
+            let repaired = tokio::time::Instant::now();
+            while repaired.elapsed() < Duration::from_secs(20) {
+                if leader_among(&others).await.is_some() {
+                    elected_after.set(Some(repaired.elapsed()));
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok(())
+        });
+    }
+    let mut applied = Cut::None;
+    while !sim.step().expect("the simulation runs") {
+        let now = cut.get();
+        if now == applied {
+            continue;
+        }
+        match now {
+            Cut::None => {}
+            Cut::Isolate { leader, from, to } => {
+                for other in [from, to] {
+                    sim.partition(format!("n{leader}"), format!("n{other}"));
+                }
+                sim.partition_oneway(format!("n{from}"), format!("n{to}"));
+            }
+            Cut::Repair { from, to, .. } => sim.repair_oneway(format!("n{from}"), format!("n{to}")),
+        }
+        applied = now;
+    }
+    let after = elected_after
+        .get()
+        .expect("no leader among the two connected nodes 20 s after the repair");
+    // The link's silence is half a second; an election takes a few timeouts more.
+    assert!(
+        after < Duration::from_secs(3),
+        "elected {after:?} after the repair"
+    );
+}
