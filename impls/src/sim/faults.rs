@@ -274,8 +274,11 @@ pub struct Scheduled {
 /// changes nothing a client sees; a skewed clock on a leader that then loses its
 /// followers is what tests a lease.
 ///
-/// For a list of the first three kinds alone, the schedule is what it was before the
-/// others existed: the same seed gives the same faults.
+/// With any kind beyond the first three listed, the kinds are dealt: each listed kind
+/// comes once, in an order the seed draws, before any comes again, so a short run still
+/// applies every fault it lists. For a list of the first three kinds alone, the draw is
+/// uniform and the schedule is what it was before the others existed: the same seed
+/// gives the same faults.
 pub fn schedule(
     seed: u64,
     kinds: &[NemesisKind],
@@ -292,6 +295,17 @@ pub fn schedule(
     let mut down: Vec<u32> = Vec::new();
     // The undo of a clock skew that the next fault overlaps.
     let mut skew_reset: Option<Fault> = None;
+    // With any kind newer than the first three, kinds are dealt like cards: each listed
+    // kind once, in the seed's order, before any kind comes again, so that a run of a few
+    // seconds applies every fault it lists instead of whichever few a uniform draw favours.
+    // The first three alone keep their uniform draw, and so their old schedules.
+    let dealt = kinds.iter().any(|k| {
+        !matches!(
+            k,
+            NemesisKind::Partition | NemesisKind::Crash | NemesisKind::Restart
+        )
+    });
+    let mut drawn: Vec<NemesisKind> = Vec::new();
     let mut t = between(&mut rng, 300, 800);
     let end = duration.saturating_sub(Duration::from_millis(200));
     while t < end {
@@ -324,9 +338,24 @@ pub fn schedule(
         if choices.is_empty() {
             break;
         }
+        if dealt {
+            // A round deals each kind once before any repeats.
+            let fresh: Vec<NemesisKind> = choices
+                .iter()
+                .copied()
+                .filter(|k| !drawn.contains(k))
+                .collect();
+            if fresh.is_empty() {
+                drawn.clear();
+            } else {
+                choices = fresh;
+            }
+        }
         let up: Vec<u32> = (1..=nodes).filter(|n| !down.contains(n)).collect();
         let pick = rng.next_u64();
         let node = up[(rng.next_u64() % up.len() as u64) as usize];
+        let chosen = choices[(pick % choices.len() as u64) as usize];
+        drawn.push(chosen);
         let mut pair = |start: Fault, stop: Fault| {
             out.push(Scheduled {
                 at: t,
@@ -337,7 +366,7 @@ pub fn schedule(
                 fault: stop,
             });
         };
-        match choices[(pick % choices.len() as u64) as usize] {
+        match chosen {
             NemesisKind::Partition => {
                 let (a, b) = split(&mut rng, nodes);
                 pair(Fault::Partition(a, b), Fault::Heal);
@@ -736,6 +765,33 @@ mod tests {
             let mut damage = replay(&faults, 5, Some(2));
             assert!(damage.is_healthy(), "seed {seed}: {damage:?}");
             assert_eq!(damage.repairs(), vec![]);
+        }
+    }
+
+    #[test]
+    fn every_listed_kind_is_dealt_once_before_any_repeats() {
+        let kinds: Vec<NemesisKind> = NemesisKind::ALL.iter().map(|&(_, k)| k).collect();
+        for seed in 0..50 {
+            let s = schedule(seed, &kinds, 3, Duration::from_secs(60));
+            // The kind of each fault that starts something (restart pairs with crash).
+            let starts: Vec<NemesisKind> = s
+                .iter()
+                .filter_map(|s| match s.fault {
+                    Fault::Partition(..) => Some(NemesisKind::Partition),
+                    Fault::Crash(_) => Some(NemesisKind::Crash),
+                    Fault::PowerLoss(_) => Some(NemesisKind::PowerLoss),
+                    Fault::Pause(_) => Some(NemesisKind::Pause),
+                    Fault::ClockSkew(_, p) if p != 0 => Some(NemesisKind::ClockSkew),
+                    Fault::KillLeader => Some(NemesisKind::KillLeader),
+                    Fault::IsolateLeader => Some(NemesisKind::IsolateLeader),
+                    _ => None,
+                })
+                .collect();
+            assert!(starts.len() >= 14, "seed {seed}: {starts:?}");
+            for round in starts.chunks(7).take(2) {
+                let distinct: BTreeSet<&NemesisKind> = round.iter().collect();
+                assert_eq!(distinct.len(), 7, "seed {seed}: {starts:?}");
+            }
         }
     }
 
