@@ -3,6 +3,7 @@
 //! as text or as one JSON document (schema `check-kv-jepsen/1`).
 
 use super::history::{durability, Completed, Durability, Event, Func, Kind, Process};
+use crate::engine::Outcome as Verdict;
 use crate::lin::LinReport;
 use impls::sim::faults::Scheduled;
 use serde::Serialize;
@@ -41,6 +42,8 @@ pub struct RunMeta {
     pub history: String,
     /// Wall-clock seconds the run took (not the check).
     pub run_seconds: f64,
+    /// The bug switch the nodes ran with, if any.
+    pub bug: Option<&'static str>,
 }
 
 /// Counts of one function's outcomes.
@@ -89,6 +92,9 @@ pub struct Outcome {
     pub replay: String,
     /// Where the history is, or what it is called.
     pub history: String,
+    /// The bug switch the nodes ran with (`null` for none): a run with one that finds
+    /// nothing exits 3, never 0 ([`bug_run_verdict`]).
+    pub bug: Option<&'static str>,
     /// Faults as applied.
     pub faults: Vec<Applied>,
     /// The workers' gets.
@@ -152,6 +158,7 @@ impl Outcome {
             mode: meta.mode,
             replay: meta.replay,
             history: meta.history,
+            bug: meta.bug,
             faults,
             get: count(Func::Get, false),
             put: count(Func::Put, false),
@@ -260,4 +267,40 @@ pub fn json(o: &Outcome, lin: &LinReport) -> serde_json::Result<String> {
         outcome: o,
         check: lin,
     })
+}
+
+/// The verdict of a run whose nodes ran with `bug` switched on. A run that finds nothing
+/// then proves nothing about the bug, since the seed may simply not have reached its code
+/// path: `Holds` becomes `Unknown` (exit 3), with the line that says so. Every other
+/// verdict, and any run without a bug, is left as it is.
+pub fn bug_run_verdict(verdict: Verdict, bug: Option<&str>) -> (Verdict, Option<String>) {
+    match (verdict, bug) {
+        (Verdict::Holds, Some(bug)) => (
+            Verdict::Unknown,
+            Some(format!(
+                "bug {bug} not caught: this run found no anomaly, which proves nothing about the bug (exit 3); other seeds, a longer --seconds or the faults that reach its code path may catch it\n"
+            )),
+        ),
+        (verdict, _) => (verdict, None),
+    }
+}
+
+#[cfg(test)]
+mod bug_run_tests {
+    use super::*;
+
+    #[test]
+    fn a_bug_run_that_finds_nothing_is_unknown_never_a_pass() {
+        let (v, line) = bug_run_verdict(Verdict::Holds, Some("skip-fsync"));
+        assert_eq!(v, Verdict::Unknown);
+        assert!(line.unwrap().starts_with("bug skip-fsync not caught"));
+        assert_eq!(
+            bug_run_verdict(Verdict::Fails, Some("skip-fsync")).0,
+            Verdict::Fails
+        );
+        assert_eq!(
+            bug_run_verdict(Verdict::Holds, None),
+            (Verdict::Holds, None)
+        );
+    }
 }

@@ -460,6 +460,7 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
             replay: p.command_line(),
             history: name,
             run_seconds,
+            bug: p.bug.map(|b| b.name()),
         },
         &events,
         &ops,
@@ -471,5 +472,12 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
     if let (Some(file), Some(page)) = (html_file, lin.page.take()) {
         file.commit(&page)?;
     }
-    Ok(lin.verdict.outcome())
+    let (verdict, missed) = report::bug_run_verdict(lin.verdict.outcome(), p.bug.map(|b| b.name()));
+    if let Some(line) = missed {
+        match args.format {
+            Format::Text => crate::output::print(line)?,
+            Format::Json => eprint!("{line}"),
+        }
+    }
+    Ok(verdict)
 }
