@@ -56,6 +56,10 @@ pub struct NodeFlags {
     /// Compact the log after this many applied entries (0: never).
     #[arg(long = "snapshot-every", default_value_t = 1000)]
     snapshot_every: u64,
+    /// The most log entries one AppendEntries carries; a follower further behind catches
+    /// up over several rounds.
+    #[arg(long = "max-entries-per-message", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_entries_per_message: u64,
     /// Seed of the election timeouts [default: drawn from the operating system].
     #[arg(long)]
     seed: Option<u64>,
@@ -194,6 +198,7 @@ impl NodeFlags {
             .heartbeat_ticks
             .unwrap_or_else(|| NodeConfig::heartbeat_for(args.election_ticks));
         c.snapshot_every = args.snapshot_every;
+        c.max_entries_per_message = args.max_entries_per_message as usize;
         c.entropy = args.seed.unwrap_or_else(os_entropy);
         c.bug = args.bug;
         c.runtime_bug = args.runtime_bug;
@@ -292,6 +297,8 @@ mod tests {
             "20",
             "--snapshot-every",
             "7",
+            "--max-entries-per-message",
+            "3",
             "--seed",
             "42",
             "--bug",
@@ -313,6 +320,7 @@ mod tests {
         assert_eq!(c.tick, Duration::from_millis(5));
         assert_eq!(c.heartbeat_ticks, 4);
         assert_eq!(c.snapshot_every, 7);
+        assert_eq!(c.core_config().max_entries_per_message, 3);
         assert_eq!(c.entropy, 42);
         assert_eq!(c.bug, Some(Bug::CommitPreviousTerm));
         assert_eq!(c.runtime_bug, Some(RuntimeBug::SkipFsync));

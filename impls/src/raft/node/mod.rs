@@ -13,8 +13,10 @@
 //!   time at [`NodeConfig::clock_rate_percent`], every missed tick stepped before the next
 //!   event, and nothing at all while a [`PauseSwitch`] is set;
 //! - one outgoing **link** per peer (module `peers`) connects, reconnects with exponential
-//!   backoff, and writes the queued messages in batches;
-//! - the **peer accept loop** reads the links the peers opened to this node;
+//!   backoff, writes the queued messages in batches, and reconnects when the peer stops
+//!   acknowledging them;
+//! - the **peer accept loop** reads the links the peers opened to this node, and
+//!   acknowledges what it reads on each;
 //! - the **client accept loop** (module `client`) serves the client protocol below.
 //!
 //! # Durability
@@ -125,6 +127,9 @@ pub struct NodeConfig {
     pub heartbeat_ticks: u32,
     /// Compact after this many applied entries (0: never; default 1000).
     pub snapshot_every: u64,
+    /// The most entries one AppendEntries carries (default 64): a follower further
+    /// behind catches up over several rounds.
+    pub max_entries_per_message: usize,
     /// Seeds the election timeouts.
     pub entropy: u64,
     /// A known core bug to run with.
@@ -175,6 +180,7 @@ impl NodeConfig {
             election_ticks: 15,
             heartbeat_ticks: 3,
             snapshot_every: 1000,
+            max_entries_per_message: Config::new(0, 1).max_entries_per_message,
             entropy: 0,
             bug: None,
             runtime_bug: None,
@@ -245,6 +251,7 @@ impl NodeConfig {
         let mut c = Config::new(self.id, self.peers.len() as u8);
         c.election_ticks = self.election_ticks;
         c.heartbeat_ticks = self.heartbeat_ticks;
+        c.max_entries_per_message = self.max_entries_per_message;
         c.entropy = self.entropy;
         c.bug = self.bug;
         c.read_mode = self.read_mode;
@@ -339,9 +346,8 @@ pub async fn run_with<N: Net, M: StateMachine>(
     let mut tasks = JoinSet::new();
     let mut links = Vec::new();
     let mut client_addrs = vec![None; config.peers.len()];
-    let heard = peers::Heard::new(config.peers.len());
-    // Twice the longest election timeout, and at least half a second: longer than any
-    // answer takes on a live connection, even behind an fsync.
+    // Twice the longest election timeout, and at least half a second: far longer than an
+    // acknowledgement takes on a live connection (the receiver writes it as it reads).
     let silence = (config.tick * config.election_ticks * 4).max(Duration::from_millis(500));
     client_addrs[usize::from(config.id)] = Some(config.client.clone());
     for (peer, addr) in config.peers.iter().enumerate() {
@@ -359,7 +365,6 @@ pub async fn run_with<N: Net, M: StateMachine>(
             client_addr: config.client.clone(),
             backoff_min: config.tick,
             backoff_max: (config.tick * 50).min(Duration::from_millis(500)),
-            heard: heard.clone(),
             silence,
             log: log.clone(),
         };
@@ -371,7 +376,6 @@ pub async fn run_with<N: Net, M: StateMachine>(
         config.id,
         config.peers.len() as u8,
         events_tx.clone(),
-        heard,
         log.clone(),
     ));
     tasks.spawn(client::accept(

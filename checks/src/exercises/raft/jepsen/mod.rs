@@ -53,6 +53,9 @@ pub const FINAL_READ_ATTEMPTS: u32 = 10;
 /// A proposal's wait on the node before it answers `timeout`: short, so that a fault
 /// turns into failed requests within the run.
 const PROPOSE_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// The most entries one AppendEntries carries in a run: small, see [`Params::tune`].
+const MAX_ENTRIES_PER_MESSAGE: usize = 4;
 /// The client's budget of one operation, retries included: longer than the node's
 /// wait, so the node's verdict normally arrives first.
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -175,6 +178,10 @@ impl Params {
         c.heartbeat_ticks = 3;
         // Small, so that snapshots and InstallSnapshot happen within a run.
         c.snapshot_every = 200;
+        // Small, so that a follower back from a fault catches up over several rounds:
+        // a new leader then hears of its earlier terms' entries before its own no-op,
+        // where the rule that it commits only its own term's entries decides (Figure 8).
+        c.max_entries_per_message = MAX_ENTRIES_PER_MESSAGE;
         c.entropy = self.seed ^ (u64::from(c.id) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         c.propose_timeout = PROPOSE_TIMEOUT;
         c.read_mode = self.read_mode;
@@ -466,8 +473,9 @@ pub fn run(m: &ArgMatches) -> Result<Outcome> {
 /// Makes sure the schedule cuts the power to every node at once at least once: the one
 /// fault that can lose every copy of an unsynced write, which this exercise exists to
 /// show, is not left to the luck of the seed. If no power loss takes the whole cluster,
-/// the fault pair nearest the middle of the run (a fault and its undo, with every node up
-/// before it) becomes a whole-cluster power loss and its power-on, at the same times.
+/// a pair (a fault and its undo, with every node up before it) becomes a whole-cluster
+/// power loss and its power-on, at the same times: the majority power loss nearest the
+/// middle of the run if there is one, else the pair of any kind nearest the middle.
 /// Only with `crash` and no `restart` are crashes unpaired; a schedule with no such pair
 /// is left as it is.
 pub fn ensure_whole_cluster_power_loss(schedule: &mut [Scheduled], nodes: u32) {
@@ -507,6 +515,15 @@ pub fn ensure_whole_cluster_power_loss(schedule: &mut [Scheduled], nodes: u32) {
         return;
     };
     let middle = last / 2;
+    // Widening a majority power loss keeps every other kind the schedule dealt.
+    let partial: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| matches!(schedule[i].fault, Fault::PowerLoss(_)))
+        .collect();
+    if !partial.is_empty() {
+        candidates = partial;
+    }
     if let Some(&i) = candidates
         .iter()
         .min_by_key(|&&i| schedule[i].at.abs_diff(middle))
@@ -604,6 +621,7 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
             replay: p.command_line(),
             history: name,
             run_seconds,
+            bug: p.bug.map(RaftBug::name),
         },
         &events,
         &ops,
@@ -657,10 +675,18 @@ pub fn run_jepsen(args: &JepsenArgs) -> Result<Outcome> {
         );
     }
     drop(own_traces);
-    match lin.verdict.outcome() {
-        Outcome::Holds if unread > 0 || !validation.agrees() => Ok(Outcome::Fails),
-        verdict => Ok(verdict),
+    let verdict = match lin.verdict.outcome() {
+        Outcome::Holds if unread > 0 || !validation.agrees() => Outcome::Fails,
+        verdict => verdict,
+    };
+    let (verdict, missed) = report::bug_run_verdict(verdict, p.bug.map(RaftBug::name));
+    if let Some(line) = missed {
+        match args.format {
+            Format::Text => crate::output::print(line)?,
+            Format::Json => eprint!("{line}"),
+        }
     }
+    Ok(verdict)
 }
 
 /// The trace validation's part of the text report: one line when every node's steps are
@@ -727,6 +753,12 @@ mod tests {
             assert!(s.iter().zip(&before).all(|(a, b)| a.at == b.at));
             let i = s.iter().position(|f| f.fault == whole).unwrap();
             assert_eq!(s[i + 1].fault, Fault::PowerOn(vec![1, 2, 3]));
+            // A majority power loss, where there is one, is what widens: no other kind
+            // the schedule dealt is lost.
+            let majority = |f: &Fault| matches!(f, Fault::PowerLoss(v) if v.len() < 3);
+            if !had && before.iter().any(|f| majority(&f.fault)) {
+                assert!(majority(&before[i].fault), "seed {seed}: {before:?}");
+            }
         }
         // With crash and no restart, crashed nodes stay down: no pair is chosen after one.
         let mut s = vec![

@@ -72,6 +72,8 @@ fn serve_flags(config: &NodeConfig, rate: i32) -> Vec<String> {
         config.heartbeat_ticks.to_string(),
         "--snapshot-every".into(),
         config.snapshot_every.to_string(),
+        "--max-entries-per-message".into(),
+        config.max_entries_per_message.to_string(),
         "--seed".into(),
         config.entropy.to_string(),
         "--propose-timeout-ms".into(),
