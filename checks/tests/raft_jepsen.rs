@@ -367,7 +367,10 @@ fn find_bug_catching_seeds() {
     for bug in bugs.split(',') {
         let caught: Vec<u64> = (1..=seeds)
             .filter(|&seed| {
-                run(seconds, seed, Some(bug), nemesis.as_deref()).status.code() == Some(1)
+                run(seconds, seed, Some(bug), nemesis.as_deref())
+                    .status
+                    .code()
+                    == Some(1)
             })
             .collect();
         println!("{bug}: caught on seeds {caught:?} of 1..={seeds}");

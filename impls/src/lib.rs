@@ -23,3 +23,4 @@ pub mod raft;
 pub mod sansio;
 pub mod sim;
 pub mod twopc;
+pub mod vclock;

@@ -23,6 +23,7 @@ pub mod kv;
 pub mod msi;
 pub mod raft;
 pub mod twopc;
+pub mod vclock;
 pub mod wrap;
 
 use stateright::Model;

@@ -40,7 +40,7 @@ macro_rules! registry {
     };
 }
 
-registry![kv, raft, msi, twopc];
+registry![kv, vclock, raft, msi, twopc];
 
 /// A bound flag of an exercise, such as `--servers 3`.
 #[derive(Clone, Copy, Debug)]
