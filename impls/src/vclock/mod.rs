@@ -10,6 +10,7 @@
 //! `models::vclock` checks the clock against happens-before exhaustively; `docs/vclock.md`
 //! is the exercise's page.
 
+pub mod causal;
 pub mod clock;
 pub mod dvv;
 pub mod process;

@@ -196,3 +196,17 @@ fn a_counted_model_has_the_wrapped_models_states_actions_and_properties() {
     assert_eq!(table.iter().map(|r| r.fired).sum::<u64>(), 1);
     assert_eq!(table.iter().map(|r| r.enabled).sum::<u64>(), a.len() as u64);
 }
+
+mod vclock {
+    use crate::vclock::{causal, VclockModel, PIN};
+
+    #[test]
+    fn vclock_default_bounds_explore_the_pinned_space_with_every_action_and_witness() {
+        super::assert_pinned(VclockModel::default(), PIN, None);
+    }
+
+    #[test]
+    fn vclock_causal_default_bounds_explore_the_pinned_space_with_every_action_and_witness() {
+        super::assert_pinned(causal::CausalModel::default(), causal::PIN, None);
+    }
+}

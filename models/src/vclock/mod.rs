@@ -22,6 +22,7 @@
 //!
 //! Processes are numbered from 0 here and named `p1`, `p2`, ... in the words.
 
+pub mod causal;
 mod words;
 
 #[cfg(test)]
