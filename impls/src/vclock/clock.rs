@@ -323,7 +323,8 @@ impl<A: Ord + Clone> VectorClock<A> {
     ///
     /// Pruning forgets causality on purpose, to bound a clock's size: a pruned clock
     /// may compare as concurrent with, or before, a clock it had descended from. That
-    /// loss is the `prune-clock` bug variant of `check kv --versioning dvv`.
+    /// loss is what the planned `prune-clock` variant of the key-value store's sibling
+    /// mode is to show.
     pub fn prune(&mut self, now: u64, policy: &PrunePolicy) {
         while self.entries.len() > policy.small {
             let Some((oldest, at)) = self
