@@ -6,7 +6,11 @@ use crate::vclock::dvv::{DvvSet, Entry};
 
 type Set = DvvSet<&'static str, &'static str>;
 
-fn set(entries: &[(&'static str, u64, &[&'static str])], anonymous: &[&'static str]) -> Set {
+/// A set of `(id, counter, values)` entries and anonymous values.
+fn parts<V: Clone + PartialEq>(
+    entries: &[(&'static str, u64, &[V])],
+    anonymous: &[V],
+) -> DvvSet<&'static str, V> {
     DvvSet::from_parts(
         entries
             .iter()
@@ -19,6 +23,10 @@ fn set(entries: &[(&'static str, u64, &[&'static str])], anonymous: &[&'static s
         anonymous.to_vec(),
     )
     .unwrap()
+}
+
+fn set(entries: &[(&'static str, u64, &[&'static str])], anonymous: &[&'static str]) -> Set {
+    parts(entries, anonymous)
 }
 
 fn vv(entries: &[(&'static str, u64)]) -> VectorClock<&'static str> {
@@ -120,18 +128,7 @@ fn event() {
 type Num = DvvSet<&'static str, i64>;
 
 fn nums(entries: &[(&'static str, u64, &[i64])], anonymous: &[i64]) -> Num {
-    DvvSet::from_parts(
-        entries
-            .iter()
-            .map(|&(id, counter, values)| Entry {
-                id,
-                counter,
-                values: values.to_vec(),
-            })
-            .collect(),
-        anonymous.to_vec(),
-    )
-    .unwrap()
+    parts(entries, anonymous)
 }
 
 #[test]
