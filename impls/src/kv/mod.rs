@@ -114,6 +114,7 @@ pub mod error;
 pub mod membership;
 pub mod node;
 pub mod ring;
+pub mod siblings;
 pub mod stats;
 pub mod wire;
 

@@ -19,7 +19,10 @@ use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
 /// One server id's entry: its counter and its live values, newest first.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// `Ord` is structural (id, counter, values), for keeping entries in ordered containers;
+/// it says nothing about causality.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Entry<I, V> {
     /// The server id.
     pub id: I,
@@ -34,8 +37,10 @@ pub struct Entry<I, V> {
 /// Guarantees: [`DvvSet::sync`] is commutative on the causal history and on the live
 /// values (for values without duplicates), and keeps exactly the values that neither side
 /// has seen superseded; [`DvvSet::update`] gives the new value a dot that is in no
-/// existing history and supersedes exactly the values its context covers.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// existing history and supersedes exactly the values its context covers. `Ord` is
+/// structural, for ordered containers (a model's network, a replica's map); causality is
+/// [`DvvSet::less`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(bound(
     serialize = "I: Serialize, V: Serialize",
     deserialize = "I: Deserialize<'de>, V: Deserialize<'de>"

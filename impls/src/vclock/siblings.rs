@@ -9,10 +9,10 @@
 //! Two properties, over the history and its final read:
 //! - **no lost update**: every acknowledged put is in the final read, or covered by the
 //!   context of a put that may have taken effect;
-//! - **no false sibling**: the final read holds nothing that a put which may have taken
-//!   effect covers, and nothing that was never put or whose put definitely failed.
-//!   With the first, the final read is exactly the acknowledged puts that nothing
-//!   supersedes (plus indefinite puts that landed).
+//! - **no false sibling**: the final read holds nothing that a put known to have taken
+//!   effect (acknowledged, or seen by a read) covers, and nothing that was never put or
+//!   whose put definitely failed. With the first, the final read is exactly the
+//!   acknowledged puts that nothing supersedes (plus indefinite puts that landed).
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -197,13 +197,34 @@ pub fn check(history: &[Op], final_read: &[String]) -> Verdict {
             });
         }
     }
+    // The puts known to have taken effect: acknowledged, or seen by a read. Only these
+    // can make a value in the final read a false sibling: an indefinite put that nobody
+    // saw may never have landed, and then what its context covers rightly stays.
+    let seen: BTreeSet<&String> = gets
+        .values()
+        .flat_map(|values| values.iter())
+        .chain(final_read)
+        .collect();
+    let landed: Vec<&String> = puts
+        .iter()
+        .filter(|&&(v, _, o)| {
+            o == PutOutcome::Ok || (o == PutOutcome::Indefinite && seen.contains(v))
+        })
+        .map(|&(v, _, _)| v)
+        .collect();
+    let superseded_by = |value: &String| -> Option<Vec<String>> {
+        landed
+            .iter()
+            .filter(|&&by| by != value)
+            .find_map(|&by| chain(&direct, by, value))
+    };
     for v in final_read {
         match by_value.get(v) {
             None | Some((_, PutOutcome::Failed)) => {
                 anomalies.push(Anomaly::Phantom { value: v.clone() })
             }
             Some(_) => {
-                if let Some(c) = covered_by(v) {
+                if let Some(c) = superseded_by(v) {
                     anomalies.push(Anomaly::FalseSibling {
                         value: v.clone(),
                         by: c.last().cloned().unwrap_or_default(),
@@ -289,6 +310,22 @@ mod tests {
         assert!(check(&h, &read(&["c"])).holds());
         // Without c, both stay.
         assert!(check(&h[..3], &read(&["a", "b"])).holds());
+    }
+
+    /// An indefinite put that nobody saw may never have landed: the value its context
+    /// covers staying in the final read is not a false sibling. (Before this rule, every
+    /// put that was not a definite failure counted, and this history failed.)
+    #[test]
+    fn a_value_covered_only_by_an_unseen_indefinite_put_is_no_false_sibling() {
+        let h = [
+            put("a", None, Ok),
+            get(1, &["a"]),
+            put("b", Some(1), Indefinite),
+        ];
+        assert!(check(&h, &read(&["a"])).holds());
+        // Once a read saw `b`, it landed, and `a` beside it is a false sibling.
+        let seen = [h[0].clone(), h[1].clone(), h[2].clone(), get(2, &["b"])];
+        assert!(!check(&seen, &read(&["a", "b"])).holds());
     }
 
     #[test]
