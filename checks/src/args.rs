@@ -177,21 +177,29 @@ fn exercise_command(e: &'static Exercise) -> Cli {
     }
     let protocols: Vec<_> = e.choices(ChoiceFlag::Protocol).collect();
     if !protocols.is_empty() {
+        let flag = e.protocol_flag;
         let names: Vec<&str> = protocols.iter().map(|p| p.name).collect();
         let about: Vec<String> = protocols
             .iter()
             .map(|p| format!("{}: {}", p.name, p.summary))
             .collect();
+        // Without the flag the exercise checks its default model, which is one of these
+        // only when the default is itself a protocol (msi's snooping); raft's abstract
+        // model and vclock's clocks have no flag, and the first protocol is not the default.
+        let default = e.default_model();
+        let default = match default.flag {
+            ChoiceFlag::Protocol => default.name.to_string(),
+            _ => format!("the {} model", default.name),
+        };
         cmd = cmd.arg(
-            Arg::new("protocol")
-                .long("protocol")
+            Arg::new(flag)
+                .long(flag)
                 .value_name("NAME")
-                .value_parser(PossibleValuesParser::new(names.clone()))
+                .value_parser(PossibleValuesParser::new(names))
                 .help(format!(
-                    "Which protocol to check ({}) [default: {}; with --bug, the first that \
-                     has the bug]",
+                    "Which {flag} to check ({}) [default: {default}; with --bug, the first \
+                     that has the bug]",
                     about.join("; "),
-                    names[0]
                 )),
         );
     }
@@ -226,7 +234,7 @@ fn exercise_command(e: &'static Exercise) -> Cli {
                 p.defaults
                     .iter()
                     .filter(|(flag, _)| *flag == b.flag)
-                    .map(move |(_, v)| format!("; {v} with --protocol {}", p.name))
+                    .map(move |(_, v)| format!("; {v} with --{} {}", e.protocol_flag, p.name))
             })
             .collect();
         cmd = cmd.arg(
@@ -541,7 +549,8 @@ fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Resul
         .map(|v| v.name);
     let liveness = m.try_get_one::<bool>("liveness").ok().flatten() == Some(&true);
     let chosen = |flag: ChoiceFlag| {
-        m.try_get_one::<String>(flag.name().expect("a named flag"))
+        // The same name exercise_command gave the argument as its id.
+        m.try_get_one::<String>(flag.name(exercise).expect("a named flag"))
             .ok()
             .flatten()
             .and_then(|name| exercise.choice(flag, name))
@@ -556,8 +565,11 @@ fn resolve(exercise: &'static Exercise, m: &ArgMatches, format: Format) -> Resul
                     .filter(|q| q.takes(name))
                     .map(|q| q.name)
                     .collect();
+                // `{flag}s` is the plural the messages have always used ("protocols"),
+                // and reads well enough for another flag ("versionings").
+                let flag = exercise.protocol_flag;
                 return Err(format!(
-                    "--bug {name} does not exist in --protocol {}\n  protocols with that bug: {}",
+                    "--bug {name} does not exist in --{flag} {}\n  {flag}s with that bug: {}",
                     p.name,
                     takers.join(", ")
                 ));
@@ -751,6 +763,112 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         cli().debug_assert();
+    }
+
+    /// The help of `flag` in `e`'s command line.
+    fn help_of(e: &'static Exercise, flag: &str) -> String {
+        exercise_command(e)
+            .get_arguments()
+            .find(|a| a.get_id() == flag)
+            .and_then(|a| a.get_help())
+            .unwrap_or_else(|| panic!("{} has no --{flag}", e.name))
+            .to_string()
+    }
+
+    /// `e`'s command line resolved, or its usage error.
+    fn resolved(e: &'static Exercise, args: &[&str]) -> Result<Command, String> {
+        let m = exercise_command(e)
+            .try_get_matches_from(std::iter::once(e.name).chain(args.iter().copied()))
+            .map_err(|err| err.to_string())?;
+        resolve(e, &m, Format::Text)
+    }
+
+    #[test]
+    fn the_protocol_help_names_the_real_default() {
+        // vclock's default is its clocks model, which has no flag: the help named the
+        // first protocol, causal, as the default.
+        let vclock = exercises::find("vclock").unwrap();
+        let help = help_of(vclock, "protocol");
+        assert!(
+            help.contains("[default: the clocks model; with --bug"),
+            "{help}"
+        );
+        // msi's default is a protocol, snooping, and is named as the value to pass.
+        let msi = exercises::find("msi").unwrap();
+        let help = help_of(msi, "protocol");
+        assert!(help.contains("[default: snooping; with --bug"), "{help}");
+    }
+
+    #[test]
+    fn an_exercise_names_its_choices_by_the_flag_it_declares() {
+        use crate::exercises::tests::VERSIONED;
+        let e = &VERSIONED;
+        match resolved(e, &["--versioning", "dvv"]) {
+            Ok(Command::Check { selection, .. }) => {
+                assert_eq!(selection.model.name, "dvv");
+                assert_eq!(selection.bound("broadcasts"), 2, "dvv's own default");
+                assert_eq!(selection.label(e).exercise, "versioned --versioning dvv");
+            }
+            Ok(_) => panic!("not a check"),
+            Err(err) => panic!("{err}"),
+        }
+        match resolved(e, &[]) {
+            Ok(Command::Check { selection, .. }) => assert_eq!(selection.model.name, "clocks"),
+            _ => panic!("the default model is checked without the flag"),
+        }
+        // `--protocol` is not this exercise's flag.
+        let err = resolved(e, &["--protocol", "dvv"]).err().expect("an error");
+        assert!(err.contains("--protocol"), "{err}");
+        // The usage error for a bug the choice lacks names the flag as typed.
+        let clock_bug = models::vclock::VARIANTS[0].name;
+        let err = resolved(e, &["--versioning", "dvv", "--bug", clock_bug])
+            .err()
+            .expect("an error");
+        assert!(
+            err.starts_with(&format!(
+                "--bug {clock_bug} does not exist in --versioning dvv"
+            )),
+            "{err}"
+        );
+        // The help of the flag and of a bound the choice sets names the flag too.
+        let help = help_of(e, "versioning");
+        assert!(
+            help.starts_with("Which versioning to check (dvv: "),
+            "{help}"
+        );
+        assert!(help.contains("[default: the clocks model;"), "{help}");
+        let help = help_of(e, "broadcasts");
+        assert!(help.ends_with("; 2 with --versioning dvv)"), "{help}");
+    }
+
+    #[test]
+    fn no_exercise_declares_a_flag_twice() {
+        // clap checks this only in debug builds; a release build gives a duplicated flag
+        // to one of its arguments, so a protocol flag named like a bound or a mode would
+        // silently shadow it.
+        let rows = EXERCISES
+            .iter()
+            .copied()
+            .chain([&crate::exercises::tests::VERSIONED]);
+        for e in rows {
+            let cmd = exercise_command(e);
+            let mut names: Vec<&str> = Vec::new();
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                names.push(id);
+                names.extend(a.get_long().filter(|long| *long != id));
+            }
+            names.extend(cmd.get_subcommands().filter_map(|s| s.get_long_flag()));
+            // Every exercise's command line inherits these from the top level.
+            names.extend(["format", "help"]);
+            names.sort_unstable();
+            let twice: Vec<&str> = names
+                .windows(2)
+                .filter(|w| w[0] == w[1])
+                .map(|w| w[0])
+                .collect();
+            assert!(twice.is_empty(), "{}: {twice:?} named twice", e.name);
+        }
     }
 
     #[test]

@@ -16,7 +16,9 @@ use std::time::Instant;
 #[derive(Serialize)]
 struct GateRun {
     exercise: &'static str,
-    /// The `--protocol` checked, for an exercise with protocols.
+    /// The choice checked, for a model named by the exercise's protocol flag (`--protocol`,
+    /// or its own name for it: the report's `exercise` label shows which). The key stays
+    /// `protocol` whatever the flag, so the document's shape is the same for every exercise.
     protocol: Option<&'static str>,
     /// The `--spec` checked, for a run of a published specification's port.
     spec: Option<&'static str>,

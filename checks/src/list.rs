@@ -34,8 +34,12 @@ struct ListedExercise {
     specs: Vec<ListedSpec>,
     /// The `--liveness` question and the known limitation it shows.
     liveness: Option<ListedLiveness>,
-    /// `--protocol` choices, the default first, with the variants each takes.
+    /// The choices named by the exercise's protocol flag (`--protocol` unless its row
+    /// says otherwise), the default first, with the variants each takes.
     protocols: Vec<ListedProtocol>,
+    /// That flag's name, for the text listing; the JSON names it in each model's `flag`.
+    #[serde(skip)]
+    protocol_flag: &'static str,
     /// Every model the exercise can check (its default, protocols and specs), with what
     /// `check all` holds its default run to.
     models: Vec<ListedModel>,
@@ -44,7 +48,8 @@ struct ListedExercise {
 #[derive(Serialize)]
 struct ListedModel {
     name: &'static str,
-    /// `protocol`, `spec`, or null for the exercise's only model.
+    /// The flag that names it without dashes (`protocol`, or the exercise's own name
+    /// for it, or `spec`), or null for the exercise's default model.
     flag: Option<&'static str>,
     /// The unique-state count the gate expects under the default bounds.
     pinned_states: Option<u64>,
@@ -124,12 +129,13 @@ fn listed(e: &'static Exercise) -> ListedExercise {
                 bounds: p.defaults.iter().copied().collect(),
             })
             .collect(),
+        protocol_flag: e.protocol_flag,
         models: e
             .models
             .iter()
             .map(|m| ListedModel {
                 name: m.name,
-                flag: m.flag.name(),
+                flag: m.flag.name(e),
                 pinned_states: m.pin.map(|p| p.unique_states),
                 dead_actions: m
                     .pin
@@ -143,6 +149,20 @@ fn listed(e: &'static Exercise) -> ListedExercise {
             })
             .collect(),
     }
+}
+
+/// The line above an exercise's protocols: their flag, and what runs without it.
+fn protocols_heading(e: &ListedExercise) -> String {
+    let flag = e.protocol_flag;
+    // The default is the first protocol only if the exercise's default model is one
+    // (msi's snooping); raft's default, the abstract model, is not.
+    let default = match e.models.first() {
+        Some(m) if m.flag == Some(flag) => format!("default {}", m.name),
+        Some(m) => format!("without it: the {} model", m.name),
+        None => String::new(),
+    };
+    // `{flag}s`: "protocols", as the listing has always said, or "versionings".
+    format!("{flag}s (--{flag} NAME, {default}):")
 }
 
 /// Prints every exercise.
@@ -189,14 +209,7 @@ pub fn list(format: Format) -> Result<Outcome> {
             }
         }
         if !e.protocols.is_empty() {
-            // The default is the first protocol only if the exercise's default model is
-            // one (msi's snooping); raft's default, the abstract model, is not.
-            let default = match e.models.first() {
-                Some(m) if m.flag == Some("protocol") => format!("default {}", m.name),
-                Some(m) => format!("without it: the {} model", m.name),
-                None => String::new(),
-            };
-            crate::outln!("  protocols (--protocol NAME, {default}):")?;
+            crate::outln!("  {}", protocols_heading(e))?;
             let width = e.protocols.iter().map(|p| p.name.len()).max().unwrap_or(0);
             for p in &e.protocols {
                 crate::outln!("    {:<width$}  {}", p.name, p.summary)?;
@@ -218,4 +231,27 @@ pub fn list(format: Format) -> Result<Outcome> {
         crate::outln!()?;
     }
     Ok(Outcome::Holds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exercises::{find, tests::VERSIONED};
+
+    #[test]
+    fn the_listing_names_choices_by_the_flag_their_exercise_declares() {
+        let e = listed(&VERSIONED);
+        assert_eq!(
+            protocols_heading(&e),
+            "versionings (--versioning NAME, without it: the clocks model):"
+        );
+        let flags: Vec<Option<&str>> = e.models.iter().map(|m| m.flag).collect();
+        assert_eq!(flags, [None, Some("versioning")]);
+        // Registered rows keep `--protocol`; msi's default is one of its protocols.
+        let msi = listed(find("msi").unwrap());
+        assert_eq!(
+            protocols_heading(&msi),
+            "protocols (--protocol NAME, default snooping):"
+        );
+    }
 }

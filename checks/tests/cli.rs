@@ -70,6 +70,23 @@ fn list_names_every_property_variant_and_bound() {
 }
 
 #[test]
+fn the_protocol_help_names_the_model_checked_without_the_flag() {
+    // vclock's default is its clocks model, which --protocol cannot name; the help used to
+    // call the first protocol, causal, the default.
+    let help = stdout(&check(&["vclock", "--help"]));
+    assert!(
+        help.contains("[default: the clocks model; with --bug, the first that has the bug]"),
+        "{help}"
+    );
+    // msi's default is a protocol, named as the value to pass.
+    let help = stdout(&check(&["msi", "--help"]));
+    assert!(
+        help.contains("[default: snooping; with --bug, the first that has the bug]"),
+        "{help}"
+    );
+}
+
+#[test]
 fn a_holding_run_exits_0_and_reports_every_property_with_a_rate() {
     let mut args = vec!["raft"];
     args.extend(SMALL);

@@ -10,9 +10,11 @@
 //! An exercise has:
 //! - **bounds**: flags such as `--servers 3`, with the defaults that `check all` runs;
 //! - **models**: one or more [`ModelChoice`]s, the first the default. A choice is picked
-//!   with `--protocol NAME` (another protocol of the exercise, which takes bug variants)
-//!   or `--spec NAME` (a faithful port of a published spec, to compare state counts with
-//!   TLC; no variants). Each choice has its own variants and default bounds;
+//!   with `--protocol NAME` (another protocol of the exercise, which takes bug variants;
+//!   an exercise whose alternatives are not protocols names the flag otherwise, through
+//!   [`Exercise::protocol_flag`]) or `--spec NAME` (a faithful port of a published spec,
+//!   to compare state counts with TLC; no variants). Each choice has its own variants and
+//!   default bounds;
 //! - optionally a **liveness** question, whose expected answer is a known limitation;
 //! - **modes**: runs of the implementation rather than a model, each with its own
 //!   command line and run function (`check kv --jepsen`, `check msi --sim`,
@@ -60,20 +62,25 @@ pub struct Bound {
 /// How a [`ModelChoice`] is named on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChoiceFlag {
-    /// The exercise's only model, or its default when the others are specs: no flag.
+    /// The exercise's default model when no flag names it (raft's abstract model, vclock's
+    /// clocks): no flag.
     Default,
-    /// `--protocol NAME`: one of the exercise's protocols; it takes bug variants.
+    /// `--protocol NAME`, or whatever flag the exercise declares in
+    /// [`Exercise::protocol_flag`]: one of the exercise's alternative models (protocols,
+    /// versioning schemes); it takes bug variants.
     Protocol,
     /// `--spec NAME`: a faithful port of a published specification; no bug variants.
     Spec,
 }
 
 impl ChoiceFlag {
-    /// The flag's name, for the choices that have one.
-    pub fn name(self) -> Option<&'static str> {
+    /// The flag's name without dashes in `exercise`'s command line, for the choices that
+    /// have one. It is both the clap argument's id and its long flag, so the command line,
+    /// the lookup of its matches and the report labels cannot disagree.
+    pub fn name(self, exercise: &Exercise) -> Option<&'static str> {
         match self {
             ChoiceFlag::Default => None,
-            ChoiceFlag::Protocol => Some("protocol"),
+            ChoiceFlag::Protocol => Some(exercise.protocol_flag),
             ChoiceFlag::Spec => Some("spec"),
         }
     }
@@ -84,7 +91,7 @@ impl ChoiceFlag {
 /// by [`ModelChoice::of`].
 #[derive(Clone, Copy, Debug)]
 pub struct ModelChoice {
-    /// The name after `--protocol` or `--spec`.
+    /// The name after its flag (`--protocol`, as the exercise calls it, or `--spec`).
     pub name: &'static str,
     /// One line: what it is.
     pub summary: &'static str,
@@ -152,7 +159,8 @@ impl ModelChoice {
         }
     }
 
-    /// Named by `--protocol`.
+    /// Named by the exercise's protocol flag ([`Exercise::protocol_flag`], `--protocol`
+    /// unless the exercise says otherwise).
     pub const fn protocol(self) -> ModelChoice {
         ModelChoice {
             flag: ChoiceFlag::Protocol,
@@ -301,6 +309,16 @@ pub struct Exercise {
     pub strategy: Strategy,
     /// Runs of the implementation: Jepsen-style tests, simulators, benchmarks.
     pub modes: &'static [Mode],
+    /// The flag, without dashes, that names the exercise's [`ChoiceFlag::Protocol`]
+    /// models: `protocol` unless its alternatives are better called something else (kv's
+    /// are versioning schemes, `--versioning dvv`). Every place that names such a model
+    /// uses it: the clap argument (its id and long flag), usage errors, bound help, `check
+    /// list` (text and the models' `flag` in JSON) and the run label in reports (`kv
+    /// --versioning dvv`), so what a report says is what the user types. It must not be
+    /// the name of another of the exercise's flags (`spec`, `bug`, a bound, a mode): a
+    /// release build of clap would give the word to one of them silently, so a unit test
+    /// of `args` checks every registered row.
+    pub protocol_flag: &'static str,
 }
 
 impl Exercise {
@@ -314,6 +332,7 @@ impl Exercise {
         liveness: None,
         strategy: Strategy::Dfs,
         modes: &[],
+        protocol_flag: "protocol",
     };
 
     /// The default model.
@@ -457,7 +476,8 @@ impl Selection {
         })
     }
 
-    /// The protocol checked, for a model named by `--protocol`.
+    /// The model's name, for a model named by the exercise's protocol flag
+    /// ([`Exercise::protocol_flag`]).
     pub fn protocol(&self) -> Option<&'static str> {
         (self.model.flag == ChoiceFlag::Protocol).then_some(self.model.name)
     }
@@ -471,7 +491,7 @@ impl Selection {
     /// the model reads, and the bug.
     pub fn label(&self, exercise: &Exercise) -> RunLabel {
         let mut what = exercise.name.to_string();
-        if let Some(flag) = self.model.flag.name() {
+        if let Some(flag) = self.model.flag.name(exercise) {
             what.push_str(&format!(" --{flag} {}", self.model.name));
         }
         if self.liveness {
@@ -495,4 +515,93 @@ impl Selection {
 /// Looks an exercise up by name.
 pub fn find(name: &str) -> Option<&'static Exercise> {
     EXERCISES.iter().copied().find(|e| e.name == name)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! An exercise registered nowhere whose alternative model is named by `--versioning`,
+    //! as kv's are: what names a model on the command line must come from the row, never
+    //! assume `--protocol`. The CLI and `check list` tests use it too.
+
+    use super::*;
+    use models::vclock::causal::CausalModel;
+    use models::vclock::VclockModel;
+
+    /// vclock's two models under other names: `clocks`, the default with no flag, and
+    /// `dvv`, chosen with `--versioning dvv`, with a default bound of its own so that the
+    /// bound help names the flag too.
+    pub(crate) static VERSIONED: Exercise = Exercise {
+        name: "versioned",
+        summary: "a test exercise whose second model is a versioning scheme",
+        bounds: &[
+            Bound {
+                flag: "processes",
+                help: "processes",
+                default: 2,
+                min: 2,
+                max: 3,
+            },
+            Bound {
+                flag: "events",
+                help: "events per process",
+                default: 1,
+                min: 1,
+                max: 2,
+            },
+            Bound {
+                flag: "nodes",
+                help: "nodes of --versioning dvv",
+                default: 2,
+                min: 2,
+                max: 3,
+            },
+            Bound {
+                flag: "broadcasts",
+                help: "broadcasts per node of --versioning dvv",
+                default: 1,
+                min: 1,
+                max: 2,
+            },
+        ],
+        models: &[
+            ModelChoice::of::<VclockModel>("clocks", "processes keeping vector clocks")
+                .with_variants(&models::vclock::VARIANTS)
+                .reading(&["processes", "events"]),
+            ModelChoice::of::<CausalModel>("dvv", "a versioning scheme")
+                .protocol()
+                .with_variants(&models::vclock::causal::VARIANTS)
+                .reading(&["nodes", "broadcasts"])
+                .with_defaults(&[("broadcasts", 2)]),
+        ],
+        protocol_flag: "versioning",
+        ..Exercise::DEFAULT
+    };
+
+    #[test]
+    fn a_model_is_named_by_the_flag_its_exercise_declares() {
+        let e = &VERSIONED;
+        let dvv = e
+            .choice(ChoiceFlag::Protocol, "dvv")
+            .expect("dvv is a choice");
+        assert_eq!(ChoiceFlag::Protocol.name(e), Some("versioning"));
+        assert_eq!(ChoiceFlag::Spec.name(e), Some("spec"));
+        assert_eq!(ChoiceFlag::Default.name(e), None);
+        let selection = Selection::of_model(e, dvv, None);
+        assert_eq!(selection.protocol(), Some("dvv"));
+        assert_eq!(selection.label(e).exercise, "versioned --versioning dvv");
+        // The default model has no flag, so its label is the exercise alone.
+        assert_eq!(Selection::defaults(e, None).label(e).exercise, "versioned");
+    }
+
+    #[test]
+    fn registered_exercises_keep_the_protocol_flag() {
+        // A row that does not say otherwise is named by `--protocol`, as before the flag
+        // could be declared: `check raft --protocol messages` must keep working.
+        for name in ["raft", "msi", "vclock"] {
+            let e = find(name).expect("registered");
+            let p = e.choices(ChoiceFlag::Protocol).next().expect("a protocol");
+            let label = Selection::of_model(e, p, None).label(e).exercise;
+            assert_eq!(label, format!("{name} --protocol {}", p.name));
+        }
+    }
 }
