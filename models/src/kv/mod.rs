@@ -75,6 +75,7 @@
 //! indeterminate.
 
 mod properties;
+pub mod siblings;
 #[cfg(test)]
 mod tests;
 mod words;

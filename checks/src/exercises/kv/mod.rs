@@ -1,11 +1,13 @@
-//! The key-value store exercise: `check kv` runs [`models::kv`]; `check kv --jepsen`
-//! runs the real store under faults instead ([`jepsen`]), and `check bench kv` measures
-//! it ([`bench`]).
+//! The key-value store exercise: `check kv` runs [`models::kv`], and
+//! `check kv --versioning dvv` its multi-value mode's model ([`models::kv::siblings`]);
+//! `check kv --jepsen` runs the real store under faults instead ([`jepsen`]), and
+//! `check bench kv` measures it ([`bench`]).
 
 pub mod bench;
 pub mod jepsen;
 
 use super::{Bound, Exercise, ExerciseModel, Mode, ModeKind, ModelChoice, Selection};
+use models::kv::siblings::SiblingsModel;
 use models::kv::{KvModel, VARIANTS};
 
 /// `check kv`.
@@ -35,6 +37,13 @@ pub static EXERCISE: Exercise = Exercise {
             max: 3,
         },
         Bound {
+            flag: "total-ops",
+            help: "operations of all clients together (--versioning dvv)",
+            default: 3,
+            min: 1,
+            max: 9,
+        },
+        Bound {
             flag: "crashes",
             help: "node crashes per run",
             default: 1,
@@ -56,15 +65,41 @@ pub static EXERCISE: Exercise = Exercise {
             max: 3,
         },
     ],
-    models: &[ModelChoice::of::<KvModel>("abd", "the ABD register per key over quorum replicas")
-        .with_variants(&VARIANTS)
-        .pinned(models::kv::PIN)],
+    models: &[
+        ModelChoice::of::<KvModel>("abd", "the ABD register per key over quorum replicas")
+            .with_variants(&VARIANTS)
+            .reading(&["nodes", "clients", "ops", "crashes", "drops", "give-ups"])
+            .pinned(models::kv::PIN),
+        ModelChoice::of::<SiblingsModel>(
+            "dvv",
+            "the multi-value mode: concurrent puts kept as siblings in DVV sets, checked for lost updates and false siblings",
+        )
+        .protocol()
+        .with_variants(&models::kv::siblings::VARIANTS)
+        .reading(&["clients", "ops", "total-ops", "drops", "give-ups"])
+        .with_defaults(&[("ops", 2)])
+        .pinned(models::kv::siblings::PIN),
+    ],
+    // The store's models are versioning schemes: `check kv --versioning dvv`.
+    protocol_flag: "versioning",
     // The new-then-old inversion needs three operations with two reads; two clients with two
     // operations each and no faults (638,000 states) is the smallest space that holds it.
-    variant_bounds: &[(
-        "async-read-repair",
-        &[("ops", 2), ("crashes", 0), ("drops", 0), ("give-ups", 0)],
-    )],
+    //
+    // Each multi-value variant needs fewer operations than the default's 2 clients with 2
+    // each, and a shortest trace is found by iterative deepening, breadth-first: in the
+    // smallest space that holds its bug, the search takes a second, not minutes.
+    // lww-wall-clock: two clients' concurrent blind puts (16,000 states); client-id-clock:
+    // one client's two blind puts (4,000); prune-clock: one client's put, get and put
+    // (88,000).
+    variant_bounds: &[
+        (
+            "async-read-repair",
+            &[("ops", 2), ("crashes", 0), ("drops", 0), ("give-ups", 0)],
+        ),
+        ("lww-wall-clock", &[("clients", 2), ("ops", 1), ("total-ops", 2)]),
+        ("client-id-clock", &[("clients", 1), ("ops", 2), ("total-ops", 2)]),
+        ("prune-clock", &[("clients", 1), ("ops", 3), ("total-ops", 3)]),
+    ],
     modes: &[
         Mode {
             name: "jepsen",
@@ -98,6 +133,21 @@ impl ExerciseModel for KvModel {
             drops: sel.bound("drops") as u8,
             give_ups: sel.bound("give-ups") as u8,
             bug: sel.bug_as(models::kv::Bug::from_name),
+        }
+    }
+}
+
+impl ExerciseModel for SiblingsModel {
+    fn build(sel: &Selection) -> SiblingsModel {
+        SiblingsModel {
+            clients: sel.bound("clients") as usize,
+            ops: sel.bound("ops") as usize,
+            total_ops: sel.bound("total-ops") as usize,
+            drops: sel.bound("drops") as u8,
+            give_ups: sel.bound("give-ups") as u8,
+            bug: sel.bug_as(|name| {
+                <impls::kv::siblings::Bug as impls::sansio::BugSwitches>::from_name(name)
+            }),
         }
     }
 }

@@ -152,10 +152,16 @@ impl<K: Ord + Clone, V: Ord + Clone> Replica<K, V> {
 
     fn resolve(&self, set: Siblings<V>) -> Siblings<V> {
         match self.bug {
-            // The bug: the newest stamp wins, and a clock that is behind loses.
-            Some(Bug::LwwWallClock) => {
-                set.lww(|a: &Stamped<V>, b: &Stamped<V>| (a.at, &a.value) <= (b.at, &b.value))
-            }
+            // The bug: of all the siblings, the latest stamp wins (the value breaks a
+            // tie), and a put from a clock that is behind loses to an earlier one.
+            Some(Bug::LwwWallClock) if set.size() > 1 => set.reconcile(|siblings| {
+                siblings
+                    .into_iter()
+                    .max_by(|a: &Stamped<V>, b: &Stamped<V>| {
+                        (a.at, &a.value).cmp(&(b.at, &b.value))
+                    })
+                    .expect("a set of more than one value")
+            }),
             _ => set,
         }
     }

@@ -43,11 +43,13 @@ pub struct Config {
     pub seed: u64,
     /// The core's bug, if any.
     pub bug: Option<Bug>,
+    /// Replicas each client request waits for.
+    pub consistency: Consistency,
 }
 
 impl Default for Config {
     /// 5 nodes, 4 clients on 3 keys, 10 s, 1 % loss, partitions, crashes and restarts,
-    /// seed 1.
+    /// QUORUM, seed 1.
     fn default() -> Self {
         Config {
             nodes: 5,
@@ -62,6 +64,7 @@ impl Default for Config {
             ],
             seed: 1,
             bug: None,
+            consistency: Consistency::Quorum,
         }
     }
 }
@@ -103,7 +106,7 @@ impl Run {
 }
 
 /// Operation counts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     /// Puts acknowledged.
     pub puts_ok: u64,
@@ -526,12 +529,13 @@ impl Sim {
             self.refused(c, &key, put_at);
             return;
         }
+        let consistency = self.cfg.consistency;
         let effects = self.node(node).coordinator.step(CoordinatorInput::Begin {
             key: key.clone(),
             request,
             replicas,
             rf: RF,
-            consistency: Consistency::Quorum,
+            consistency,
             via,
         });
         let op = effects.iter().find_map(|e| match e {

@@ -22,6 +22,7 @@
 
 pub mod real;
 pub mod sim;
+pub mod siblings;
 pub mod workload;
 
 use crate::args::{format_of, Format};
@@ -288,7 +289,8 @@ const DEFAULT_JEPSEN_KEYS: &str = "5";
 /// (`--nodes` 3..=4), so the run is parsed by a command of its own.
 pub fn command() -> Cli {
     let number = crate::args::number_arg;
-    let bugs = bug_names();
+    let mut bugs = bug_names();
+    bugs.extend(siblings::bug_names());
     Cli::new("jepsen")
         .override_usage("check [--format F] kv --jepsen [OPTIONS]")
         .about(
@@ -308,6 +310,14 @@ pub fn command() -> Cli {
                 .help("Faults to inject: partition, crash, restart, power-loss, pause, comma-separated, or none [default: all of them; with --real, partitions only where network namespaces can be made]"),
         )
         .arg(consistency_arg().help("Replicas each client request waits for [default: quorum]"))
+        .arg(
+            Arg::new("versioning")
+                .long("versioning")
+                .value_name("SCHEME")
+                .value_parser(["lww", "dvv"])
+                .default_value("lww")
+                .help("lww: one versioned value per key, checked for linearizability; dvv: concurrent puts kept as siblings in DVV sets (simulation only), checked for lost updates and false siblings"),
+        )
         .arg(
             Arg::new("seed")
                 .long("seed")
@@ -334,7 +344,7 @@ pub fn command() -> Cli {
                 .long("bug")
                 .value_name("NAME")
                 .value_parser(PossibleValuesParser::new(bugs))
-                .help("Run with a known bug, which the check should catch; one means --consistency one; skip-fsync is a bug of the node's runtime (its log is never fsynced), which only power-loss can catch"),
+                .help("Run with a known bug, which the check should catch; one means --consistency one; skip-fsync is a bug of the node's runtime (its log is never fsynced), which only power-loss can catch; lww-wall-clock, client-id-clock and prune-clock are bugs of --versioning dvv"),
         )
         .arg(
             Arg::new("real")
@@ -355,6 +365,15 @@ pub(crate) fn consistency_arg() -> Arg {
 
 /// Runs `check kv --jepsen` on its parsed arguments.
 pub fn run(m: &ArgMatches) -> Result<Outcome> {
+    if m.get_one::<String>("versioning").map(String::as_str) == Some("dvv") {
+        return run_siblings(m);
+    }
+    if let Some(bug) = m
+        .get_one::<String>("bug")
+        .filter(|b| siblings::bug_names().contains(&b.as_str()))
+    {
+        bail!("--bug {bug} is a bug of the multi-value mode: add --versioning dvv");
+    }
     let real = m.get_flag("real");
     let (bug, consistency) = bug_and_consistency(
         m.get_one::<String>("bug").map(String::as_str),
@@ -387,6 +406,41 @@ pub fn run(m: &ArgMatches) -> Result<Outcome> {
         timeout: m.get_one::<Duration>("timeout").copied(),
         format: format_of(m),
     })
+}
+
+/// `check kv --jepsen --versioning dvv`: the same flags, the multi-value mode's run.
+fn run_siblings(m: &ArgMatches) -> Result<Outcome> {
+    let number = |name: &str| crate::args::number_of(m, name);
+    let consistency = match m.get_one::<String>("consistency") {
+        Some(name) => Consistency::from_name(name)
+            .ok_or_else(|| anyhow::anyhow!("unknown consistency '{name}'"))?,
+        None => Consistency::Quorum,
+    };
+    let params = Params {
+        nodes: number("nodes") as u32,
+        clients: number("clients"),
+        seconds: Duration::from_secs(number("seconds")),
+        nemesis: m
+            .get_one::<Vec<NemesisKind>>("nemesis")
+            .cloned()
+            .unwrap_or_else(|| siblings::NEMESES.to_vec()),
+        consistency,
+        seed: m.get_one::<u64>("seed").copied().unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        }),
+        bug: None,
+        real: m.get_flag("real"),
+        keys: number("keys"),
+    };
+    siblings::run(
+        &params,
+        m.get_one::<String>("bug").map(String::as_str),
+        m.get_one::<PathBuf>("history"),
+        m.get_one::<PathBuf>("html"),
+        format_of(m),
+    )
 }
 
 /// Runs `check kv --jepsen` as `args` say.
