@@ -143,9 +143,14 @@ type Value = String;
 enum Event {
     ClientGo(ClientId),
     Timeout(ClientId, u64),
+    /// A message arrives; `life` is the receiver's when it was sent, so that a message
+    /// in flight to a node that crashed meanwhile is lost with the connection (a
+    /// restarted coordinator numbers its requests from 1 again, and must not take an old
+    /// reply for a new request).
     Arrive {
         from: NodeId,
         to: NodeId,
+        life: u32,
         msg: Msg<Key, Value>,
     },
     HandOff {
@@ -341,7 +346,8 @@ impl Sim {
 
     /// Puts a message on the wire: lost across a partition or by chance, else delayed.
     fn send(&mut self, from: NodeId, to: NodeId, msg: Msg<Key, Value>) {
-        self.send_event(from, to, Event::Arrive { from, to, msg });
+        let life = self.nodes[to as usize - 1].life;
+        self.send_event(from, to, Event::Arrive { from, to, life, msg });
     }
 
     fn send_event(&mut self, from: NodeId, to: NodeId, event: Event) {
@@ -359,7 +365,16 @@ impl Sim {
         match event {
             Event::ClientGo(c) => self.client_go(c),
             Event::Timeout(c, seq) => self.timeout(c, seq),
-            Event::Arrive { from, to, msg } => self.arrive(from, to, msg),
+            Event::Arrive {
+                from,
+                to,
+                life,
+                msg,
+            } => {
+                if self.nodes[to as usize - 1].life == life {
+                    self.arrive(from, to, msg);
+                }
+            }
             Event::HandOff { node, life, op } => self.hand_off(node, life, op),
             Event::HintTick(n) => self.hint_tick(n),
             Event::HintPush {

@@ -367,7 +367,7 @@ impl SiblingsModel {
 
     /// The replica handles `env`, and its reply reaches the client.
     fn handle(&self, s: &mut SiblingsState, env: Envelope) -> Option<()> {
-        s.network.remove(&env);
+        s.network.remove(&env)?;
         let c = env.client;
         let effects = s.replicas[env.node].step(ReplicaInput::Receive {
             from: CLIENT_NODE + c as NodeId,
@@ -391,10 +391,10 @@ impl SiblingsModel {
             .network
             .iter()
             .filter(|e| match &e.msg {
-                Msg::Read { op, .. } => !s.clients[e.client]
+                Msg::Read { op, .. } => s.clients[e.client]
                     .coordinator
                     .get(*op)
-                    .is_some_and(|r| r.phase() == Phase::Query),
+                    .is_none_or(|r| r.phase() != Phase::Query),
                 _ => false,
             })
             .cloned()
@@ -494,7 +494,7 @@ impl Model for SiblingsModel {
             SiblingsAction::Get { client } => self.begin(&mut next, client, Request::Get, 0, None),
             SiblingsAction::Deliver(env) => self.handle(&mut next, env)?,
             SiblingsAction::Drop(env) => {
-                next.network.remove(&env);
+                next.network.remove(&env)?;
                 next.drops += 1;
             }
             SiblingsAction::GiveUp { client } => {
