@@ -129,7 +129,11 @@ fn the_json_report_and_the_files_name_the_run() {
 
 #[test]
 fn what_the_multi_value_run_cannot_do_is_a_usage_error() {
-    for extra in [vec!["--real"], vec!["--nemesis", "pause"]] {
+    for extra in [
+        vec!["--real"],
+        vec!["--nemesis", "pause"],
+        vec!["--timeout", "5"],
+    ] {
         let o = jepsen(&extra);
         assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stdout(&o));
     }

@@ -7,8 +7,10 @@
 //! transitively, what their own puts superseded. Values are unique per put.
 //!
 //! Two properties, over the history and its final read:
-//! - **no lost update**: every acknowledged put is in the final read, or covered by the
-//!   context of a put that may have taken effect;
+//! - **no lost update**: every put known to have taken effect (acknowledged, or seen by
+//!   a read) is in the final read, or covered, through a chain of contexts, by a value in
+//!   the final read (every link of which was returned by a get, so it landed: a put that
+//!   may never have landed excuses nothing);
 //! - **no false sibling**: the final read holds nothing that a put known to have taken
 //!   effect (acknowledged, or seen by a read) covers, and nothing that was never put or
 //!   whose put definitely failed. With the first, the final read is exactly the
@@ -53,8 +55,8 @@ pub enum Op {
 /// A finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Anomaly {
-    /// An acknowledged put is neither in the final read nor covered by any put that may
-    /// have taken effect.
+    /// A put known to have taken effect is neither in the final read nor covered by a
+    /// value in it.
     LostUpdate {
         /// The put's value.
         value: String,
@@ -90,7 +92,7 @@ impl fmt::Display for Anomaly {
         match self {
             Anomaly::LostUpdate { value, final_read } => write!(
                 f,
-                "lost update: the acknowledged put of {value} is not in the final read [{}] and no put's context covers it",
+                "lost update: the put of {value}, which took effect, is not in the final read [{}] and nothing there covers it",
                 final_read.join(", ")
             ),
             Anomaly::FalseSibling { value, by, chain } => write!(
@@ -170,36 +172,10 @@ pub fn check(history: &[Op], final_read: &[String]) -> Verdict {
         };
         direct.insert(value, covered);
     }
-    // The puts that may have taken effect, and for each value the first of them that
-    // covers it (with the chain).
-    let effective: Vec<&String> = puts
-        .iter()
-        .filter(|(_, _, o)| *o != PutOutcome::Failed)
-        .map(|&(v, _, _)| v)
-        .collect();
-    let covered_by = |value: &String| -> Option<Vec<String>> {
-        effective
-            .iter()
-            .filter(|&&by| by != value)
-            .find_map(|&by| chain(&direct, by, value))
-    };
-    let in_final: BTreeSet<&String> = final_read.iter().collect();
-    let acknowledged: Vec<&String> = puts
-        .iter()
-        .filter(|(_, _, o)| *o == PutOutcome::Ok)
-        .map(|&(v, _, _)| v)
-        .collect();
-    for &v in &acknowledged {
-        if !in_final.contains(v) && covered_by(v).is_none() {
-            anomalies.push(Anomaly::LostUpdate {
-                value: v.clone(),
-                final_read: final_read.to_vec(),
-            });
-        }
-    }
     // The puts known to have taken effect: acknowledged, or seen by a read. Only these
-    // can make a value in the final read a false sibling: an indefinite put that nobody
-    // saw may never have landed, and then what its context covers rightly stays.
+    // must survive, and only these can make a value in the final read a false sibling:
+    // an indefinite put that nobody saw may never have landed, and then what its context
+    // covers rightly stays.
     let seen: BTreeSet<&String> = gets
         .values()
         .flat_map(|values| values.iter())
@@ -212,6 +188,22 @@ pub fn check(history: &[Op], final_read: &[String]) -> Verdict {
         })
         .map(|&(v, _, _)| v)
         .collect();
+    // A landed value missing from the final read is excused only by a value in the final
+    // read that covers it: every link of such a chain was returned by a get, so it
+    // landed. (A put that may never have landed excuses nothing.)
+    let in_final: BTreeSet<&String> = final_read.iter().collect();
+    for &v in &landed {
+        let covered = final_read
+            .iter()
+            .any(|f| f != v && chain(&direct, f, v).is_some());
+        if !in_final.contains(v) && !covered {
+            anomalies.push(Anomaly::LostUpdate {
+                value: v.clone(),
+                final_read: final_read.to_vec(),
+            });
+        }
+    }
+    let acknowledged = puts.iter().filter(|(_, _, o)| *o == PutOutcome::Ok).count();
     let superseded_by = |value: &String| -> Option<Vec<String>> {
         landed
             .iter()
@@ -236,7 +228,7 @@ pub fn check(history: &[Op], final_read: &[String]) -> Verdict {
     }
     Verdict {
         puts: puts.len(),
-        acknowledged: acknowledged.len(),
+        acknowledged,
         anomalies,
     }
 }
@@ -312,6 +304,36 @@ mod tests {
         assert!(check(&h[..3], &read(&["a", "b"])).holds());
     }
 
+    /// A put that may never have landed excuses no missing value: `a` was acknowledged,
+    /// and the put of `c` that read it timed out and was never seen. (Before this rule,
+    /// any put that did not definitely fail excused what its context covered, and this
+    /// history passed.) A value seen by a get must survive too.
+    #[test]
+    fn an_unseen_indefinite_put_does_not_excuse_a_lost_update() {
+        let h = [
+            put("a", None, Ok),
+            get(1, &["a"]),
+            put("c", Some(1), Indefinite),
+        ];
+        let v = check(&h, &read(&[]));
+        assert!(
+            matches!(&v.anomalies[..], [Anomaly::LostUpdate { value, .. }] if value == "a"),
+            "{v:?}"
+        );
+        // `c` seen by a read and then gone is lost too; seen and in the final read, it
+        // excuses `a`.
+        let seen = [h[0].clone(), h[1].clone(), h[2].clone(), get(2, &["c"])];
+        let lost_c = check(&seen, &read(&["a"]));
+        assert!(
+            lost_c
+                .anomalies
+                .iter()
+                .any(|a| matches!(a, Anomaly::LostUpdate { value, .. } if value == "c")),
+            "{lost_c:?}"
+        );
+        assert!(check(&seen, &read(&["c"])).holds());
+    }
+
     /// An indefinite put that nobody saw may never have landed: the value its context
     /// covers staying in the final read is not a false sibling. (Before this rule, every
     /// put that was not a definite failure counted, and this history failed.)
@@ -341,7 +363,7 @@ mod tests {
         );
         assert!(v.anomalies[0]
             .to_string()
-            .starts_with("lost update: the acknowledged put of a"));
+            .starts_with("lost update: the put of a, which took effect"));
     }
 
     #[test]

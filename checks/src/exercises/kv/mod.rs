@@ -52,7 +52,7 @@ pub static EXERCISE: Exercise = Exercise {
         },
         Bound {
             flag: "drops",
-            help: "lost requests or replies per run",
+            help: "lost messages per run (requests or replies; requests only with --versioning dvv)",
             default: 1,
             min: 0,
             max: 3,

@@ -107,7 +107,8 @@ impl<K, V> Coordination<K, V> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CoordinatorInput<K, V> {
     /// A client's request for `key`. A put goes through `via`, which must be one of
-    /// `replicas` (the driver picks a live one); a get ignores `via`.
+    /// `replicas` (the driver picks it: Riak's rule is the coordinating node itself when
+    /// it is a replica, else any replica); a get ignores `via`.
     Begin {
         /// The key.
         key: K,
@@ -217,6 +218,16 @@ impl<K: Clone, V: Clone + PartialEq> Coordinator<K, V> {
     /// A coordinator with nothing in flight.
     pub fn new() -> Coordinator<K, V> {
         Coordinator::default()
+    }
+
+    /// A coordinator whose first request is numbered `first_op`: a driver that restarts a
+    /// coordinator while replies to the old one may still arrive gives each run its own
+    /// range, so that no old reply matches a new request.
+    pub fn starting_at(first_op: OpId) -> Coordinator<K, V> {
+        Coordinator {
+            next_op: first_op.max(1),
+            ops: BTreeMap::new(),
+        }
     }
 
     /// A request in flight.

@@ -83,7 +83,9 @@ impl<K, V> Effect for ReplicaEffect<K, V> {
 /// One node's data in the multi-value mode.
 ///
 /// Guarantees: a key's set only grows in causal history; merging is [`DvvSet::sync`], so
-/// replays, duplicates and reordering of writes converge to the same set; a put this
+/// replays, duplicates and reordering of writes converge to the same set (a
+/// [`Msg::Coordinate`] is not idempotent: each delivery is a new event, so a driver must
+/// deliver it at most once, as the simulation and the model do); a put this
 /// replica coordinates gets a dot no other value has (its counter is above every event
 /// of this replica the set knows, and the set is durable before it is announced); and a
 /// step that changes the store returns a [`ReplicaEffect::Persist`] before the reply that

@@ -120,8 +120,8 @@ pub struct Counts {
     pub gets_failed: u64,
     /// Gets whose read repaired a replica.
     pub read_repairs: u64,
-    /// Hints written at fallbacks.
-    pub hints_written: u64,
+    /// Hinted writes sent to fallbacks (some are lost on the way).
+    pub hints_sent: u64,
     /// Hints handed over to their replica.
     pub hints_delivered: u64,
 }
@@ -158,7 +158,7 @@ enum Event {
         life: u32,
         op: OpId,
     },
-    HintTick(NodeId),
+    HintTick(NodeId, u32),
     HintPush {
         holder: NodeId,
         replica: NodeId,
@@ -233,8 +233,6 @@ struct Sim {
     /// Past the end of the workload: no new operations, no losses.
     settling: bool,
     final_reads: BTreeMap<Key, Vec<String>>,
-    /// The key the final read in flight is for.
-    final_key: Key,
 }
 
 /// Runs the simulation `cfg` describes and checks every key's history.
@@ -282,7 +280,6 @@ pub fn run(cfg: &Config) -> Run {
         max_siblings: 0,
         settling: false,
         final_reads: BTreeMap::new(),
-        final_key: Key::new(),
     };
     sim.start();
     sim.run_until(cfg.seconds * 1000);
@@ -309,7 +306,7 @@ impl Sim {
             self.at(think, Event::ClientGo(c));
         }
         for n in 1..=self.cfg.nodes {
-            self.at(HINT_TICK_MS, Event::HintTick(n));
+            self.at(HINT_TICK_MS, Event::HintTick(n, 0));
         }
         for (i, s) in self.schedule.clone().iter().enumerate() {
             self.queue.insert(
@@ -347,7 +344,16 @@ impl Sim {
     /// Puts a message on the wire: lost across a partition or by chance, else delayed.
     fn send(&mut self, from: NodeId, to: NodeId, msg: Msg<Key, Value>) {
         let life = self.nodes[to as usize - 1].life;
-        self.send_event(from, to, Event::Arrive { from, to, life, msg });
+        self.send_event(
+            from,
+            to,
+            Event::Arrive {
+                from,
+                to,
+                life,
+                msg,
+            },
+        );
     }
 
     fn send_event(&mut self, from: NodeId, to: NodeId, event: Event) {
@@ -376,7 +382,7 @@ impl Sim {
                 }
             }
             Event::HandOff { node, life, op } => self.hand_off(node, life, op),
-            Event::HintTick(n) => self.hint_tick(n),
+            Event::HintTick(n, life) => self.hint_tick(n, life),
             Event::HintPush {
                 holder,
                 replica,
@@ -460,7 +466,9 @@ impl Sim {
         let node = self.node(n);
         node.up = false;
         node.life += 1;
-        node.coordinator = Coordinator::new();
+        // Each life numbers its requests in a range of its own, so that a reply to the
+        // last life's request never matches one of this life's.
+        node.coordinator = Coordinator::starting_at(u64::from(node.life) << 32);
         // The clients waiting here time out; their requests are lost with the process.
         node.waiting.clear();
     }
@@ -488,7 +496,8 @@ impl Sim {
         }
         node.replica = replica;
         node.up = true;
-        self.at(HINT_TICK_MS, Event::HintTick(n));
+        let life = node.life;
+        self.at(HINT_TICK_MS, Event::HintTick(n, life));
     }
 
     fn client_go(&mut self, c: ClientId) {
@@ -612,7 +621,8 @@ impl Sim {
             return;
         };
         let node = self.node(p.node);
-        if node.waiting.remove(&p.op).is_some() {
+        if node.waiting.get(&p.op) == Some(&(c, seq)) {
+            node.waiting.remove(&p.op);
             node.coordinator
                 .step(CoordinatorInput::Abandon { op: p.op });
         }
@@ -672,7 +682,7 @@ impl Sim {
                         hint_for: Some(_), ..
                     } = &msg
                     {
-                        self.counts.hints_written += 1;
+                        self.counts.hints_sent += 1;
                     }
                     self.send(n, to, msg)
                 }
@@ -689,9 +699,10 @@ impl Sim {
             return;
         };
         if c == FINAL_READER {
+            // `seq` is the key's number: a late answer for an earlier key stays its own.
             if let Outcome::Read { siblings, .. } = outcome {
-                let key = self.final_key.clone();
-                self.final_reads.insert(key, siblings);
+                let key = format!("k{seq}");
+                self.final_reads.entry(key).or_insert(siblings);
             }
             return;
         }
@@ -775,8 +786,9 @@ impl Sim {
         }
     }
 
-    fn hint_tick(&mut self, n: NodeId) {
-        if !self.node(n).up {
+    /// Hands every hint this node holds to its replica; one chain of ticks per life.
+    fn hint_tick(&mut self, n: NodeId, life: u32) {
+        if !self.node(n).up || self.node(n).life != life {
             return;
         }
         for replica in self.node(n).replica.hinted_replicas() {
@@ -793,15 +805,14 @@ impl Sim {
                 );
             }
         }
-        self.at(HINT_TICK_MS, Event::HintTick(n));
+        self.at(HINT_TICK_MS, Event::HintTick(n, life));
     }
 
     /// Reads every key at ALL through node 1, with every fault repaired and no losses,
     /// until each answers (a few tries).
     fn final_read(&mut self) {
-        for key in self.keys() {
+        for (key, number) in self.keys().into_iter().zip(1..) {
             for _ in 0..5 {
-                self.final_key = key.clone();
                 let replicas = self.ring.replicas(key.as_bytes(), RF);
                 let effects = self.node(1).coordinator.step(CoordinatorInput::Begin {
                     key: key.clone(),
@@ -815,7 +826,7 @@ impl Sim {
                     CoordinatorEffect::Started { op } => Some(*op),
                     _ => None,
                 }) {
-                    self.node(1).waiting.insert(op, (FINAL_READER, 0));
+                    self.node(1).waiting.insert(op, (FINAL_READER, number));
                 }
                 self.coordinator_effects(1, effects);
                 let end = self.now + TIMEOUT_MS;

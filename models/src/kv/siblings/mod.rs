@@ -10,7 +10,7 @@
 //! replicas as its coordinating replica. Each client coordinates its own requests.
 //!
 //! The network is a set of messages: any may be delivered next (reordering), and up to
-//! `drops` requests or replies may be lost. A client may give up on a request up to
+//! `drops` requests may be lost (a lost reply is a give-up: see "Reductions"). A client may give up on a request up to
 //! `give-ups` times: the request is then indeterminate, and may still land.
 //!
 //! | action | enabled when |

@@ -296,7 +296,9 @@ pub fn command() -> Cli {
         .about(
             "Jepsen-style test of the real key-value store: concurrent clients, a nemesis \
              (partitions, crashes, restarts, power loss, pauses), final quorum reads, and a \
-             linearizability check of the history (exit 0 linearizable, 1 not, 3 unknown, 2 usage error)",
+             linearizability check of the history (exit 0 linearizable, 1 not, 3 unknown, 2 usage error); \
+             with --versioning dvv, the multi-value mode on a simulated cluster, checked for lost \
+             updates and false siblings",
         )
         .arg(number("nodes", 3..=9).default_value("5").help("Nodes in the cluster"))
         .arg(number("clients", 1..=64).default_value("10").help("Concurrent clients, each a Jepsen process"))
@@ -330,14 +332,14 @@ pub fn command() -> Cli {
                 .long("history")
                 .value_name("FILE")
                 .value_parser(value_parser!(PathBuf))
-                .help("Write the history as JSON Lines (check lin FILE --model kv reads it)"),
+                .help("Write the history as JSON Lines (check lin FILE --model kv reads it); with --versioning dvv, each key's history and final read as JSON"),
         )
         .arg(
             Arg::new("html")
                 .long("html")
                 .value_name("FILE")
                 .value_parser(value_parser!(PathBuf))
-                .help("Write an HTML page of the check: the failing key, or the largest key's linearization"),
+                .help("Write an HTML page of the check: the failing key, or the largest key's linearization; with --versioning dvv, each key's anomalies and history"),
         )
         .arg(
             Arg::new("bug")
@@ -410,6 +412,9 @@ pub fn run(m: &ArgMatches) -> Result<Outcome> {
 
 /// `check kv --jepsen --versioning dvv`: the same flags, the multi-value mode's run.
 fn run_siblings(m: &ArgMatches) -> Result<Outcome> {
+    if m.get_one::<Duration>("timeout").is_some() {
+        bail!("--timeout bounds the linearizability check, which --versioning dvv does not run");
+    }
     let number = |name: &str| crate::args::number_of(m, name);
     let consistency = match m.get_one::<String>("consistency") {
         Some(name) => Consistency::from_name(name)

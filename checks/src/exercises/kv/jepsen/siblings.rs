@@ -82,6 +82,14 @@ pub fn run(
         bug,
         consistency: p.consistency,
     };
+    let replay = replay(&config);
+    // Before the run, as the default mode does: whatever happens next, the seed and the
+    // replay line are on screen (beside a JSON report, on stderr).
+    let head = format!("SEED={}\nreplay: {replay}\n", config.seed);
+    match format {
+        Format::Text => crate::output::print(head)?,
+        Format::Json => eprint!("{head}"),
+    }
     let r = simulate(&config);
     let outcome = if r.keys.iter().any(|k| !k.verdict.holds()) {
         Outcome::Fails
@@ -90,7 +98,6 @@ pub fn run(
     } else {
         Outcome::Holds
     };
-    let replay = replay(&config);
     if let Some(file) = history_file {
         file.commit(&serde_json::to_string_pretty(&histories(&r))?)?;
     }
@@ -115,7 +122,7 @@ pub fn run(
                 verdict: verdict_word(outcome),
             })?
         )?,
-        Format::Text => crate::output::print(render(&config, &r, &replay, outcome))?,
+        Format::Text => crate::output::print(render(&config, &r, outcome))?,
     }
     Ok(outcome)
 }
@@ -191,8 +198,8 @@ struct Report<'a> {
     verdict: &'static str,
 }
 
-fn render(c: &Config, r: &Run, replay: &str, outcome: Outcome) -> String {
-    let mut out = format!("SEED={}\n", c.seed);
+fn render(c: &Config, r: &Run, outcome: Outcome) -> String {
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "mode=simulation versioning=dvv nodes={} clients={} seconds={} keys={} consistency={} bug={}",
@@ -203,19 +210,18 @@ fn render(c: &Config, r: &Run, replay: &str, outcome: Outcome) -> String {
         c.consistency.name(),
         c.bug.map_or("none", |b| b.name())
     );
-    let _ = writeln!(out, "replay: {replay}");
     let _ = writeln!(out, "faults: {}", faults(r).join("; "));
     let n = &r.counts;
     let _ = writeln!(
         out,
-        "puts: {} ok, {} failed, {} indefinite; gets: {} ok, {} failed; {} read repairs; hints: {} written, {} handed over; at most {} siblings in one get",
+        "puts: {} ok, {} failed, {} indefinite; gets: {} ok, {} failed; {} read repairs; hints: {} sent, {} handed over; at most {} siblings in one get",
         n.puts_ok,
         n.puts_failed,
         n.puts_indefinite,
         n.gets_ok,
         n.gets_failed,
         n.read_repairs,
-        n.hints_written,
+        n.hints_sent,
         n.hints_delivered,
         r.max_siblings
     );
