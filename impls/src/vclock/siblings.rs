@@ -304,17 +304,23 @@ mod tests {
         assert!(check(&h[..3], &read(&["a", "b"])).holds());
     }
 
+    /// `a` acknowledged, read by get 1, and a put of `value` with that context that timed
+    /// out (indefinite).
+    fn read_then_put_timing_out(value: &str) -> Vec<Op> {
+        vec![
+            put("a", None, Ok),
+            get(1, &["a"]),
+            put(value, Some(1), Indefinite),
+        ]
+    }
+
     /// A put that may never have landed excuses no missing value: `a` was acknowledged,
     /// and the put of `c` that read it timed out and was never seen. (Before this rule,
     /// any put that did not definitely fail excused what its context covered, and this
     /// history passed.) A value seen by a get must survive too.
     #[test]
     fn an_unseen_indefinite_put_does_not_excuse_a_lost_update() {
-        let h = [
-            put("a", None, Ok),
-            get(1, &["a"]),
-            put("c", Some(1), Indefinite),
-        ];
+        let h = read_then_put_timing_out("c");
         let v = check(&h, &read(&[]));
         assert!(
             matches!(&v.anomalies[..], [Anomaly::LostUpdate { value, .. }] if value == "a"),
@@ -322,7 +328,7 @@ mod tests {
         );
         // `c` seen by a read and then gone is lost too; seen and in the final read, it
         // excuses `a`.
-        let seen = [h[0].clone(), h[1].clone(), h[2].clone(), get(2, &["c"])];
+        let seen = [h.as_slice(), &[get(2, &["c"])]].concat();
         let lost_c = check(&seen, &read(&["a"]));
         assert!(
             lost_c
@@ -339,14 +345,10 @@ mod tests {
     /// put that was not a definite failure counted, and this history failed.)
     #[test]
     fn a_value_covered_only_by_an_unseen_indefinite_put_is_no_false_sibling() {
-        let h = [
-            put("a", None, Ok),
-            get(1, &["a"]),
-            put("b", Some(1), Indefinite),
-        ];
+        let h = read_then_put_timing_out("b");
         assert!(check(&h, &read(&["a"])).holds());
         // Once a read saw `b`, it landed, and `a` beside it is a false sibling.
-        let seen = [h[0].clone(), h[1].clone(), h[2].clone(), get(2, &["b"])];
+        let seen = [h.as_slice(), &[get(2, &["b"])]].concat();
         assert!(!check(&seen, &read(&["a", "b"])).holds());
     }
 
