@@ -15,6 +15,32 @@ struct Cluster {
 }
 
 const COORDINATOR: NodeId = 9;
+
+/// The coordinator's input that starts `put` of key `k` on the three replicas.
+fn begin_put(
+    put: Put<&'static str>,
+    consistency: Consistency,
+    via: NodeId,
+) -> CoordinatorInput<&'static str, &'static str> {
+    CoordinatorInput::Begin {
+        key: "k",
+        request: Request::Put(put),
+        replicas: REPLICAS.to_vec(),
+        rf: 3,
+        consistency,
+        via,
+    }
+}
+
+/// Client 1's blind put of `value`.
+fn blind(value: &'static str) -> Put<&'static str> {
+    Put {
+        value,
+        context: Context::default(),
+        client: 1,
+        at: 0,
+    }
+}
 const REPLICAS: [NodeId; 3] = [0, 1, 2];
 const FALLBACK: NodeId = 3;
 
@@ -75,19 +101,15 @@ impl Cluster {
         via: NodeId,
         at: u64,
     ) {
-        let effects = self.coordinator.step(CoordinatorInput::Begin {
-            key: "k",
-            request: Request::Put(Put {
-                value,
-                context: context.clone(),
-                client,
-                at,
-            }),
-            replicas: REPLICAS.to_vec(),
-            rf: 3,
-            consistency: Consistency::Quorum,
-            via,
-        });
+        let put = Put {
+            value,
+            context: context.clone(),
+            client,
+            at,
+        };
+        let effects = self
+            .coordinator
+            .step(begin_put(put, Consistency::Quorum, via));
         self.run(effects);
     }
 
@@ -168,19 +190,9 @@ fn a_put_completes_on_a_quorum_and_a_quorum_read_repairs_the_stale_replica() {
 fn a_hint_covers_a_down_replica_and_is_dropped_once_handed_over() {
     let mut c = Cluster::new(None);
     c.down.insert(2);
-    let effects = c.coordinator.step(CoordinatorInput::Begin {
-        key: "k",
-        request: Request::Put(Put {
-            value: "a",
-            context: Context::default(),
-            client: 1,
-            at: 0,
-        }),
-        replicas: REPLICAS.to_vec(),
-        rf: 3,
-        consistency: Consistency::All,
-        via: 0,
-    });
+    let effects = c
+        .coordinator
+        .step(begin_put(blind("a"), Consistency::All, 0));
     let op = c.run(effects);
     assert!(c.finished.is_empty(), "ALL waits for the down replica");
     let effects = c.coordinator.step(CoordinatorInput::HandOff {
@@ -267,19 +279,9 @@ fn the_coordinating_replica_persists_before_it_announces_the_set() {
 #[test]
 fn a_put_through_a_replica_outside_the_key_is_refused() {
     let mut c = Cluster::new(None);
-    let effects = c.coordinator.step(CoordinatorInput::Begin {
-        key: "k",
-        request: Request::Put(Put {
-            value: "a",
-            context: Context::default(),
-            client: 1,
-            at: 0,
-        }),
-        replicas: REPLICAS.to_vec(),
-        rf: 3,
-        consistency: Consistency::Quorum,
-        via: FALLBACK,
-    });
+    let effects = c
+        .coordinator
+        .step(begin_put(blind("a"), Consistency::Quorum, FALLBACK));
     assert!(matches!(effects[..], [CoordinatorEffect::Refused(_)]));
 }
 
